@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Host toolchain for the tests: cross compilers, musl (amd64 and arm64), qemu, Docker engine.
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+need=()
+for pkg in gcc-aarch64-linux-gnu libc6-dev-arm64-cross musl-tools qemu-user docker.io debootstrap; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
+done
+if ! dpkg -s musl:arm64 >/dev/null 2>&1; then
+  dpkg --add-architecture arm64
+  need+=(musl:arm64 musl-dev:arm64)
+fi
+if [ ${#need[@]} -gt 0 ]; then
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends "${need[@]}"
+fi
+# Debian has no aarch64 musl compiler driver; the musl specs of musl:arm64 make one.
+cat > /usr/local/bin/aarch64-linux-musl-gcc <<'SH'
+#!/bin/sh
+exec aarch64-linux-gnu-gcc "$@" -specs /usr/lib/aarch64-linux-musl/musl-gcc.specs
+SH
+chmod +x /usr/local/bin/aarch64-linux-musl-gcc

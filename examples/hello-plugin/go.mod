@@ -1,0 +1,3 @@
+module example.com/krakend-plugins/hello
+
+go 1.22

@@ -1,0 +1,177 @@
+"""Read a Go ELF file (plugin .so or KrakenD binary) without loading it, with pyelftools."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from krakend_tasks.errors import NotAPlugin
+
+MAGIC = b"\xff Go buildinf:"
+REGISTERERS = ("HandlerRegisterer", "ClientRegisterer", "ModifierRegisterer")
+MACHINES = {"EM_X86_64": "amd64", "EM_AARCH64": "arm64", "EM_386": "386", "EM_ARM": "arm"}
+
+
+@dataclass(frozen=True)
+class Module:
+    path: str
+    version: str
+    replace: Module | None = None
+
+
+@dataclass(frozen=True)
+class BuildInfo:
+    """What `go version -m` prints: Go version, main package, modules and build settings."""
+
+    go: str  # "1.25.12"
+    path: str
+    main: Module | None
+    deps: tuple[Module, ...]
+    settings: dict[str, str] = field(default_factory=dict)
+
+    def versions(self) -> dict[str, str]:
+        """Module path -> version, as KrakenD's check reads its own deps (replacements ignored)."""
+        return {m.path: m.version for m in self.deps}
+
+
+@dataclass(frozen=True)
+class ElfFile:
+    path: Path
+    elf_class: int  # 32 or 64
+    arch: str  # amd64, arm64, ...
+    kind: str  # ET_DYN, ET_EXEC
+    libc: str  # musl, glibc, none
+    needed: tuple[str, ...]
+    glibc_max: str | None  # highest GLIBC_x.y symbol version required
+    build_info: BuildInfo | None
+    registerers: tuple[str, ...]
+
+
+def read_elf(path: str | Path) -> ElfFile:
+    """Describe an ELF file; anything that is not a readable ELF raises NotAPlugin."""
+    from elftools.common.exceptions import ELFError
+    from elftools.elf.elffile import ELFFile
+
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise NotAPlugin(f"cannot read {path}: {exc.strerror or exc}", hint="check the path") from None
+    if not data.startswith(b"\x7fELF"):
+        raise NotAPlugin(f"{path} is not an ELF file", hint="pass the .so that `go build -buildmode=plugin` wrote")
+    try:
+        elf = ELFFile(io.BytesIO(data))
+        arch = MACHINES.get(elf["e_machine"], str(elf["e_machine"]))
+        needed, glibc, interp = _dynamic(elf)
+        info = _build_info(elf, data)
+        registerers = _registerers(elf, info.path if info else None)
+        kind = elf["e_type"]
+        elf_class = elf.elfclass
+    except (ELFError, ValueError, KeyError, IndexError, AssertionError, OSError) as exc:  # truncated/corrupt
+        raise NotAPlugin(f"{path} is a damaged ELF file: {exc}", hint="rebuild it; the file may be truncated") from None
+    libc = ("musl" if "musl" in interp or any("musl" in n or n == "libc.so" for n in needed)
+            else "glibc" if glibc or "libc.so.6" in needed else "none")
+    return ElfFile(path, elf_class, arch, kind, libc, tuple(needed), glibc, info, registerers)
+
+
+def read_build_info(path: str | Path) -> BuildInfo:
+    """The Go build info of an ELF file; NotAPlugin when it has none."""
+    elf = read_elf(path)
+    if elf.build_info is None:
+        raise NotAPlugin(f"{path} has no Go build info", hint="it was not built by Go 1.18 or later")
+    return elf.build_info
+
+
+def _dynamic(elf) -> tuple[list[str], str | None, str]:
+    from elftools.elf.dynamic import DynamicSection
+    from elftools.elf.gnuversions import GNUVerNeedSection
+
+    needed: list[str] = []
+    versions: list[tuple[int, ...]] = []
+    interp = ""
+    for section in elf.iter_sections():
+        if isinstance(section, DynamicSection):
+            needed += [t.needed for t in section.iter_tags() if t.entry.d_tag == "DT_NEEDED"]
+        elif isinstance(section, GNUVerNeedSection):
+            for _, auxes in section.iter_versions():
+                for aux in auxes:
+                    name = aux.name
+                    if name.startswith("GLIBC_") and name[6:].replace(".", "").isdigit():
+                        versions.append(tuple(int(p) for p in name[6:].split(".")))
+        elif section.name == ".interp":
+            interp = section.data().rstrip(b"\0").decode(errors="replace")
+    glibc = ".".join(map(str, max(versions))) if versions else None
+    return needed, glibc, interp
+
+
+def _registerers(elf, main_path: str | None) -> tuple[str, ...]:
+    from elftools.elf.sections import SymbolTableSection
+
+    prefixes = {"main"} | ({main_path} if main_path else set())
+    found = set()
+    for section in elf.iter_sections():
+        if isinstance(section, SymbolTableSection):
+            for sym in section.iter_symbols():
+                package, _, symbol = sym.name.rpartition(".")
+                if symbol in REGISTERERS and package in prefixes and sym["st_info"]["type"] == "STT_OBJECT":
+                    found.add(symbol)
+    return tuple(r for r in REGISTERERS if r in found)
+
+
+def _build_info(elf, data: bytes) -> BuildInfo | None:
+    section = elf.get_section_by_name(".go.buildinfo")
+    blob = section.data() if section is not None else _scan(data)
+    if blob is None or not blob.startswith(MAGIC) or len(blob) < 32:
+        return None
+    if not blob[15] & 2:
+        raise ValueError("Go build info older than Go 1.18 (pointer format) is not supported")
+    version, rest = _varint_string(blob[32:])
+    modinfo, _ = _varint_string(rest)
+    if len(modinfo) >= 33 and modinfo[-17] == "\n":
+        modinfo = modinfo[16:-16]
+    return parse_modinfo(version, modinfo)
+
+
+def _scan(data: bytes) -> bytes | None:
+    at = data.find(MAGIC)
+    while at != -1 and at % 16:
+        at = data.find(MAGIC, at + 1)
+    return None if at == -1 else data[at:at + 64 * 1024 * 16]
+
+
+def _varint_string(buf: bytes) -> tuple[str, bytes]:
+    length, shift, i = 0, 0, 0
+    while True:
+        if i >= len(buf) or shift > 63:
+            raise ValueError("bad varint in Go build info")
+        byte = buf[i]
+        length |= (byte & 0x7F) << shift
+        i += 1
+        shift += 7
+        if byte < 0x80:
+            break
+    if i + length > len(buf):
+        raise ValueError("Go build info is truncated")
+    return buf[i:i + length].decode(errors="replace"), buf[i + length:]
+
+
+def parse_modinfo(version: str, modinfo: str) -> BuildInfo:
+    """Parse the text `go version -m` prints (after the first line) into a BuildInfo."""
+    path, main, deps, settings = "", None, [], {}
+    for line in modinfo.splitlines():
+        kind, _, rest = line.partition("\t")
+        fields = rest.split("\t")
+        if kind == "path":
+            path = rest
+        elif kind == "mod" and len(fields) >= 2:
+            main = Module(fields[0], fields[1])
+        elif kind == "dep" and len(fields) >= 2:
+            deps.append(Module(fields[0], fields[1]))
+        elif kind == "=>" and deps and len(fields) >= 1:
+            last = deps.pop()
+            deps.append(Module(last.path, last.version, Module(fields[0], fields[1] if len(fields) > 1 else "")))
+        elif kind == "build":
+            key, _, value = rest.partition("=")
+            settings[key] = value
+    return BuildInfo(version.removeprefix("go"), path, main, tuple(deps), settings)

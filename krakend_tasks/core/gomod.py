@@ -1,0 +1,165 @@
+"""go.mod and go.sum, read the way Go (and KrakenD's check-plugin) read them."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from krakend_tasks.core import semver
+from krakend_tasks.errors import GoModuleError
+
+
+@dataclass(frozen=True)
+class Require:
+    path: str
+    version: str
+    indirect: bool = False
+
+
+@dataclass(frozen=True)
+class Replace:
+    old: str
+    old_version: str | None
+    new: str
+    new_version: str | None  # None: a local directory
+
+    @property
+    def is_local(self) -> bool:
+        return self.new_version is None
+
+
+@dataclass
+class GoMod:
+    path: Path
+    module: str = ""
+    go: str | None = None
+    toolchain: str | None = None
+    requires: dict[str, Require] = field(default_factory=dict)
+    replaces: list[Replace] = field(default_factory=list)
+    excludes: list[tuple[str, str]] = field(default_factory=list)
+
+    def indirect(self) -> set[str]:
+        return {r.path for r in self.requires.values() if r.indirect}
+
+    def replacement(self, path: str, version: str) -> Replace | None:
+        """The replace directive that applies to path@version, if any (version-specific wins)."""
+        exact = [r for r in self.replaces if r.old == path and r.old_version == version]
+        return (exact or [r for r in self.replaces if r.old == path and r.old_version is None] or [None])[-1]
+
+
+_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|`[^`]*`|\(|\)|=>|[^\s()"`]+(?:=>)?')
+_BLOCK_VERBS = {"require", "replace", "exclude", "retract", "godebug", "tool", "ignore"}
+_VERBS = _BLOCK_VERBS | {"module", "go", "toolchain"}
+
+
+def read_go_mod(path: str | Path) -> GoMod:
+    """Parse a go.mod; a syntax error names the file and line."""
+    path = Path(path)
+    text = _read(path, "go.mod")
+    mod = GoMod(path=path)
+    block: str | None = None
+    for number, raw in enumerate(text.splitlines(), start=1):
+        code, _, comment = raw.partition("//")
+        tokens = [_unquote(t) for t in _TOKEN.findall(code)]
+        indirect = comment.strip().startswith("indirect")
+        if not tokens:
+            continue
+        where = f"{path}:{number}"
+        if block is not None:
+            if tokens == [")"]:
+                block = None
+                continue
+            _directive(mod, block, tokens, indirect, where)
+            continue
+        verb = tokens[0]
+        if verb not in _VERBS:
+            raise GoModuleError(f"{where}: unknown directive {verb!r}", hint="fix the go.mod, or run `go mod tidy`")
+        if tokens[1:] == ["("] and verb in _BLOCK_VERBS:
+            block = verb
+            continue
+        _directive(mod, verb, tokens[1:], indirect, where)
+    if block is not None:
+        raise GoModuleError(f"{path}: {block} block is not closed", hint="add the closing ')'")
+    if not mod.module:
+        raise GoModuleError(f"{path}: no module directive", hint="start the go.mod with `module <path>`")
+    return mod
+
+
+def _directive(mod: GoMod, verb: str, args: list[str], indirect: bool, where: str) -> None:
+    def need(n: int, usage: str) -> None:
+        if len(args) != n:
+            raise GoModuleError(f"{where}: usage: {verb} {usage}", hint="fix the go.mod, or run `go mod tidy`")
+
+    if verb == "module":
+        need(1, "module/path")
+        mod.module = args[0]
+    elif verb == "go":
+        need(1, "1.23.0")
+        if not re.fullmatch(r"1(\.\d+){1,2}((rc|beta)\d+)?", args[0]):
+            raise GoModuleError(f"{where}: invalid go version {args[0]!r}", hint="use a version like 1.25.3")
+        mod.go = args[0]
+    elif verb == "toolchain":
+        need(1, "go1.25.3")
+        mod.toolchain = args[0]
+    elif verb == "require":
+        need(2, "module/path v1.2.3")
+        _check_version(args[1], where)
+        mod.requires[args[0]] = Require(args[0], args[1], indirect)
+    elif verb == "exclude":
+        need(2, "module/path v1.2.3")
+        mod.excludes.append((args[0], args[1]))
+    elif verb == "replace":
+        if "=>" not in args:
+            raise GoModuleError(f"{where}: usage: replace old [v] => new [v]", hint="fix the go.mod")
+        arrow = args.index("=>")
+        old, new = args[:arrow], args[arrow + 1:]
+        if not 1 <= len(old) <= 2 or not 1 <= len(new) <= 2:
+            raise GoModuleError(f"{where}: usage: replace old [v] => new [v]", hint="fix the go.mod")
+        mod.replaces.append(Replace(old[0], old[1] if len(old) == 2 else None,
+                                    new[0], new[1] if len(new) == 2 else None))
+    # retract, godebug, tool and ignore do not change which versions are linked
+
+
+def _check_version(version: str, where: str) -> None:
+    if not semver.is_valid(version):
+        raise GoModuleError(f"{where}: invalid version {version!r}", hint="versions look like v1.2.3")
+
+
+def _unquote(token: str) -> str:
+    if token[:1] in ('"', "`"):
+        return token[1:-1]
+    return token
+
+
+def read_go_sum(path: str | Path) -> dict[str, str]:
+    """Highest version per module in a go.sum, as KrakenD's check-plugin computes it.
+
+    `/go.mod` lines count (their suffix is stripped). Lines that are not `module version hash`
+    are errors naming the line (KrakenD skips them silently).
+    """
+    path = Path(path)
+    text = _read(path, "go.sum")
+    versions: dict[str, str] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        parts = line.split(" ")
+        if len(parts) != 3 or not parts[2].startswith("h1:") or not semver.is_valid(parts[1].removesuffix("/go.mod")):
+            raise GoModuleError(
+                f"{path}:{number}: malformed go.sum line {line[:80]!r}",
+                hint="regenerate it with `go mod tidy`",
+            )
+        module, version = parts[0], parts[1].removesuffix("/go.mod")
+        if semver.compare(versions.get(module, ""), version) < 0:
+            versions[module] = version
+    return versions
+
+
+def _read(path: Path, kind: str) -> str:
+    try:
+        return path.read_text()
+    except FileNotFoundError:
+        raise GoModuleError(f"{path} not found", hint=f"run the command in the plugin's folder, or create the {kind} with `go mod init`/`go mod tidy`") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise GoModuleError(f"cannot read {path}: {exc}", hint=f"check the {kind} file") from None

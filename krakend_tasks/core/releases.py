@@ -1,0 +1,125 @@
+"""KrakenD releases as data: Go version, libc and builder images of each 2.x version.
+
+The table is `krakend_tasks/data/releases.tsv`; `nox -s refresh_releases` rewrites it.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+from packaging.version import Version
+
+from krakend_tasks.core.targets import Libc, Target
+from krakend_tasks.errors import ConfigError
+
+COLUMNS = ("tag", "date", "module", "golang_version", "alpine_version", "builder_linux_base",
+           "krakend_cobra", "lura")
+# Libc of the builder bases: musl per Alpine branch, glibc per Debian release.
+MUSL_OF_ALPINE = {"3.15": "1.2.2", "3.16": "1.2.3", "3.17": "1.2.3", "3.18": "1.2.4",
+                  "3.19": "1.2.4", "3.20": "1.2.5", "3.21": "1.2.5", "3.22": "1.2.5", "3.23": "1.2.5"}
+DEBIAN = {"bullseye": ("11", "2.31"), "bookworm": ("12", "2.36"), "trixie": ("13", "2.41")}
+
+
+@dataclass(frozen=True)
+class Release:
+    """One KrakenD CE release and what a plugin for it must match."""
+
+    version: str  # "2.13.8"
+    date: str
+    module: str  # krakend-ce module path of this release
+    go: str  # "1.25.12"
+    alpine: str  # Alpine branch of the official image and builder, "3.23"
+    builder_base: str  # base image of the generic builder, "-" when there is none
+    cobra: str
+    lura: str
+
+    @property
+    def debian(self) -> str | None:
+        """Debian codename of the generic builder; None before 2.1.3."""
+        return _debian_of(self.builder_base)
+
+    @property
+    def tag(self) -> str:
+        return f"v{self.version}"
+
+    def image(self, target: Target, repo: str = "krakend/builder") -> str:
+        return f"{repo}:{self.version}{target.image_suffix}"
+
+    def has_builder(self, target: Target) -> bool:
+        return target.libc is Libc.ALPINE or self.debian is not None
+
+    def libc(self, target: Target) -> str:
+        """The libc string as `krakend version` prints it (Alpine point release unknown: x.y)."""
+        if target.libc is Libc.ALPINE:
+            return f"MUSL-{MUSL_OF_ALPINE.get(self.alpine, '0.0.0')}_(alpine-{self.alpine})"
+        if self.debian is None:
+            return "UNKNOWN-0.0.0"
+        number, glibc = DEBIAN[self.debian]
+        return f"GLIBC-{glibc}_(debian-{number})"
+
+    def glibc(self) -> str | None:
+        """glibc version of the generic builder, the newest GLIBC_x.y a plugin may need."""
+        return DEBIAN[self.debian][1] if self.debian else None
+
+
+def _debian_of(base: str) -> str | None:
+    if base == "-":
+        return None
+    for codename in DEBIAN:
+        if base.endswith(f"-{codename}"):
+            return codename
+    return "bullseye"  # plain golang:<v> images of 2.1.3-2.4.2 were Debian 11
+
+
+def parse_table(text: str) -> list[Release]:
+    rows = list(csv.DictReader(text.splitlines(), delimiter="\t"))
+    releases = []
+    for row in rows:
+        if tuple(row) != COLUMNS:
+            raise ConfigError(f"release table has columns {tuple(row)}, expected {COLUMNS}")
+        releases.append(Release(
+            version=row["tag"].removeprefix("v"), date=row["date"], module=row["module"],
+            go=row["golang_version"], alpine=row["alpine_version"],
+            builder_base=row["builder_linux_base"], cobra=row["krakend_cobra"], lura=row["lura"],
+        ))
+    return sorted(releases, key=lambda r: Version(r.version))
+
+
+@cache
+def all_releases() -> tuple[Release, ...]:
+    text = resources.files("krakend_tasks.data").joinpath("releases.tsv").read_text()
+    return tuple(parse_table(text))
+
+
+def resolve(spec: str | None = "latest") -> Release:
+    """Resolve `latest`, a major (`2`), a minor (`2.13`) or a full version (`2.13.8`, `v2.13.8`)."""
+    releases = all_releases()
+    word = (spec or "latest").strip().lower().removeprefix("v")
+    if word in ("latest", ""):
+        return releases[-1]
+    parts = word.split(".")
+    matches = [r for r in releases if r.version.split(".")[: len(parts)] == parts]
+    if not matches or len(parts) > 3:
+        raise _unknown(spec, releases)
+    return matches[-1]
+
+
+def _unknown(spec: str | None, releases: tuple[Release, ...]) -> ConfigError:
+    first, last = releases[0].version, releases[-1].version
+    return ConfigError(
+        f"unknown KrakenD version {spec!r}",
+        hint=f"known releases are {first} to {last}; use a full version, a minor (2.13), a major (2) "
+             "or 'latest' (run `nox -s refresh_releases` after a new KrakenD release)",
+    )
+
+
+def write_table(releases: list[Release], path: Path) -> None:
+    """Write the table in canonical form (used by the refresh session)."""
+    lines = ["\t".join(COLUMNS)]
+    for r in sorted(releases, key=lambda r: Version(r.version)):
+        lines.append("\t".join((r.tag, r.date, r.module, r.go, r.alpine, r.builder_base, r.cobra, r.lura)))
+    path.write_text("\n".join(lines) + "\n")

@@ -1,0 +1,117 @@
+"""test-load: prove a built plugin loads, with KrakenD's `test-plugin` output format.
+
+Where no KrakenD is at hand, a small Go loader (krakend_tasks/data/go/loader.go) is built with
+the release's exact Go for the plugin's target and runs plugin.Open, Lookup, the type
+assertion and the Register call. arm64 loaders run under qemu user emulation on amd64 hosts.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from krakend_tasks.core.releases import Release
+from krakend_tasks.core.targets import Arch, Libc, Recipe
+from krakend_tasks.errors import BuildFailed, ConfigError, ToolchainMissing
+
+KINDS = {"server": "-s", "client": "-c", "modifier": "-m"}
+NO_MODULE_DATA = "runtime: no plugin module data"
+
+
+@dataclass(frozen=True)
+class Check:
+    ok: bool
+    kind: str  # SERVER, CLIENT, MODIFIER, or OPEN
+    path: str
+    detail: str = ""
+
+
+@dataclass
+class LoadResult:
+    """Parsed `[OK]`/`[KO]` lines of a loader run (KrakenD's test-plugin or ours)."""
+
+    ok: bool
+    checks: list[Check] = field(default_factory=list)
+    fatal: str | None = None  # the loader died (e.g. "runtime: no plugin module data")
+    output: str = ""
+
+
+_LINE = re.compile(r"\[(OK|KO)\] (SERVER|CLIENT|MODIFIER)\t([^\t:]+)(?::\s*(.*)|\t(.*))?$")
+_OPEN = re.compile(r"\[KO\] Unable to open the plugin (.+)\.$")
+
+
+def parse_output(output: str, exit_code: int) -> LoadResult:
+    """Read test-plugin style output; a crash without a summary line is a failure with its reason."""
+    result = LoadResult(ok=exit_code == 0, output=output)
+    lines = output.splitlines()
+    for i, line in enumerate(lines):
+        if m := _LINE.match(line):
+            result.checks.append(Check(m[1] == "OK", m[2], m[3], (m[4] or m[5] or "").strip()))
+        elif m := _OPEN.match(line):
+            detail = lines[i + 1].strip() if i + 1 < len(lines) and lines[i + 1].startswith("\t") else ""
+            result.checks.append(Check(False, "OPEN", m[1], detail))
+        elif line.startswith("fatal error:"):
+            result.fatal = line.removeprefix("fatal error:").strip()
+    if result.fatal or any(not c.ok for c in result.checks):
+        result.ok = False
+    return result
+
+
+def loader_source() -> str:
+    return resources.files("krakend_tasks.data").joinpath("go/loader.go").read_text()
+
+
+def cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "krakend-tasks"
+
+
+def build_loader(recipe: Recipe, release: Release) -> Path:
+    """The Go loader for this Go version and target, built once and cached."""
+    if not shutil.which("go"):
+        raise ToolchainMissing("`go` is not on PATH", hint="install Go to test-load without KrakenD")
+    work = cache_dir() / "loader" / f"go{release.go}-{recipe.target.name}"
+    binary = work / "loader"
+    source = loader_source()
+    if binary.is_file() and (work / "main.go").read_text() == source:
+        return binary
+    work.mkdir(parents=True, exist_ok=True)
+    (work / "main.go").write_text(source)
+    (work / "go.mod").write_text("module krakend-tasks/loader\n\ngo 1.17\n")
+    env = {**os.environ, **recipe.environment(on_host=True), "GOTOOLCHAIN": f"go{release.go}", "GOFLAGS": "-buildvcs=false"}
+    ldflags = recipe.linker_flags(on_host=True)
+    cmd = ["go", "build", *([f"-ldflags={ldflags}"] if ldflags else []), "-o", "loader.partial", "."]
+    proc = subprocess.run(cmd, cwd=work, env=env, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise BuildFailed(f"could not build the plugin loader for {recipe.target}:\n{proc.stdout}{proc.stderr}",
+                          hint="check the cross compiler for this target (see docs/troubleshooting.md)")
+    os.replace(work / "loader.partial", binary)
+    return binary
+
+
+def emulator(recipe: Recipe) -> list[str]:
+    """The command prefix that runs this target's programs here (qemu for arm64 on amd64)."""
+    if recipe.target.arch is Arch.AMD64 or platform.machine() in ("aarch64", "arm64"):
+        return []
+    qemu = shutil.which("qemu-aarch64") or shutil.which("qemu-aarch64-static")
+    if not qemu:
+        raise ToolchainMissing("qemu-aarch64 is needed to load arm64 plugins on this amd64 host",
+                               hint="apt-get install qemu-user")
+    return [qemu, "-L", "/usr/aarch64-linux-gnu"] if recipe.target.libc is Libc.GENERIC else [qemu]
+
+
+def load_local(plugins: list[Path], kinds: list[str], recipe: Recipe, release: Release) -> LoadResult:
+    """Load plugins with the Go loader built for their target; return the parsed result."""
+    flags = [KINDS[k] for k in kinds if k in KINDS]
+    if not flags or len(flags) != len(kinds):
+        raise ConfigError(f"plugin type(s) {kinds} not understood", hint="use server, client and/or modifier")
+    loader = build_loader(recipe, release)
+    proc = subprocess.run([*emulator(recipe), str(loader), *flags, *map(str, plugins)],
+                          capture_output=True, text=True, errors="replace")
+    return parse_output(proc.stdout + proc.stderr, proc.returncode)

@@ -1,0 +1,63 @@
+"""The local engine: the host's Go (pinned to the release's version) and C cross compilers."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+from krakend_tasks.core.build import BuildJob, Log
+from krakend_tasks.core.settings import Settings
+from krakend_tasks.errors import BuildFailed, ToolchainMissing
+
+APT_HINTS = {
+    "musl-gcc": "apt-get install musl-tools",
+    "aarch64-linux-gnu-gcc": "apt-get install gcc-aarch64-linux-gnu libc6-dev-arm64-cross",
+    "aarch64-linux-musl-gcc": "install musl:arm64 musl-dev:arm64 and an aarch64-linux-musl-gcc wrapper (docs/troubleshooting.md)",
+    "gcc": "apt-get install gcc",
+}
+
+
+class LocalEngine:
+    """Runs `go build` on the host with GOTOOLCHAIN=go<release Go>, so Go matches KrakenD exactly."""
+
+    name = "local"
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings
+        self._warned = False
+
+    def build(self, job: BuildJob, log: Log) -> None:
+        if not shutil.which("go"):
+            raise ToolchainMissing("`go` is not on PATH", hint="install Go (any 1.21+; it fetches the exact toolchain), or use --engine docker")
+        env = job.recipe.environment(on_host=True)
+        cc = env["CC"].split()[0]
+        if not shutil.which(cc):
+            raise ToolchainMissing(f"C compiler {cc!r} for {job.recipe.target} is not on PATH",
+                                   hint=APT_HINTS.get(cc, f"install {cc}") + ", or use --engine docker")
+        if not self._warned:
+            log("local engine: Go is pinned to the release's; this host's libc may differ from the "
+                "builder image's (build in Docker for a byte-exact match)")
+            self._warned = True
+        tmp = job.output.with_name(f".{job.output.name}.partial")
+        command = job.go_args(job.recipe.linker_flags(on_host=True), str(tmp))
+        full_env = {**os.environ, **env, "GOTOOLCHAIN": f"go{job.release.go}"}
+        try:
+            code = run_streaming(command, job.project, full_env, log)
+            if code != 0:
+                raise BuildFailed(f"go build failed for {job.recipe.target} (exit {code})",
+                                  hint="read the compiler output above; fix the code or go.mod, then build again")
+            os.replace(tmp, job.output)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+
+def run_streaming(command: list[str], cwd: Path, env: dict[str, str], log: Log) -> int:
+    """Run a command, passing each output line to `log` as it comes; return the exit status."""
+    with subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True, errors="replace") as proc:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            log(line.rstrip("\n"))
+        return proc.wait()

@@ -1,0 +1,65 @@
+"""Typed errors: each names the problem, a hint of the fix, and its own exit status."""
+
+from __future__ import annotations
+
+
+class KrakendTasksError(Exception):
+    """Base of every error the tools report to a person; never shown as a traceback."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message if not self.hint else f"{self.message}\nhint: {self.hint}"
+
+
+class ConfigError(KrakendTasksError):
+    """Invalid settings or arguments: an unknown target, version, engine or option."""
+
+    exit_code = 2
+
+
+class GoModuleError(KrakendTasksError):
+    """A go.mod or go.sum is missing or cannot be parsed."""
+
+    exit_code = 3
+
+
+class DockerUnavailable(KrakendTasksError):
+    """No Docker (or podman) daemon answers."""
+
+    exit_code = 4
+
+
+class ImageMissing(KrakendTasksError):
+    """The builder or KrakenD image is neither present nor pullable."""
+
+    exit_code = 5
+
+
+class BuildFailed(KrakendTasksError):
+    """`go build` ran and failed."""
+
+    exit_code = 6
+
+
+class ToolchainMissing(KrakendTasksError):
+    """A host tool (go, a C cross compiler, qemu) is not installed."""
+
+    exit_code = 7
+
+
+class NotAPlugin(KrakendTasksError):
+    """A file is not a Go plugin `.so` (not ELF, truncated, or no Go build info)."""
+
+    exit_code = 8
+
+
+class DependencySourceError(KrakendTasksError):
+    """KrakenD's dependency set could not be obtained from any source."""
+
+    exit_code = 9
