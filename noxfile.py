@@ -18,3 +18,14 @@ def tests(session: nox.Session) -> None:
 def lint(session: nox.Session) -> None:
     """ruff check."""
     session.run("ruff", "check", ".")
+
+
+@nox.session(python=False, default=False)
+def refresh_releases(session: nox.Session) -> None:
+    """Rewrite krakend_tasks/data/releases.tsv from a new table: nox -s refresh_releases -- FILE|URL."""
+    from krakend_tasks.core.releases import refresh
+
+    if len(session.posargs) != 1:
+        session.error("usage: nox -s refresh_releases -- FILE_OR_URL (a TSV with the columns of releases.tsv)")
+    releases = refresh(session.posargs[0])
+    session.log(f"{len(releases)} releases, newest {releases[-1].version} (Go {releases[-1].go})")

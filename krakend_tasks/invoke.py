@@ -12,7 +12,6 @@ variables override them; unset (None) values fall through to the project's file 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from invoke import Collection, Context, Exit, task
@@ -20,22 +19,6 @@ from invoke import Collection, Context, Exit, task
 from krakend_tasks.errors import KrakendTasksError
 
 SETTING_KEYS = ("version", "targets", "engine", "builder", "dist", "name", "pull", "network")
-
-
-def _settings(c: Context, **arguments: Any):
-    from krakend_tasks.core.settings import load_settings
-
-    config = c.config.get("krakend", {})
-    values = {key: config.get(key) for key in SETTING_KEYS}
-    values.update({k: v for k, v in arguments.items() if v is not None})
-    return load_settings(config.get("project") or ".", **values)
-
-
-def _reporting(run: Callable[[], None]) -> None:
-    try:
-        run()
-    except KrakendTasksError as exc:
-        raise Exit(str(exc), code=exc.exit_code) from None
 
 
 @task(help={
@@ -47,11 +30,40 @@ def _reporting(run: Callable[[], None]) -> None:
 def build(c: Context, target: str | None = None, version: str | None = None, engine: str | None = None,
           json: bool = False) -> None:
     """Build the KrakenD plugin for the chosen targets into dist/."""
-    from krakend_tasks.core.build import build as run_build
-    from krakend_tasks.render import print_artifacts
+    _run(c, "build", json=json, targets=target, version=version, engine=engine)
 
-    _reporting(lambda: print_artifacts(
-        run_build(_settings(c, targets=target, version=version, engine=engine)), as_machine=json))
+
+@task(help={
+    "target": "targets whose libc to compare (default: the configured ones)",
+    "version": "KrakenD version: 2.13.8, 2.13, 2 or latest",
+    "format": "table (default), json, or krakend (KrakenD's own check-plugin text)",
+    "fix": "print the commands that fix module differences (KrakenD's -f)",
+    "apply": "run those commands, then check again (go.mod/go.sum restored if one fails)",
+    "go": "Go version the plugin is built with (default: the release's; krakend format: KrakenD's)",
+    "libc": "libc string the plugin is built with (default: the target's; krakend format: empty)",
+    "krakend-bin": "read KrakenD's Go, libc and modules from this binary",
+    "image": "read them from this image's /usr/bin/krakend when the module proxy cannot serve them",
+})
+def check(c: Context, target: str | None = None, version: str | None = None, format: str = "table",
+          fix: bool = False, apply: bool = False, go: str | None = None, libc: str | None = None,
+          krakend_bin: str | None = None, image: str | None = None) -> None:
+    """Check go.sum, Go and libc against a KrakenD release; exit 1 when incompatible."""
+    _run(c, "check", output=format, fix=fix, apply=apply, go=go, libc=libc, krakend_bin=krakend_bin, image=image,
+         targets=target, version=version)
+
+
+def _run(c: Context, command: str, **arguments: Any) -> None:
+    from krakend_tasks import commands
+
+    config = c.config.get("krakend", {})
+    values = {key: config.get(key) for key in SETTING_KEYS}
+    values.update({k: v for k, v in arguments.items() if v is not None})
+    try:
+        status = getattr(commands, command)(config.get("project") or ".", **values)
+    except KrakendTasksError as exc:
+        raise Exit(str(exc), code=exc.exit_code) from None
+    if status:
+        raise Exit(code=status)
 
 
 def collection(project: str | None = None, name: str = "krakend", **defaults: Any) -> Collection:
@@ -61,6 +73,7 @@ def collection(project: str | None = None, name: str = "krakend", **defaults: An
         raise ValueError(f"unknown krakend-tasks setting(s): {', '.join(sorted(unknown))}")
     tasks = Collection(name)
     tasks.add_task(build)
+    tasks.add_task(check)
     tasks.configure({"krakend": {"project": project, **dict.fromkeys(SETTING_KEYS), **defaults}})
     return tasks
 

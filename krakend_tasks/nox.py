@@ -15,7 +15,7 @@ from typing import Any
 
 import nox
 
-from krakend_tasks.core.targets import ALL_TARGETS, Arch
+from krakend_tasks.core.targets import ALL_TARGETS, Arch, Libc
 from krakend_tasks.errors import KrakendTasksError
 
 MARK = "_krakend_tasks_session"
@@ -41,10 +41,12 @@ def register(project: str = ".", *, prefix: str = "", default: bool = False, **s
 
 def _sessions() -> Iterator[tuple[str, str, SessionBody, str | None]]:
     yield "build", "Build the KrakenD plugin for every target (options after --).", _build, None
+    yield "check", "Check go.sum, Go and libc against the KrakenD release (as check-plugin, and more).", _check, None
     for arch in Arch:
         yield f"build_{arch.value}", f"Build the plugin for {arch.value} (alpine and generic).", _build, arch.value
     for t in ALL_TARGETS:
-        yield f"build_{t.ident}", f"Build the plugin for {t.name} ({'musl' if t.libc.value == 'alpine' else 'glibc'}).", _build, t.name
+        libc = "musl" if t.libc is Libc.ALPINE else "glibc"
+        yield f"build_{t.ident}", f"Build the plugin for {t.name} ({libc}).", _build, t.name
 
 
 def _session(name: str, doc: str, body: SessionBody, project: str, settings: dict[str, Any],
@@ -74,6 +76,14 @@ def _parse(s: nox.Session, with_target: bool) -> dict[str, Any]:
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     if with_target:
         parser.add_argument("--target", dest="targets", help="targets: all, arm64, alpine, amd64-generic...")
+    if s.name.endswith("check"):
+        parser.add_argument("--format", dest="output", choices=("table", "json", "krakend"), default="table")
+        parser.add_argument("--fix", action="store_true", help="print the fix commands (KrakenD's -f)")
+        parser.add_argument("--apply", action="store_true", help="run the fix commands, then check again")
+        parser.add_argument("--go", help="Go version the plugin is built with")
+        parser.add_argument("--libc", help="libc string the plugin is built with")
+        parser.add_argument("--krakend-bin", help="read KrakenD's dependencies from this binary")
+        parser.add_argument("--image", help="read KrakenD's dependencies from this image's /usr/bin/krakend")
     try:
         return vars(parser.parse_args(s.posargs))
     except (argparse.ArgumentError, SystemExit) as exc:
@@ -82,10 +92,15 @@ def _parse(s: nox.Session, with_target: bool) -> dict[str, Any]:
 
 
 def _build(s: nox.Session, options: dict[str, Any]) -> None:
-    from krakend_tasks.core.build import build
-    from krakend_tasks.core.settings import load_settings
-    from krakend_tasks.render import print_artifacts
+    from krakend_tasks import commands
 
-    as_json = options.pop("json", False)
-    project = options.pop("project")
-    print_artifacts(build(load_settings(project, **options)), as_machine=as_json)
+    commands.build(**options)
+
+
+def _check(s: nox.Session, options: dict[str, Any]) -> None:
+    from krakend_tasks import commands
+
+    if options.pop("json", False):
+        options["output"] = "json"
+    if commands.check(**options) != 0:
+        s.error("the plugin is not compatible with this KrakenD release")

@@ -9,6 +9,7 @@ from dataclasses import asdict
 from typing import Any, TextIO
 
 from krakend_tasks.core.build import Artifact
+from krakend_tasks.core.check import Report
 
 
 def as_json(value: Any) -> str:
@@ -40,3 +41,38 @@ def print_table(title: str, header: Sequence[str], rows: Sequence[Sequence[str]]
     for row in rows:
         table.add_row(*row)
     Console(file=out).print(table)
+
+
+def krakend_text(report: Report, fix: bool = False) -> str:
+    """KrakenD's check-plugin output (2.7.1+), byte for byte; `fix` is its -f form."""
+    lines = []
+    for diff in report.diffs:
+        if fix and diff.is_module:
+            lines.append(report.fix(diff))
+        else:
+            lines += [diff.name, f"\thave: {diff.have}", f"\twant: {diff.want}"]
+    lines.append(f"{len(report.diffs)} incompatibilities found" if report.diffs else "No incompatibilities found!")
+    return "\n".join(lines) + "\n"
+
+
+def check_json(reports: dict[str, Report]) -> str:
+    return as_json({target: {
+        "ok": r.ok, "krakend_source": r.krakend.source, "krakend_go": r.krakend.go, "krakend_libc": r.krakend.libc,
+        "plugin_go": r.plugin.go, "plugin_libc": r.plugin.libc,
+        "diffs": [{"name": d.name, "have": d.have, "want": d.want, "direction": d.direction,
+                   "fix": r.fix(d) if d.is_module else None} for d in r.diffs],
+        "findings": r.findings,
+    } for target, r in reports.items()})
+
+
+def print_check(reports: dict[str, Report], out: TextIO | None = None) -> None:
+    """A table per target for people: what differs, which way to move, and the fix."""
+    out = out or sys.stdout
+    for target, r in reports.items():
+        title = f"{target}: {'compatible' if r.ok else 'INCOMPATIBLE'} with KrakenD ({r.krakend.source})"
+        rows = [(d.name, d.have or "(empty)", d.want, d.direction, r.fix(d) if d.is_module else "")
+                for d in r.diffs]
+        rows += [(f.subject, f.severity, "", "", f"{f.message}; fix: {f.fix}") for f in r.findings]
+        if not out.isatty():
+            out.write(title + "\n")
+        print_table(title, ("what", "plugin has", "KrakenD has", "plugin must", "fix"), rows, out)

@@ -81,7 +81,7 @@ def build(settings: Settings, engine: Engine | None = None, log: Log = log_to_st
     for target in targets:
         if not release.has_builder(target):
             raise ConfigError(f"KrakenD {release.version} has no {target.libc.value} builder",
-                              hint="generic (glibc) builders exist from 2.1.3 on; pick alpine targets or a newer version")
+                              hint="generic (glibc) builders exist from 2.1.3 on; pick alpine or a newer version")
     engine = engine or select_engine(settings)
     name = settings.name or plugin_name(gomod)
     dist = settings.dist_dir.resolve()

@@ -83,6 +83,38 @@ def read_build_info(path: str | Path) -> BuildInfo:
     return elf.build_info
 
 
+def read_go_string(path: str | Path, symbol: str) -> str | None:
+    """The value of a Go string variable (e.g. one set with -ldflags -X) from the symbol table."""
+    from elftools.elf.elffile import ELFFile
+    from elftools.elf.sections import SymbolTableSection
+
+    with Path(path).open("rb") as f:
+        elf = ELFFile(f)
+        table = elf.get_section_by_name(".symtab")
+        if not isinstance(table, SymbolTableSection):
+            return None
+        symbols = table.get_symbol_by_name(symbol)
+        if not symbols:
+            return None
+        size = 8 if elf.elfclass == 64 else 4
+        header = _read_at(elf, symbols[0]["st_value"], 2 * size)
+        if header is None:
+            return None
+        order = "little" if elf.little_endian else "big"
+        pointer, length = int.from_bytes(header[:size], order), int.from_bytes(header[size:], order)
+        value = _read_at(elf, pointer, length) if length < 1 << 16 else None
+        return value.decode(errors="replace") if value is not None else None
+
+
+def _read_at(elf, address: int, length: int) -> bytes | None:
+    for segment in elf.iter_segments():
+        if segment["p_type"] == "PT_LOAD" and segment["p_vaddr"] <= address < segment["p_vaddr"] + segment["p_filesz"]:
+            offset = segment["p_offset"] + address - segment["p_vaddr"]
+            elf.stream.seek(offset)
+            return elf.stream.read(length)
+    return None
+
+
 def _dynamic(elf) -> tuple[list[str], str | None, str]:
     from elftools.elf.dynamic import DynamicSection
     from elftools.elf.gnuversions import GNUVerNeedSection

@@ -160,6 +160,8 @@ def _read(path: Path, kind: str) -> str:
     try:
         return path.read_text()
     except FileNotFoundError:
-        raise GoModuleError(f"{path} not found", hint=f"run the command in the plugin's folder, or create the {kind} with `go mod init`/`go mod tidy`") from None
+        raise GoModuleError(f"{path} not found",
+                            hint=f"run it in the plugin's folder, or create the {kind} (`go mod init`, `go mod tidy`)"
+                            ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise GoModuleError(f"cannot read {path}: {exc}", hint=f"check the {kind} file") from None

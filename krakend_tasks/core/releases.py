@@ -117,6 +117,24 @@ def _unknown(spec: str | None, releases: tuple[Release, ...]) -> ConfigError:
     )
 
 
+def refresh(source: str, path: Path | None = None) -> list[Release]:
+    """Validate a release table (a file or an http(s) URL) and rewrite the bundled one from it."""
+    if source.startswith(("http://", "https://")):
+        from urllib.request import urlopen
+
+        with urlopen(source, timeout=30) as response:
+            text = response.read().decode()
+    else:
+        text = Path(source).read_text()
+    releases = parse_table(text)
+    if not releases:
+        raise ConfigError(f"{source} holds no releases")
+    target = path or Path(str(resources.files("krakend_tasks.data").joinpath("releases.tsv")))
+    write_table(releases, target)
+    all_releases.cache_clear()
+    return releases
+
+
 def write_table(releases: list[Release], path: Path) -> None:
     """Write the table in canonical form (used by the refresh session)."""
     lines = ["\t".join(COLUMNS)]

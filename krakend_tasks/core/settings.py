@@ -1,7 +1,8 @@
 """Project settings with one precedence: call arguments > environment > file > defaults.
 
 The file is `[tool.krakend-tasks]` in the plugin's pyproject.toml, or `krakend-tasks.toml`
-beside its go.mod; per-target recipe overrides go in `[tool.krakend-tasks.target.<name>]`. Environment variables are `KRAKEND_TASKS_<FIELD>` (upper case).
+beside its go.mod; per-target recipe overrides go in `[tool.krakend-tasks.target.<name>]`.
+Environment variables are `KRAKEND_TASKS_<FIELD>` (upper case).
 """
 
 from __future__ import annotations

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 from krakend_tasks.errors import ConfigError
 
 
-class Arch(str, Enum):
+class Arch(StrEnum):
     AMD64 = "amd64"
     ARM64 = "arm64"
 
 
-class Libc(str, Enum):
+class Libc(StrEnum):
     ALPINE = "alpine"  # musl, the official Docker image
     GENERIC = "generic"  # glibc, deb/rpm/tarball installs
 

@@ -84,7 +84,8 @@ def build_loader(recipe: Recipe, release: Release) -> Path:
     work.mkdir(parents=True, exist_ok=True)
     (work / "main.go").write_text(source)
     (work / "go.mod").write_text("module krakend-tasks/loader\n\ngo 1.17\n")
-    env = {**os.environ, **recipe.environment(on_host=True), "GOTOOLCHAIN": f"go{release.go}", "GOFLAGS": "-buildvcs=false"}
+    env = {**os.environ, **recipe.environment(on_host=True), "GOTOOLCHAIN": f"go{release.go}",
+           "GOFLAGS": "-buildvcs=false"}
     ldflags = recipe.linker_flags(on_host=True)
     cmd = ["go", "build", *([f"-ldflags={ldflags}"] if ldflags else []), "-o", "loader.partial", "."]
     proc = subprocess.run(cmd, cwd=work, env=env, capture_output=True, text=True)

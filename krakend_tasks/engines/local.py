@@ -14,7 +14,8 @@ from krakend_tasks.errors import BuildFailed, ToolchainMissing
 APT_HINTS = {
     "musl-gcc": "apt-get install musl-tools",
     "aarch64-linux-gnu-gcc": "apt-get install gcc-aarch64-linux-gnu libc6-dev-arm64-cross",
-    "aarch64-linux-musl-gcc": "install musl:arm64 musl-dev:arm64 and an aarch64-linux-musl-gcc wrapper (docs/troubleshooting.md)",
+    "aarch64-linux-musl-gcc": "install musl:arm64 musl-dev:arm64 and the aarch64-linux-musl-gcc wrapper of "
+                              "docs/recipes.md",
     "gcc": "apt-get install gcc",
 }
 
@@ -30,7 +31,8 @@ class LocalEngine:
 
     def build(self, job: BuildJob, log: Log) -> None:
         if not shutil.which("go"):
-            raise ToolchainMissing("`go` is not on PATH", hint="install Go (any 1.21+; it fetches the exact toolchain), or use --engine docker")
+            raise ToolchainMissing("`go` is not on PATH",
+                                   hint="install Go (1.21+ fetches the exact toolchain), or use --engine docker")
         env = job.recipe.environment(on_host=True)
         cc = env["CC"].split()[0]
         if not shutil.which(cc):
@@ -44,6 +46,8 @@ class LocalEngine:
         command = job.go_args(job.recipe.linker_flags(on_host=True), str(tmp))
         full_env = {**os.environ, **env, "GOTOOLCHAIN": f"go{job.release.go}"}
         try:
+            if job.output.is_file():  # lets Go see an up-to-date output and skip the link
+                shutil.copy2(job.output, tmp)
             code = run_streaming(command, job.project, full_env, log)
             if code != 0:
                 raise BuildFailed(f"go build failed for {job.recipe.target} (exit {code})",

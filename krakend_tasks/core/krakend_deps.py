@@ -1,0 +1,171 @@
+"""KrakenD's side of a compatibility check: its Go version, libc string and linked modules.
+
+Sources, best first: a KrakenD binary (Go build info read from the ELF, never run), the
+`krakend:<version>` image (the binary copied out through the Docker SDK), the release's go.mod
+through the Go module proxy (GOPROXY respected). Results are cached on disk per version.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import subprocess
+import tarfile
+import tempfile
+import urllib.error
+import urllib.request
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from krakend_tasks.core.elf import read_elf, read_go_string
+from krakend_tasks.core.gomod import read_go_mod
+from krakend_tasks.core.releases import Release
+from krakend_tasks.errors import DependencySourceError, KrakendTasksError
+
+LURA_CORE = "github.com/luraproject/lura/v2/core"
+
+
+@dataclass(frozen=True)
+class Descriptor:
+    """One side of the comparison, as KrakenD's check-plugin models it."""
+
+    go: str
+    libc: str
+    deps: dict[str, str] = field(default_factory=dict)
+    source: str = ""  # where this came from, said to the user
+
+
+def from_binary(path: str | Path) -> Descriptor:
+    """Read a KrakenD binary's build info, and its lura core.GoVersion/GlibcVersion variables."""
+    elf = read_elf(path)
+    if elf.build_info is None:
+        raise DependencySourceError(f"{path} has no Go build info", hint="pass the KrakenD binary itself")
+    go = read_go_string(path, f"{LURA_CORE}.GoVersion") or elf.build_info.go
+    libc = read_go_string(path, f"{LURA_CORE}.GlibcVersion")
+    if libc is None:
+        libc = _libc_from_version_command(path)
+    return Descriptor(go=go, libc=libc or "", deps=elf.build_info.versions(), source=f"binary {path}")
+
+
+def parse_version_output(text: str) -> dict[str, str]:
+    """`krakend version` lines -> {"krakend": ..., "go": ..., "libc": ...}."""
+    keys = {"KrakenD Version": "krakend", "Go Version": "go", "Glibc Version": "libc"}
+    out = {}
+    for line in text.splitlines():
+        name, _, value = line.partition(":")
+        if name.strip() in keys:
+            out[keys[name.strip()]] = value.strip()
+    return out
+
+
+def _libc_from_version_command(path: str | Path) -> str | None:
+    try:
+        proc = subprocess.run([str(path), "version"], capture_output=True, text=True, timeout=20)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return parse_version_output(proc.stdout + proc.stderr).get("libc")
+
+
+def from_proxy(release: Release, libc: str) -> Descriptor:
+    """The release's go.mod requirements through the module proxy protocol ($GOPROXY)."""
+    text, url = fetch_go_mod(release.module, release.tag)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "go.mod"
+        path.write_text(text)
+        mod = read_go_mod(path)
+    deps = {r.path: r.version for r in mod.requires.values()}
+    return Descriptor(go=release.go, libc=libc, deps=deps, source=f"go.mod of {release.module}@{release.tag} ({url})")
+
+
+def escape_module(path: str) -> str:
+    return re.sub(r"[A-Z]", lambda m: "!" + m.group(0).lower(), path)
+
+
+def fetch_go_mod(module: str, version: str) -> tuple[str, str]:
+    """GET <proxy>/<module>/@v/<version>.mod from each GOPROXY entry in turn."""
+    goproxy = os.environ.get("GOPROXY") or _go_env("GOPROXY") or "https://proxy.golang.org,direct"
+    errors = []
+    for base in re.split(r"[,|]", goproxy):
+        base = base.strip().rstrip("/")
+        if base in ("direct", ""):
+            continue
+        if base == "off":
+            errors.append("GOPROXY=off")
+            break
+        url = f"{base}/{escape_module(module)}/@v/{version}.mod"
+        try:
+            with urllib.request.urlopen(url, timeout=30) as response:
+                return response.read().decode(), url
+        except urllib.error.HTTPError as exc:
+            errors.append(f"{url}: HTTP {exc.code}")
+        except (urllib.error.URLError, OSError) as exc:
+            errors.append(f"{url}: {getattr(exc, 'reason', exc)}")
+    raise DependencySourceError(
+        f"cannot fetch the go.mod of {module}@{version}: {'; '.join(errors) or 'no proxy in GOPROXY'}",
+        hint="set GOPROXY to a reachable proxy, pass a KrakenD binary (--krakend-bin), or fill the cache once "
+             "on a connected machine",
+    )
+
+
+def _go_env(name: str) -> str | None:
+    try:
+        return subprocess.run(["go", "env", name], capture_output=True, text=True, timeout=20).stdout.strip() or None
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+
+
+def from_image(image: str, binary: str = "/usr/bin/krakend") -> Descriptor:
+    """Copy the KrakenD binary out of an image (Docker SDK, never run) and read it."""
+    import docker
+
+    from krakend_tasks.engines.docker import docker_client
+
+    client = docker_client()
+    try:
+        container = client.containers.create(image, command=["true"], labels={"krakend-tasks": "read"})
+    except docker.errors.ImageNotFound:
+        raise DependencySourceError(f"image {image} is not present", hint=f"`docker pull {image}`") from None
+    try:
+        stream, _ = container.get_archive(binary)
+        data = b"".join(stream)
+    except docker.errors.NotFound:
+        raise DependencySourceError(f"{image} has no {binary}", hint="pass the binary's path in the image") from None
+    finally:
+        container.remove(force=True)
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar, tempfile.TemporaryDirectory() as tmp:
+        member = tar.getmembers()[0]
+        tar.extract(member, tmp, filter="data")
+        found = from_binary(Path(tmp) / member.name)
+    return Descriptor(found.go, found.libc, found.deps, source=f"image {image}:{binary}")
+
+
+def cache_path(release: Release) -> Path:
+    from krakend_tasks.core.testload import cache_dir
+
+    return cache_dir() / "deps" / f"krakend-{release.version}.json"
+
+
+def for_release(release: Release, libc: str, image: str | None = None) -> Descriptor:
+    """KrakenD's dependency set for a release: disk cache, then the module proxy, then an image."""
+    cached = cache_path(release)
+    if cached.is_file():
+        data = json.loads(cached.read_text())
+        return Descriptor(data["go"], libc, data["deps"], source=data["source"] + " (cached)")
+    problems: list[str] = []
+    found = None
+    for attempt in (lambda: from_proxy(release, libc), lambda: from_image(image) if image else None):
+        try:
+            found = attempt()
+        except KrakendTasksError as exc:
+            problems.append(exc.message)
+        if found:
+            break
+    if not found:
+        raise DependencySourceError(f"no source gave KrakenD {release.version}'s dependencies: {'; '.join(problems)}",
+                                    hint="pass a KrakenD binary with --krakend-bin, or set GOPROXY to a proxy that "
+                                         "serves github.com/krakend/krakend-ce")
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    cached.write_text(json.dumps({**asdict(found), "libc": None}, indent=1))
+    return found

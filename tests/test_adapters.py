@@ -1,0 +1,136 @@
+"""Nox sessions and Invoke tasks composed into a user's own noxfile.py / tasks.py, run for real."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from .conftest import PYTHON, VERSION, copy_example, docker_settings, run
+
+NOXFILE = '''
+import nox
+import krakend_tasks.nox
+
+krakend_tasks.nox.register(project="plugin", version="{version}")
+krakend_tasks.nox.register(project="plugin", version="{version}")  # idempotent
+
+
+@nox.session(python=False)
+def own(session):
+    """The project's own session."""
+    session.log("own session ran")
+'''
+
+TASKS = '''
+from invoke import Collection, task
+import krakend_tasks.invoke
+
+
+@task
+def own(c):
+    """The project's own task."""
+    print("own task ran")
+
+
+ns = Collection(own)
+ns.add_collection(krakend_tasks.invoke.collection(project="plugin", version="{version}"))
+'''
+
+
+@pytest.fixture
+def user_project(tmp_path):
+    copy_example(tmp_path / "plugin")
+    (tmp_path / "noxfile.py").write_text(NOXFILE.format(version=VERSION))
+    (tmp_path / "tasks.py").write_text(TASKS.format(version=VERSION))
+    return tmp_path
+
+
+def test_nox_lists_our_sessions_beside_the_projects(user_project):
+    out = run([PYTHON, "-m", "nox", "-l"], user_project)
+    assert out.returncode == 0, out.stderr
+    for line in ("- build [krakend] -> Build the KrakenD plugin for every target",
+                 "- build_arm64 [krakend] -> Build the plugin for arm64 (alpine and generic).",
+                 "- build_arm64_alpine [krakend] -> Build the plugin for arm64-alpine (musl).",
+                 "- build_amd64_generic [krakend] -> Build the plugin for amd64-generic (glibc).",
+                 "* own -> The project's own session."):
+        assert line in out.stdout, out.stdout
+    assert "already been registered" not in out.stderr
+
+
+def test_nox_build_arm64_and_own_session(user_project, cross):
+    out = run([PYTHON, "-m", "nox", "-s", "build_arm64", "own", "--", "--engine", "local", "--json"], user_project)
+    assert out.returncode == 0, out.stderr
+    dist = user_project / "plugin" / "dist"
+    assert sorted(p.name for p in dist.glob("*.so")) == [f"hello-{VERSION}-arm64-alpine.so",
+                                                          f"hello-{VERSION}-arm64-generic.so"]
+    assert "own session ran" in out.stderr
+    assert '"target": "arm64-generic"' in out.stdout
+
+
+def test_nox_bad_option_fails_the_session(user_project):
+    out = run([PYTHON, "-m", "nox", "-s", "build_amd64", "--", "--engine", "warp"], user_project)
+    assert out.returncode == 1
+    assert "bad session arguments" in out.stderr
+
+
+def test_invoke_build_and_own_task(user_project, cross):
+    listing = run([PYTHON, "-m", "invoke", "--list"], user_project)
+    assert "krakend.build" in listing.stdout and "own" in listing.stdout
+    out = run([PYTHON, "-m", "invoke", "krakend.build", "--target", "arm64-generic", "--engine", "local", "--json"],
+              user_project)
+    assert out.returncode == 0, out.stderr
+    artifacts = json.loads(out.stdout)["artifacts"]
+    assert [a["target"] for a in artifacts] == ["arm64-generic"]
+    assert (user_project / "plugin" / "dist" / artifacts[0]["path"]).is_file()
+    assert run([PYTHON, "-m", "invoke", "own"], user_project).stdout.strip() == "own task ran"
+
+
+def test_invoke_configuration_layers(user_project, cross):
+    """invoke.yaml overrides the collection default; INVOKE_KRAKEND_* overrides invoke.yaml."""
+    (user_project / "invoke.yaml").write_text("krakend:\n  targets: amd64-generic\n  engine: local\n")
+    out = run([PYTHON, "-m", "invoke", "krakend.build", "--json"], user_project)
+    assert out.returncode == 0, out.stderr
+    assert [a["target"] for a in json.loads(out.stdout)["artifacts"]] == ["amd64-generic"]
+    out = run([PYTHON, "-m", "invoke", "krakend.build", "--json"], user_project,
+              env={"INVOKE_KRAKEND_TARGETS": "amd64-alpine"})
+    assert [a["target"] for a in json.loads(out.stdout)["artifacts"]] == ["amd64-alpine"]
+
+
+@pytest.mark.parametrize(("args", "code", "message"), [
+    (["build", "--target", "sparc"], 2, "unknown target 'sparc'"),
+    (["build", "--version", "1.0"], 2, "unknown KrakenD version '1.0'"),
+    (["build", "--engine", "warp"], 2, "unknown engine 'warp'"),
+])
+def test_cli_bad_input_exit_codes(example, args, code, message):
+    out = run([PYTHON, "-m", "krakend_tasks", *args], example)
+    assert (out.returncode, out.stdout) == (code, "")
+    assert message in out.stderr and "hint:" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_cli_no_go_mod(tmp_path):
+    out = run([PYTHON, "-m", "krakend_tasks", "build", "--engine", "local"], tmp_path)
+    assert out.returncode == 3 and "go.mod not found" in out.stderr
+
+
+def test_cli_no_docker_daemon(example):
+    out = run([PYTHON, "-m", "krakend_tasks", "build", "--engine", "docker"], example, env={"DOCKER_HOST": "unix:///nowhere.sock"})
+    assert out.returncode == 4 and "no Docker daemon answers at unix:///nowhere.sock" in out.stderr
+
+
+def test_cli_missing_image_and_compile_error(example, docker_client):
+    env = {f"KRAKEND_TASKS_{k.upper()}": v for k, v in docker_settings().items()}
+    out = run([PYTHON, "-m", "krakend_tasks", "build", "--target", "amd64-alpine"], example,
+              env={**env, "KRAKEND_TASKS_BUILDER": "local/absent"})
+    assert out.returncode == 5 and "image local/absent:2.13.8 is not present" in out.stderr
+    (example / "broken.go").write_text("package main\n\nfunc f() { nope() }\n")
+    out = run([PYTHON, "-m", "krakend_tasks", "build", "--target", "amd64-alpine"], example, env=env)
+    assert out.returncode == 6 and "undefined: nope" in out.stderr
+    assert docker_client.containers.list(all=True, filters={"label": "krakend-tasks"}) == []
+
+
+def test_adapters_import_no_heavy_modules():
+    code = ("import sys, krakend_tasks.nox, krakend_tasks.invoke; "
+            "print(sorted(m for m in ('docker', 'rich', 'elftools', 'requests') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

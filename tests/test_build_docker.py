@@ -1,0 +1,126 @@
+"""Real builds in builder containers on a real Docker engine.
+
+No registry can be reached here, so the builder images are local stand-ins made by
+.ci/builder-images.sh (Debian 12, the release's Go, the cross compilers) and set with the
+`builder` setting, as a project with a private mirror would.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from krakend_tasks.core.build import build
+from krakend_tasks.core.elf import read_elf
+from krakend_tasks.core.settings import load_settings
+from krakend_tasks.core.targets import parse_target
+from krakend_tasks.core.testload import load_local
+from krakend_tasks.engines.docker import DockerEngine, docker_client
+from krakend_tasks.errors import BuildFailed, DockerUnavailable, ImageMissing
+
+from .conftest import VERSION, docker_settings, our_containers
+
+EXPECTED = {
+    "amd64-alpine": ("amd64", "musl"), "amd64-generic": ("amd64", "glibc"),
+    "arm64-alpine": ("arm64", "musl"), "arm64-generic": ("arm64", "glibc"),
+}
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory, docker_client):
+    from .conftest import copy_example
+
+    project = copy_example(tmp_path_factory.mktemp("docker") / "hello")
+    settings = load_settings(project, **docker_settings())
+    lines: list[str] = []
+    return settings, build(settings, log=lines.append), lines
+
+
+def test_all_targets_build_in_containers(built, docker_client):
+    settings, artifacts, lines = built
+    assert [a.target for a in artifacts] == list(EXPECTED)
+    for a in artifacts:
+        path = settings.dist_dir / a.path
+        elf = read_elf(path)
+        assert (elf.arch, elf.libc) == EXPECTED[a.target]
+        assert elf.build_info.go == "1.25.12" and a.engine == "docker"
+        stat = path.stat()
+        assert (stat.st_uid, stat.st_gid) == (os.getuid(), os.getgid())
+    # the compiler's own output streamed through (go build -x is not used; the banner is ours)
+    assert any(line.startswith("[arm64-alpine] building with docker engine") for line in lines)
+    assert our_containers(docker_client) == []
+
+
+def test_cache_volumes_hold_the_go_caches(built, docker_client):
+    settings, artifacts, _ = built
+    volumes = {v.name for v in docker_client.volumes.list()}
+    assert {f"krakend-tasks-cache-1.25.12-{t}" for t in EXPECTED} <= volumes
+    listing = docker_client.containers.run(
+        settings.recipe(parse_target("amd64-generic")).image, ["sh", "-c", "ls /cache/build | wc -l; ls /cache"],
+        volumes={"krakend-tasks-cache-1.25.12-amd64-generic": {"bind": "/cache", "mode": "ro"}}, remove=True,
+    ).decode().split()
+    assert int(listing[0]) > 200 and "build" in listing  # a populated GOCACHE (256 shards + README, trim.txt)
+    again = build(load_settings(settings.project, **docker_settings(), targets="amd64-generic"), log=lambda _: None)
+    assert again[0].sha256 == next(a.sha256 for a in artifacts if a.target == "amd64-generic")
+
+
+def test_docker_built_plugin_loads(built):
+    settings, _, _ = built
+    for target in ("amd64-generic", "arm64-alpine"):
+        plugin = settings.dist_dir / f"hello-{VERSION}-{target}.so"
+        result = load_local([plugin], ["server"], settings.recipe(parse_target(target)), settings.release)
+        assert result.ok, result.output
+
+
+def test_compile_error_leaves_no_container(example, docker_client):
+    (example / "broken.go").write_text("package main\n\nfunc broken() { undefined_name() }\n")
+    settings = load_settings(example, **docker_settings(), targets="amd64-alpine")
+    lines: list[str] = []
+    with pytest.raises(BuildFailed) as err:
+        build(settings, log=lines.append)
+    assert "go build failed for amd64-alpine in local/krakend-builder:2.13.8" in str(err.value)
+    assert any("undefined: undefined_name" in line for line in lines)
+    assert our_containers(docker_client) == []
+    assert not list(settings.dist_dir.glob("*"))
+
+
+def test_missing_image(example, docker_client):
+    settings = load_settings(example, **{**docker_settings(), "builder": "local/no-such-builder"},
+                             targets="amd64-generic")
+    with pytest.raises(ImageMissing) as err:
+        build(settings, engine=DockerEngine(docker_client, settings), log=lambda _: None)
+    assert "image local/no-such-builder:2.13.8-linux-generic is not present" in str(err.value)
+    assert err.value.exit_code == 5
+    assert our_containers(docker_client) == []
+
+
+def test_no_daemon(monkeypatch):
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+    with pytest.raises(DockerUnavailable) as err:
+        docker_client()
+    assert "no Docker daemon answers at unix:///nonexistent/docker.sock" in str(err.value)
+    assert "--engine local" in err.value.hint and err.value.exit_code == 4
+
+
+def test_ctrl_c_removes_the_container(example, docker_client):
+    """SIGINT to a running build: the process stops and its container is removed."""
+    (example / "krakend-tasks.toml").write_text('[target.amd64-generic]\nenv = { GOFLAGS = "-a -buildvcs=false" }\n')
+    code = ("from krakend_tasks.core.build import build; from krakend_tasks.core.settings import load_settings; "
+            f"build(load_settings({str(example)!r}, targets='amd64-generic', **{docker_settings()!r}))")
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while not [c for c in our_containers(docker_client) if c.status == "running"]:
+            assert time.monotonic() < deadline and proc.poll() is None, "no build container appeared"
+            time.sleep(0.1)
+        time.sleep(1)
+        proc.send_signal(signal.SIGINT)
+        output = proc.communicate(timeout=60)[0].decode()
+    finally:
+        proc.kill()
+    assert proc.returncode != 0 and "KeyboardInterrupt" in output
+    assert our_containers(docker_client) == []
+    assert not list((example / "dist").glob("*.so"))

@@ -1,0 +1,105 @@
+"""Real builds with the host toolchain, for all four targets, then really loaded."""
+
+import json
+
+import pytest
+
+from krakend_tasks.core.build import build, read_manifest
+from krakend_tasks.core.elf import read_elf
+from krakend_tasks.core.settings import load_settings
+from krakend_tasks.core.targets import parse_target
+from krakend_tasks.core.testload import load_local
+from krakend_tasks.engines.local import LocalEngine
+from krakend_tasks.errors import BuildFailed, ConfigError, GoModuleError
+
+from .conftest import VERSION
+
+EXPECTED = {
+    "amd64-alpine": ("amd64", "musl"), "amd64-generic": ("amd64", "glibc"),
+    "arm64-alpine": ("arm64", "musl"), "arm64-generic": ("arm64", "glibc"),
+}
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory, cross):
+    from .conftest import copy_example
+
+    project = copy_example(tmp_path_factory.mktemp("local") / "hello")
+    settings = load_settings(project, engine="local", version=VERSION)
+    lines: list[str] = []
+    return settings, build(settings, log=lines.append), lines
+
+
+def test_every_target_is_the_right_elf(built):
+    settings, artifacts, lines = built
+    assert [a.target for a in artifacts] == list(EXPECTED)
+    for a in artifacts:
+        path = settings.dist_dir / a.path
+        assert a.path == f"hello-{VERSION}-{a.target}.so"
+        elf = read_elf(path)
+        assert (elf.arch, elf.libc) == EXPECTED[a.target], a.target
+        assert elf.kind == "ET_DYN" and elf.build_info.settings["-buildmode"] == "plugin"
+        assert elf.build_info.go == "1.25.12"  # GOTOOLCHAIN pinned to KrakenD 2.13.8's Go
+        assert elf.registerers == ("HandlerRegisterer",)
+    assert any("libc may differ" in line for line in lines)
+
+
+def test_manifest_records_each_artifact(built):
+    settings, artifacts, _ = built
+    manifest = json.loads((settings.dist_dir / "manifest.json").read_text())
+    assert [e["target"] for e in manifest["artifacts"]] == list(EXPECTED)
+    for entry, artifact in zip(manifest["artifacts"], artifacts, strict=True):
+        assert entry["sha256"] == artifact.sha256 and len(entry["sha256"]) == 64
+        assert entry["size"] == (settings.dist_dir / entry["path"]).stat().st_size
+        assert (entry["engine"], entry["krakend"], entry["go"]) == ("local", VERSION, "1.25.12")
+    assert read_manifest(settings.dist_dir) == artifacts
+    assert not list(settings.dist_dir.glob(".*partial"))
+
+
+@pytest.mark.parametrize("target", list(EXPECTED))
+def test_each_target_loads_in_a_go_loader_of_the_same_go(built, target):
+    settings, _, _ = built
+    plugin = settings.dist_dir / f"hello-{VERSION}-{target}.so"
+    result = load_local([plugin], ["server"], settings.recipe(parse_target(target)), settings.release)
+    assert result.ok, result.output
+    assert result.checks[0].kind == "SERVER" and result.checks[0].detail == "registered: hello"
+
+
+def test_a_musl_plugin_fails_in_a_glibc_loader(built):
+    settings, _, _ = built
+    plugin = settings.dist_dir / f"hello-{VERSION}-amd64-alpine.so"
+    result = load_local([plugin], ["server"], settings.recipe(parse_target("amd64-generic")), settings.release)
+    assert not result.ok
+    assert result.checks[0].kind == "OPEN" and "invalid ELF header" in result.checks[0].detail
+
+
+def test_compile_error_is_a_build_failure_and_keeps_the_old_artifact(example, cross):
+    settings = load_settings(example, engine="local", version=VERSION, targets="amd64-generic")
+    build(settings, log=lambda _: None)
+    good = (settings.dist_dir / f"hello-{VERSION}-amd64-generic.so").read_bytes()
+    (example / "broken.go").write_text("package main\n\nfunc broken() { undefined_name() }\n")
+    lines: list[str] = []
+    with pytest.raises(BuildFailed) as err:
+        build(settings, engine=LocalEngine(settings), log=lines.append)
+    assert "go build failed for amd64-generic" in str(err.value) and err.value.exit_code == 6
+    assert any("undefined: undefined_name" in line for line in lines)
+    assert (settings.dist_dir / f"hello-{VERSION}-amd64-generic.so").read_bytes() == good
+    assert not list(settings.dist_dir.glob(".*partial"))
+
+
+def test_no_go_mod(tmp_path):
+    with pytest.raises(GoModuleError) as err:
+        build(load_settings(tmp_path, engine="local"), log=lambda _: None)
+    assert "go.mod not found" in str(err.value) and err.value.exit_code == 3
+
+
+def test_go_line_newer_than_krakend_go(example):
+    (example / "go.mod").write_text("module example.com/x\n\ngo 1.26.0\n")
+    with pytest.raises(ConfigError, match="requires go 1.26.0, but KrakenD 2.13.8 is built with Go 1.25.12"):
+        build(load_settings(example, engine="local", version=VERSION), log=lambda _: None)
+
+
+def test_no_generic_builder_before_2_1_3(example):
+    (example / "go.mod").write_text("module example.com/x\n\ngo 1.17\n")
+    with pytest.raises(ConfigError, match="has no generic builder"):
+        build(load_settings(example, engine="local", version="2.0.6", targets="generic"), log=lambda _: None)

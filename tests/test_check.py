@@ -1,0 +1,231 @@
+"""check: KrakenD's comparison, its exact text, the dependency sources, fixes, and bad input.
+
+KrakenD's side comes from real data: the real go.mod of KrakenD CE 2.13.8 served by a file://
+module proxy (the Go proxy protocol; the public proxy refuses krakend-ce here), and a real Go
+binary linking lura's core with release-style -X ldflags (KrakenD itself cannot be built here).
+"""
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from krakend_tasks.core.check import Diff, check, compare
+from krakend_tasks.core.elf import read_build_info
+from krakend_tasks.core.krakend_deps import Descriptor, fetch_go_mod, from_binary, from_image, parse_version_output
+from krakend_tasks.errors import DependencySourceError, GoModuleError
+from krakend_tasks.render import krakend_text
+
+from .conftest import PYTHON, ROOT, run
+
+SHARED = ROOT.parent / "shared" / "krakend"
+DATA = ROOT / "tests" / "data"
+LIBC = "GLIBC-2.36_(debian-12)"
+LURA_CORE = "github.com/luraproject/lura/v2/core"
+
+
+@pytest.fixture(scope="session")
+def go_proxy(tmp_path_factory) -> str:
+    """A file:// GOPROXY serving KrakenD CE 2.13.8's real go.mod."""
+    root = tmp_path_factory.mktemp("proxy")
+    versions = root / "github.com" / "krakend" / "krakend-ce" / "v2" / "@v"
+    versions.mkdir(parents=True)
+    shutil.copy(SHARED / "go.mod.v2.13.8", versions / "v2.13.8.mod")
+    (versions / "list").write_text("v2.13.8\n")
+    return root.as_uri()
+
+
+@pytest.fixture
+def isolated(tmp_path, monkeypatch, go_proxy):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("GOPROXY", go_proxy)
+    return {"XDG_CACHE_HOME": str(tmp_path / "cache"), "GOPROXY": go_proxy}
+
+
+@pytest.fixture
+def mixed(tmp_path) -> Path:
+    dest = tmp_path / "mixed"
+    shutil.copytree(DATA / "plugin-mixed", dest)
+    return dest
+
+
+@pytest.fixture(scope="session")
+def fake_krakend(tmp_path_factory) -> Path:
+    """A real Go binary linking lura core, uuid v1.6.0 and x/mod v0.35.0, built like a release."""
+    if not shutil.which("go"):
+        pytest.skip("go is not installed")
+    out = tmp_path_factory.mktemp("bin") / "krakend"
+    ldflags = f"-X {LURA_CORE}.GlibcVersion={LIBC} -X {LURA_CORE}.KrakendVersion=2.13.8"
+    subprocess.run(["go", "build", "-o", str(out), f"-ldflags={ldflags}", "."], cwd=DATA / "fake-krakend",
+                   env={**__import__("os").environ, "GOTOOLCHAIN": "go1.25.12"}, check=True)
+    return out
+
+
+def krakend_2_13_8() -> Descriptor:
+    from krakend_tasks.core.gomod import read_go_mod
+
+    mod = read_go_mod(SHARED / "go.mod.v2.13.8")
+    return Descriptor("1.25.12", LIBC, {r.path: r.version for r in mod.requires.values()})
+
+
+def test_compare_is_krakends():
+    krakend = Descriptor("1.25.12", "L", {"b": "v1", "a": "v2", "only-krakend": "v1", "same": "v1.0.0"})
+    plugin = Descriptor("1.25.11", "", {"b": "v2", "a": "v1", "only-plugin": "v9", "same": "v1.0.0"})
+    assert compare(krakend, plugin) == [Diff("libc", "", "L"), Diff("go", "1.25.11", "1.25.12"),
+                                        Diff("a", "v1", "v2"), Diff("b", "v2", "v1")]
+    # plain string inequality, as KrakenD: v1 and v1.0.0 are the same version but differ
+    assert compare(Descriptor("g", "l", {"m": "v1"}), Descriptor("g", "l", {"m": "v1.0.0"})) == [Diff("m", "v1.0.0", "v1")]
+
+
+def test_krakend_text_byte_for_byte(mixed):
+    report = check(mixed / "go.sum", krakend_2_13_8())
+    assert krakend_text(report) == (
+        "libc\n\thave: \n\twant: GLIBC-2.36_(debian-12)\n"
+        "github.com/google/uuid\n\thave: v1.5.0\n\twant: v1.6.0\n"
+        "golang.org/x/mod\n\thave: v0.36.0\n\twant: v0.35.0\n"
+        "golang.org/x/text\n\thave: v0.0.0-20170915032832-14c0d48ead0c\n\twant: v0.37.0\n"
+        "4 incompatibilities found\n"
+    )
+    assert krakend_text(report, fix=True) == (
+        "libc\n\thave: \n\twant: GLIBC-2.36_(debian-12)\n"
+        "go get github.com/google/uuid@v1.6.0\n"
+        "go get golang.org/x/mod@v0.35.0\n"
+        "go mod edit --replace golang.org/x/text=golang.org/x/text@v0.37.0\n"
+        "4 incompatibilities found\n"
+    )
+    assert [d.direction for d in report.diffs] == ["change", "upgrade", "downgrade", "upgrade"]
+
+
+def test_krakends_own_go_sum_is_compatible():
+    report = check(SHARED / "go.sum.v2.13.8", krakend_2_13_8(), libc=LIBC)
+    assert report.diffs == [] and krakend_text(report) == "No incompatibilities found!\n"
+
+
+def test_go_version_default_is_krakends_and_explicit_go_differs(mixed):
+    krakend = Descriptor("1.25.12", "", {})
+    assert check(mixed / "go.sum", krakend).diffs == []
+    assert check(mixed / "go.sum", krakend, go="1.25.11").diffs == [Diff("go", "1.25.11", "1.25.12")]
+
+
+def test_beyond_krakend_replace_and_go_lines(mixed):
+    (mixed / "go.mod").write_text((mixed / "go.mod").read_text().replace("go 1.25.0", "go 1.26.0\n\ntoolchain go1.26.1")
+                                  + "\nreplace github.com/google/uuid => ../uuid\n"
+                                  + "replace golang.org/x/mod => golang.org/x/mod v0.34.0\n")
+    findings = {f.subject: f for f in check(mixed / "go.sum", krakend_2_13_8(), release_go="1.25.12").findings}
+    assert findings["github.com/google/uuid"].severity == "error" and "local folder ../uuid" in \
+        findings["github.com/google/uuid"].message
+    assert "golang.org/x/mod@v0.34.0" in findings["golang.org/x/mod"].message
+    assert findings["golang.org/x/mod"].fix == "go mod edit -replace golang.org/x/mod=golang.org/x/mod@v0.35.0"
+    assert findings["go.mod go line"].fix == "go mod edit -go=1.25.12"
+    assert findings["go.mod toolchain line"].severity == "warning"
+
+
+def test_proxy_source_reads_the_real_go_mod(isolated):
+    text, url = fetch_go_mod("github.com/krakend/krakend-ce/v2", "v2.13.8")
+    assert text == (SHARED / "go.mod.v2.13.8").read_text() and url.endswith("/@v/v2.13.8.mod")
+
+
+def test_unreachable_proxy_with_empty_cache(tmp_path, monkeypatch, mixed):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("GOPROXY", (tmp_path / "no-proxy").as_uri())
+    out = run([PYTHON, "-m", "krakend_tasks", "check", "--version", "2.13.8"], mixed,
+              env={"XDG_CACHE_HOME": str(tmp_path / "cache"), "GOPROXY": (tmp_path / "no-proxy").as_uri()})
+    assert out.returncode == 9
+    assert "cannot fetch the go.mod of github.com/krakend/krakend-ce/v2@v2.13.8" in out.stderr
+    with pytest.raises(DependencySourceError, match="GOPROXY=off"):
+        monkeypatch.setenv("GOPROXY", "off")
+        fetch_go_mod("github.com/krakend/krakend-ce/v2", "v2.13.8")
+
+
+def test_binary_source_equals_go_version_m(fake_krakend):
+    descriptor = from_binary(fake_krakend)
+    printed = subprocess.run(["go", "version", "-m", str(fake_krakend)], capture_output=True, text=True, check=True)
+    deps = {}
+    for line in printed.stdout.splitlines():
+        fields = line.strip().split("\t")
+        if fields[0] == "dep":
+            deps[fields[1]] = fields[2]
+    assert descriptor.deps == deps and len(deps) == 3
+    assert printed.stdout.splitlines()[0].endswith("go" + descriptor.go)
+    assert descriptor.libc == LIBC
+    assert read_build_info(fake_krakend).settings["-buildmode"] == "exe"
+
+
+def test_krakend_version_output():
+    text = "KrakenD Version: 2.7.0\nGo Version: 1.22.2\nGlibc Version: MUSL-1.2.4_(alpine-3.18.6)\n"
+    assert parse_version_output(text) == {"krakend": "2.7.0", "go": "1.22.2", "libc": "MUSL-1.2.4_(alpine-3.18.6)"}
+
+
+def test_image_source(fake_krakend, docker_client, tmp_path):
+    context = tmp_path / "ctx"
+    context.mkdir()
+    shutil.copy(fake_krakend, context / "krakend")
+    (context / "Dockerfile").write_text("FROM local/bookworm:base\nCOPY krakend /usr/bin/krakend\n")
+    docker_client.images.build(path=str(context), tag="local/krakend:2.13.8-test", network_mode="host")
+    found = from_image("local/krakend:2.13.8-test")
+    assert (found.deps, found.go, found.libc) == (from_binary(fake_krakend).deps, "1.25.12", LIBC)
+    assert found.source == "image local/krakend:2.13.8-test:/usr/bin/krakend"
+    assert docker_client.containers.list(all=True, filters={"label": "krakend-tasks"}) == []
+
+
+def test_cli_check_krakend_format_and_json(isolated, mixed):
+    out = run([PYTHON, "-m", "krakend_tasks", "check", "--version", "2.13.8", "--format", "krakend", "--target",
+               "amd64-generic"], mixed, env=isolated)
+    assert out.returncode == 1 and out.stdout == ""
+    assert out.stderr == krakend_text(check(mixed / "go.sum", krakend_2_13_8()))
+    out = run([PYTHON, "-m", "krakend_tasks", "check", "--version", "2.13.8", "--format", "json", "--target",
+               "alpine"], mixed, env=isolated)
+    assert out.returncode == 1, out.stderr
+    reports = json.loads(out.stdout)
+    assert list(reports) == ["amd64-alpine", "arm64-alpine"]
+    diffs = {d["name"]: d for d in reports["arm64-alpine"]["diffs"]}
+    assert "libc" not in diffs  # by default the plugin is built with the target's own libc
+    assert diffs["golang.org/x/text"]["fix"] == "go mod edit --replace golang.org/x/text=golang.org/x/text@v0.37.0"
+    assert reports["arm64-alpine"]["krakend_source"].startswith("go.mod of github.com/krakend/krakend-ce/v2@v2.13.8")
+    again = run([PYTHON, "-m", "krakend_tasks", "check", "--version", "2.13.8", "--format", "json"], mixed,
+                env=isolated)
+    assert json.loads(again.stdout)["amd64-alpine"]["krakend_source"].endswith("(cached)")
+
+
+def test_cli_check_compatible_exits_0(isolated, tmp_path):
+    project = tmp_path / "p"
+    project.mkdir()
+    shutil.copy(SHARED / "go.sum.v2.13.8", project / "go.sum")
+    out = run([PYTHON, "-m", "krakend_tasks", "check", "--version", "2.13", "--format", "krakend", "--libc",
+               "MUSL-1.2.5_(alpine-3.23)"], project, env=isolated)
+    assert (out.returncode, out.stderr) == (0, "No incompatibilities found!\n")
+
+
+@pytest.mark.parametrize(("content", "code", "message"), [
+    (None, 3, "go.sum not found"),
+    ("github.com/a/b v1.0.0\n", 3, "go.sum:1: malformed go.sum line"),
+])
+def test_cli_check_bad_go_sum(isolated, tmp_path, content, code, message):
+    if content is not None:
+        (tmp_path / "go.sum").write_text(content)
+    out = run([PYTHON, "-m", "krakend_tasks", "check", "--version", "2.13.8"], tmp_path, env=isolated)
+    assert out.returncode == code and message in out.stderr and "Traceback" not in out.stderr
+
+
+def test_apply_fixes_then_recheck(fake_krakend, mixed, isolated):
+    out = run([PYTHON, "-m", "krakend_tasks", "check", "--krakend-bin", str(fake_krakend), "--target",
+               "amd64-generic", "--fix", "--apply"], mixed, env=isolated)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "ran: go get github.com/google/uuid@v1.6.0" in out.stderr
+    assert "ran: go get golang.org/x/mod@v0.35.0" in out.stderr
+    mod = (mixed / "go.mod").read_text()
+    assert "github.com/google/uuid v1.6.0" in mod and "golang.org/x/mod v0.35.0" in mod
+
+
+def test_failed_apply_restores_go_mod_and_go_sum(mixed, isolated, tmp_path):
+    from krakend_tasks.core.check import apply_fixes
+
+    before = {p: (mixed / p).read_bytes() for p in ("go.mod", "go.sum")}
+    krakend = Descriptor("1.25.12", LIBC, {"github.com/google/uuid": "v1.99.0", "golang.org/x/mod": "v0.35.0"})
+    report = check(mixed / "go.sum", krakend, libc=LIBC)
+    assert report.fix_commands() == ["go get github.com/google/uuid@v1.99.0", "go get golang.org/x/mod@v0.35.0"]
+    with pytest.raises(GoModuleError, match="go get github.com/google/uuid@v1.99.0` failed"):
+        apply_fixes(report, mixed, "1.25.12")
+    assert {p: (mixed / p).read_bytes() for p in ("go.mod", "go.sum")} == before

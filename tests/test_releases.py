@@ -1,0 +1,66 @@
+from pathlib import Path
+
+import pytest
+
+from krakend_tasks.core.releases import all_releases, parse_table, refresh, resolve, write_table
+from krakend_tasks.core.targets import parse_target
+from krakend_tasks.errors import ConfigError
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "krakend" / "releases.tsv"
+
+
+@pytest.mark.parametrize(("spec", "version"), [
+    ("2.13.8", "2.13.8"), ("v2.13.8", "2.13.8"), ("2.13", "2.13.8"), ("2.9", "2.9.4"),
+    ("2", "2.13.8"), ("latest", "2.13.8"), (None, "2.13.8"), ("2.4", "2.4.6"),
+])
+def test_resolve(spec, version):
+    assert resolve(spec).version == version
+
+
+@pytest.mark.parametrize("bad", ["3", "2.14", "2.13.9", "1.4.1", "banana", "2.13.8.1"])
+def test_unknown_version(bad):
+    with pytest.raises(ConfigError) as err:
+        resolve(bad)
+    assert f"unknown KrakenD version {bad!r}" in str(err.value)
+    assert "2.0.0 to 2.13.8" in err.value.hint
+
+
+def test_release_data():
+    r = resolve("2.13.8")
+    assert (r.go, r.alpine, r.debian, r.lura) == ("1.25.12", "3.23", "bookworm", "v2.14.2-0.20260316170719-6d79b4ef723b")
+    assert r.libc(parse_target("amd64-generic")) == "GLIBC-2.36_(debian-12)"
+    assert r.libc(parse_target("arm64-alpine")) == "MUSL-1.2.5_(alpine-3.23)"
+    assert resolve("2.7.0").libc(parse_target("amd64-alpine")) == "MUSL-1.2.4_(alpine-3.19)"
+    assert resolve("2.4.0").debian == "bullseye"
+    assert resolve("2.0.0").has_builder(parse_target("amd64-generic")) is False
+    assert resolve("2.11.0").glibc() == "2.31" and resolve("2.11.1").glibc() == "2.36"
+
+
+def test_bundled_table_matches_shared_data_and_round_trips(tmp_path):
+    if SHARED.is_file():
+        assert parse_table(SHARED.read_text()) == list(all_releases())
+    out = tmp_path / "releases.tsv"
+    write_table(list(all_releases()), out)
+    assert parse_table(out.read_text()) == list(all_releases())
+
+
+def test_bad_table_is_rejected():
+    with pytest.raises(ConfigError, match="columns"):
+        parse_table("tag\tdate\nv2.0.0\t2022-01-01\n")
+
+
+def test_refresh_validates_and_rewrites(tmp_path):
+    source = tmp_path / "new.tsv"
+    extra = "v2.14.0\t2026-12-01\tgithub.com/krakend/krakend-ce/v2\t1.26.1\t3.23\tgolang:${GOLANG_VERSION}-bookworm\tv2.9.0\tv2.15.0\n"
+    write_table(list(all_releases()), source)
+    source.write_text(source.read_text() + extra)
+    out = tmp_path / "bundled.tsv"
+    try:
+        releases = refresh(str(source), out)
+        assert releases[-1].version == "2.14.0" and parse_table(out.read_text())[-1].go == "1.26.1"
+    finally:
+        all_releases.cache_clear()
+    assert resolve("latest").version == "2.13.8"
+    (tmp_path / "bad.tsv").write_text("nonsense\n")
+    with pytest.raises(ConfigError):
+        refresh(str(tmp_path / "bad.tsv"), out)

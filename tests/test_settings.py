@@ -1,0 +1,60 @@
+from pathlib import Path
+
+import pytest
+
+from krakend_tasks.core.settings import load_settings
+from krakend_tasks.core.targets import parse_target
+from krakend_tasks.errors import ConfigError
+
+
+def write_pyproject(root: Path, body: str) -> None:
+    (root / "pyproject.toml").write_text(body)
+
+
+def test_defaults(tmp_path, monkeypatch):
+    for var in ("VERSION", "ENGINE", "TARGETS", "BUILDER"):
+        monkeypatch.delenv(f"KRAKEND_TASKS_{var}", raising=False)
+    s = load_settings(tmp_path)
+    assert (s.version, s.engine, s.targets, s.builder) == ("latest", "auto", "all", "krakend/builder")
+    assert s.dist_dir == tmp_path / "dist"
+
+
+def test_precedence_arguments_over_env_over_file(tmp_path, monkeypatch):
+    write_pyproject(tmp_path, '[tool.krakend-tasks]\nversion = "2.12"\nengine = "local"\ntargets = ["arm64"]\n')
+    monkeypatch.delenv("KRAKEND_TASKS_VERSION", raising=False)
+    s = load_settings(tmp_path)
+    assert (s.release.version, s.engine, [t.name for t in s.selected_targets()]) == (
+        "2.12.1", "local", ["arm64-alpine", "arm64-generic"])
+    monkeypatch.setenv("KRAKEND_TASKS_VERSION", "2.11")
+    assert load_settings(tmp_path).release.version == "2.11.2"
+    assert load_settings(tmp_path, version="2.10").release.version == "2.10.2"
+    assert load_settings(tmp_path, version=None).release.version == "2.11.2"
+
+
+def test_own_file_and_per_target_overrides(tmp_path):
+    (tmp_path / "krakend-tasks.toml").write_text(
+        'builder = "registry.example/krakend-builder"\n'
+        '[target.aarch64-musl]\nimage = "mine:1"\ncc = "my-cc"\nenv = { CGO_CFLAGS = "-O2" }\n'
+        '[target.amd64-generic]\nldflags = "-s -w"\n'
+    )
+    s = load_settings(tmp_path, version="2.13.8")
+    r = s.recipe(parse_target("arm64-alpine"))
+    assert r.image == "mine:1"
+    assert r.environment(on_host=False)["CC"] == "my-cc"
+    assert r.environment(on_host=False)["CGO_CFLAGS"] == "-O2"
+    assert r.linker_flags(on_host=False) == "-extldflags=-fuse-ld=bfd -extld=my-cc"
+    assert s.recipe(parse_target("amd64-generic")).linker_flags(on_host=True) == "-s -w"
+    assert s.recipe(parse_target("arm64-generic")).image == "registry.example/krakend-builder:2.13.8-linux-generic"
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    ("[tool.krakend-tasks\nversion=", "cannot parse"),
+    ('[tool.krakend-tasks]\nflavour = "x"\n', "unknown setting(s): flavour"),
+    ('[tool.krakend-tasks.target.amd64-alpine]\nimg = "x"\n', "unknown key(s) img"),
+    ('[tool.krakend-tasks.target.sparc-alpine]\nimage = "x"\n', "unknown target 'sparc-alpine'"),
+    ('[tool.krakend-tasks]\nversion = "7"\n', "unknown KrakenD version '7'"),
+])
+def test_bad_files(tmp_path, body, message):
+    write_pyproject(tmp_path, body)
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        load_settings(tmp_path)
