@@ -11,6 +11,7 @@ Usage: python bench/build_bench.py [--builder local/krakend-builder] [--skip-doc
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import subprocess
@@ -64,10 +65,8 @@ def bench_docker(project: Path, builder: str) -> tuple[dict[str, tuple[float, fl
         settings = load_settings(project, engine="docker", version=VERSION, targets=target.name,
                                  builder=builder, pull="never")
         volume = f"krakend-tasks-cache-1.25.12-{target.name}"
-        try:
+        with contextlib.suppress(docker.errors.NotFound):
             client.volumes.get(volume).remove(force=True)
-        except docker.errors.NotFound:
-            pass
         cold = timed(lambda s=settings: build(s, log=quiet))
         warm = timed(lambda s=settings: build(s, log=quiet))
         results[target.name] = (cold, warm)

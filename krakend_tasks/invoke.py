@@ -52,12 +52,39 @@ def check(c: Context, target: str | None = None, version: str | None = None, for
          targets=target, version=version)
 
 
+@task(iterable=["path", "type"], help={
+    "path": ".so file (repeatable; default: the artifacts in dist/manifest.json)",
+    "target": "target to preflight against (default: the artifact's, or read from the file)",
+    "type": "declared plugin type: server, client, modifier (repeatable)",
+    "json": "print JSON",
+    "krakend-bin": "also compare the modules with this KrakenD binary's",
+})
+def inspect(c: Context, path: list[str] | None = None, target: str | None = None, type: list[str] | None = None,
+            json: bool = False, krakend_bin: str | None = None) -> None:
+    """Describe built plugins without loading them, and predict load failures."""
+    _run(c, "inspect", paths=path, target=target, kinds=type, json=json, krakend_bin=krakend_bin)
+
+
+@task(name="test", iterable=["path", "type"], help={
+    "path": ".so file (repeatable; default: the artifacts in dist/manifest.json)",
+    "target": "only these targets",
+    "type": "plugin type to test: server, client, modifier (repeatable; default: what the file exports)",
+    "json": "print JSON",
+    "krakend-bin": "use this KrakenD's test-plugin",
+    "image": "run test-plugin in this KrakenD image",
+})
+def test_load(c: Context, path: list[str] | None = None, target: str | None = None, type: list[str] | None = None,
+              json: bool = False, krakend_bin: str | None = None, image: str | None = None) -> None:
+    """Load built plugins for real: KrakenD's test-plugin, or a Go loader of the same Go and target."""
+    _run(c, "test", paths=path, target=target, kinds=type, json=json, krakend_bin=krakend_bin, image=image)
+
+
 def _run(c: Context, command: str, **arguments: Any) -> None:
     from krakend_tasks import commands
 
     config = c.config.get("krakend", {})
     values = {key: config.get(key) for key in SETTING_KEYS}
-    values.update({k: v for k, v in arguments.items() if v is not None})
+    values.update({k: v for k, v in arguments.items() if v not in (None, [])})
     try:
         status = getattr(commands, command)(config.get("project") or ".", **values)
     except KrakendTasksError as exc:
@@ -74,6 +101,8 @@ def collection(project: str | None = None, name: str = "krakend", **defaults: An
     tasks = Collection(name)
     tasks.add_task(build)
     tasks.add_task(check)
+    tasks.add_task(inspect)
+    tasks.add_task(test_load)
     tasks.configure({"krakend": {"project": project, **dict.fromkeys(SETTING_KEYS), **defaults}})
     return tasks
 

@@ -76,3 +76,41 @@ def print_check(reports: dict[str, Report], out: TextIO | None = None) -> None:
         if not out.isatty():
             out.write(title + "\n")
         print_table(title, ("what", "plugin has", "KrakenD has", "plugin must", "fix"), rows, out)
+
+
+def print_inspection(results: list, as_machine: bool = False, out: TextIO | None = None) -> None:
+    """results: (ElfFile, Target, [Finding]) per plugin."""
+    out = out or sys.stdout
+    records = [{
+        "path": str(elf.path), "target": target.name, "arch": elf.arch, "elf_class": elf.elf_class,
+        "libc": elf.libc, "glibc_max": elf.glibc_max, "needed": list(elf.needed),
+        "go_plugin": bool(elf.build_info and elf.build_info.settings.get("-buildmode") == "plugin"),
+        "go": elf.build_info.go if elf.build_info else None,
+        "main": elf.build_info.path if elf.build_info else None,
+        "modules": elf.build_info.versions() if elf.build_info else {},
+        "registerers": list(elf.registerers), "findings": findings,
+    } for elf, target, findings in results]
+    if as_machine:
+        out.write(as_json(records) + "\n")
+        return
+    for r in records:
+        rows = [(key, str(r[key])) for key in ("target", "arch", "libc", "glibc_max", "go_plugin", "go", "main")]
+        rows += [("registerers", ", ".join(r["registerers"]) or "none"), ("modules", str(len(r["modules"])))]
+        rows += [(f"{f.severity}: {f.subject}", f"{f.message}; fix: {f.fix}") for f in r["findings"]]
+        print_table(r["path"], ("property", "value"), rows, out)
+
+
+def print_loads(results: list, as_machine: bool = False, out: TextIO | None = None) -> None:
+    """results: (path, Target, LoadResult) per plugin."""
+    out = out or sys.stdout
+    if as_machine:
+        out.write(as_json([{"path": str(p), "target": t.name, "ok": r.ok, "fatal": r.fatal, "checks": r.checks}
+                           for p, t, r in results]) + "\n")
+        return
+    rows = []
+    for path, target, result in results:
+        for c in result.checks:
+            rows.append((target.name, str(path), c.kind, "OK" if c.ok else "KO", c.detail))
+        if result.fatal or not result.checks:
+            rows.append((target.name, str(path), "LOADER", "KO", result.fatal or result.output.strip()[-200:]))
+    print_table("test-load", ("target", "plugin", "check", "result", "detail"), rows, out)

@@ -76,7 +76,8 @@ def our_containers(client) -> list:
     return client.containers.list(all=True, filters={"label": "krakend-tasks"})
 
 
-def run(args: list[str], cwd: Path, env: dict[str, str] | None = None, timeout: int = 600) -> subprocess.CompletedProcess:
+def run(args: list[str], cwd: Path, env: dict[str, str] | None = None, timeout: int = 600,
+        ) -> subprocess.CompletedProcess:
     full_env = {**os.environ, **(env or {})}
     full_env.pop("KRAKEND_TASKS_VERSION", None)
     return subprocess.run(args, cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout)

@@ -134,3 +134,30 @@ def test_adapters_import_no_heavy_modules():
             "print(sorted(m for m in ('docker', 'rich', 'elftools', 'requests') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_nox_and_invoke_check(user_project, tmp_path):
+    """check through both adapters: the stdlib-only example passes; a plugin with KrakenD's modules
+    at other versions fails with KrakenD's own text (KrakenD's go.mod from a file:// proxy)."""
+    from .test_check import DATA, SHARED
+
+    proxy = tmp_path / "proxy" / "github.com" / "krakend" / "krakend-ce" / "v2" / "@v"
+    proxy.mkdir(parents=True)
+    (proxy / "v2.13.8.mod").write_bytes((SHARED / "go.mod.v2.13.8").read_bytes())
+    env = {"GOPROXY": (tmp_path / "proxy").as_uri(), "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    out = run([PYTHON, "-m", "nox", "-s", "check", "--", "--format", "json"], user_project, env=env)
+    assert out.returncode == 0, out.stderr
+    assert all(r["ok"] for r in json.loads(out.stdout).values())
+
+    import shutil
+
+    shutil.rmtree(user_project / "plugin")
+    shutil.copytree(DATA / "plugin-mixed", user_project / "plugin")
+    out = run([PYTHON, "-m", "nox", "-s", "check", "--", "--format", "krakend"], user_project, env=env)
+    assert out.returncode == 1
+    assert "golang.org/x/mod\n\thave: v0.36.0\n\twant: v0.35.0\n" in out.stderr
+    assert "4 incompatibilities found\n" in out.stderr
+    assert "not compatible with this KrakenD release" in out.stderr
+    out = run([PYTHON, "-m", "invoke", "krakend.check", "--format", "krakend", "--fix"], user_project, env=env)
+    assert out.returncode == 1
+    assert "go mod edit --replace golang.org/x/text=golang.org/x/text@v0.37.0\n" in out.stderr

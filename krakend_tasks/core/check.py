@@ -95,11 +95,13 @@ def check(go_sum: str | Path, krakend: Descriptor, go: str | None = None, libc: 
     `go` defaults to KrakenD's own Go and `libc` to "", as in KrakenD's check-plugin.
     """
     go_sum = Path(go_sum)
-    plugin = Descriptor(go=go or krakend.go, libc=libc, deps=read_go_sum(go_sum), source=str(go_sum))
-    report = Report(krakend, plugin, compare(krakend, plugin))
     go_mod = go_sum.with_name("go.mod")
-    if go_mod.is_file():
-        mod = read_go_mod(go_mod)
+    mod = read_go_mod(go_mod) if go_mod.is_file() else None
+    # a plugin with no requirements (standard library only) has no go.sum and nothing to compare
+    deps = {} if mod and not mod.requires and not go_sum.exists() else read_go_sum(go_sum)
+    plugin = Descriptor(go=go or krakend.go, libc=libc, deps=deps, source=str(go_sum))
+    report = Report(krakend, plugin, compare(krakend, plugin))
+    if mod:
         report.indirect = mod.indirect()
         report.findings = beyond_krakend(mod, krakend, release_go or krakend.go)
     return report

@@ -62,17 +62,35 @@ def read_elf(path: str | Path) -> ElfFile:
         raise NotAPlugin(f"{path} is not an ELF file", hint="pass the .so that `go build -buildmode=plugin` wrote")
     try:
         elf = ELFFile(io.BytesIO(data))
+        _check_bounds(elf, len(data))
         arch = MACHINES.get(elf["e_machine"], str(elf["e_machine"]))
         needed, glibc, interp = _dynamic(elf)
         info = _build_info(elf, data)
         registerers = _registerers(elf, info.path if info else None)
         kind = elf["e_type"]
         elf_class = elf.elfclass
-    except (ELFError, ValueError, KeyError, IndexError, AssertionError, OSError) as exc:  # truncated/corrupt
+    except (ELFError, ArithmeticError, LookupError, ValueError, AssertionError, OSError, TypeError) as exc:
         raise NotAPlugin(f"{path} is a damaged ELF file: {exc}", hint="rebuild it; the file may be truncated") from None
     libc = ("musl" if "musl" in interp or any("musl" in n or n == "libc.so" for n in needed)
             else "glibc" if glibc or "libc.so.6" in needed else "none")
     return ElfFile(path, elf_class, arch, kind, libc, tuple(needed), glibc, info, registerers)
+
+
+def _check_bounds(elf, size: int) -> None:
+    """Reject headers that point outside the file or claim impossible counts (corrupt or truncated)."""
+    if elf["e_shoff"] + elf["e_shnum"] * elf["e_shentsize"] > size:
+        raise ValueError("section header table lies outside the file")
+    for section in elf.iter_sections():
+        header = section.header
+        if header["sh_type"] != "SHT_NOBITS" and header["sh_offset"] + header["sh_size"] > size:
+            raise ValueError(f"section {section.name!r} lies outside the file")
+        if header["sh_type"] in ("SHT_SYMTAB", "SHT_DYNSYM", "SHT_DYNAMIC") and header["sh_entsize"] == 0:
+            raise ValueError(f"section {section.name!r} has entries of size 0")
+        if header["sh_type"] == "SHT_GNU_verneed" and header["sh_info"] * 16 > header["sh_size"]:
+            raise ValueError("version-needed section claims more entries than it holds")
+    for segment in elf.iter_segments():
+        if segment["p_offset"] + segment["p_filesz"] > size:
+            raise ValueError("a segment lies outside the file")
 
 
 def read_build_info(path: str | Path) -> BuildInfo:

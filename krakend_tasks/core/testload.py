@@ -107,11 +107,41 @@ def emulator(recipe: Recipe) -> list[str]:
     return [qemu, "-L", "/usr/aarch64-linux-gnu"] if recipe.target.libc is Libc.GENERIC else [qemu]
 
 
+def load_with_krakend(plugins: list[Path], kinds: list[str], krakend: str | Path) -> LoadResult:
+    """Run a local KrakenD binary's `test-plugin` and parse its result."""
+    proc = subprocess.run([str(krakend), "test-plugin", *_flags(kinds), *map(str, plugins)],
+                          capture_output=True, text=True, errors="replace")
+    return parse_output(proc.stdout + proc.stderr, proc.returncode)
+
+
+def load_in_image(plugins: list[Path], kinds: list[str], image: str, recipe: Recipe, pull: str = "missing",
+                  command: str = "krakend") -> LoadResult:
+    """Run `krakend test-plugin` in a KrakenD image (Docker SDK), arm64 under the daemon's emulation."""
+    from krakend_tasks.engines.docker import docker_client, ensure_image, run_container
+
+    client = docker_client()
+    ensure_image(client, image, pull, lambda _: None)
+    mounts = {str(p.resolve().parent): {"bind": f"/plugins/{i}", "mode": "ro"} for i, p in enumerate(plugins)}
+    paths = [f"/plugins/{i}/{p.name}" for i, p in enumerate(plugins)]
+    lines: list[str] = []
+    code = run_container(client, dict(
+        image=image, command=[command, "test-plugin", *_flags(kinds), *paths], volumes=mounts, network_mode="none",
+        platform=f"linux/{recipe.target.arch.value}", labels={"krakend-tasks": "test-plugin"}, entrypoint=[],
+    ), lines.append)
+    return parse_output("\n".join(lines), code)
+
+
+def _flags(kinds: list[str]) -> list[str]:
+    unknown = [k for k in kinds if k not in KINDS]
+    if not kinds or unknown:
+        raise ConfigError(f"plugin type(s) {unknown or kinds} not understood",
+                          hint="use server, client and/or modifier")
+    return [KINDS[k] for k in kinds]
+
+
 def load_local(plugins: list[Path], kinds: list[str], recipe: Recipe, release: Release) -> LoadResult:
     """Load plugins with the Go loader built for their target; return the parsed result."""
-    flags = [KINDS[k] for k in kinds if k in KINDS]
-    if not flags or len(flags) != len(kinds):
-        raise ConfigError(f"plugin type(s) {kinds} not understood", hint="use server, client and/or modifier")
+    flags = _flags(kinds)
     loader = build_loader(recipe, release)
     proc = subprocess.run([*emulator(recipe), str(loader), *flags, *map(str, plugins)],
                           capture_output=True, text=True, errors="replace")

@@ -29,6 +29,9 @@ func main() {
 	server := flag.Bool("s", false, "expect a HandlerRegisterer")
 	client := flag.Bool("c", false, "expect a ClientRegisterer")
 	modifier := flag.Bool("m", false, "expect a ModifierRegisterer")
+	if len(os.Args) > 1 && os.Args[1] == "test-plugin" { // accept KrakenD's command line too
+		os.Args = append(os.Args[:1], os.Args[2:]...)
+	}
 	flag.Parse()
 	if flag.NArg() == 0 {
 		fmt.Println("At least one plugin is required.")

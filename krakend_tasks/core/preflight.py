@@ -1,0 +1,61 @@
+"""Predict, from the ELF alone, why a plugin would not load in a KrakenD release and target.
+
+Each finding names the failure users otherwise meet at runtime, its cause and the fix.
+"""
+
+from __future__ import annotations
+
+from krakend_tasks.core.check import Finding, compare
+from krakend_tasks.core.elf import REGISTERERS, ElfFile
+from krakend_tasks.core.krakend_deps import Descriptor
+from krakend_tasks.core.releases import Release
+from krakend_tasks.core.targets import Libc, Target
+
+KIND_SYMBOL = dict(zip(("server", "client", "modifier"), REGISTERERS, strict=True))
+
+
+def preflight(elf: ElfFile, target: Target, release: Release, kinds: list[str] = (),  # type: ignore[assignment]
+              krakend: Descriptor | None = None) -> list[Finding]:
+    findings = []
+
+    def error(subject: str, message: str, fix: str) -> None:
+        findings.append(Finding("error", subject, message, fix))
+
+    info = elf.build_info
+    if info is None or info.settings.get("-buildmode") != "plugin":
+        error("buildmode", "not a Go plugin (built without -buildmode=plugin): KrakenD cannot open it",
+              "build it with krakend-tasks (go build -buildmode=plugin)")
+    if elf.arch != target.arch.value:
+        error("architecture", f"built for {elf.arch}, {target.name} needs {target.arch.value}: at load time "
+              "`wrong ELF class` / `cannot open shared object file`", f"nox -s build_{target.ident}")
+    if target.libc is Libc.ALPINE and elf.libc == "glibc":
+        error("libc", "a glibc plugin for musl KrakenD (the Docker image): at load time `__fprintf_chk: symbol not "
+              "found` or `unsupported relocation type`", f"build the {target.arch.value}-alpine target")
+    elif target.libc is Libc.GENERIC and elf.libc == "musl":
+        error("libc", "a musl plugin for glibc KrakenD (deb/rpm/tarball): at load time `.../libc.so: invalid ELF "
+              "header`", f"build the {target.arch.value}-generic target")
+    glibc = release.glibc()
+    if target.libc is Libc.GENERIC and glibc and elf.glibc_max and _newer(elf.glibc_max, glibc):
+        error("glibc", f"needs GLIBC_{elf.glibc_max}, KrakenD {release.version}'s builder has glibc {glibc}: at load "
+              f"time ``version `GLIBC_{elf.glibc_max}' not found``", "build in the builder image (--engine docker)")
+    want_go = krakend.go if krakend else release.go
+    if info and info.go != want_go:
+        error("go", f"built with Go {info.go}, KrakenD {release.version} with Go {want_go}: at load time `plugin was "
+              "built with a different version of package internal/...` or `runtime: no plugin module data`",
+              f"build with --version {release.version} (Go {want_go})")
+    if info and krakend:
+        plugin = Descriptor(want_go, krakend.libc, info.versions())
+        for diff in compare(krakend, plugin):
+            if diff.is_module:
+                error(diff.name, f"linked at {diff.have}, KrakenD links {diff.want}: at load time `plugin was built "
+                      f"with a different version of package {diff.name}/...`", f"go get {diff.name}@{diff.want}")
+    for kind in kinds:
+        symbol = KIND_SYMBOL[kind]
+        if symbol not in elf.registerers:
+            error(kind, f"declared a {kind} plugin but exports no {symbol}: test-plugin says `The plugin does not "
+                  f"contain a {symbol}.`", f"export `var {symbol} = ...` from package main")
+    return findings
+
+
+def _newer(a: str, b: str) -> bool:
+    return tuple(map(int, a.split("."))) > tuple(map(int, b.split(".")))

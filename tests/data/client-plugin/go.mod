@@ -1,0 +1,3 @@
+module example.com/echo-client
+
+go 1.22

@@ -1,0 +1,3 @@
+module example.com/noop-modifier
+
+go 1.22
