@@ -157,7 +157,7 @@ def test_nox_and_invoke_check(user_project, tmp_path):
     assert out.returncode == 1
     assert "golang.org/x/mod\n\thave: v0.36.0\n\twant: v0.35.0\n" in out.stderr
     assert "4 incompatibilities found\n" in out.stderr
-    assert "not compatible with this KrakenD release" in out.stderr
+    assert "check: the plugin is not compatible with" in out.stderr
     out = run([PYTHON, "-m", "invoke", "krakend.check", "--format", "krakend", "--fix"], user_project, env=env)
     assert out.returncode == 1
     assert "go mod edit --replace golang.org/x/text=golang.org/x/text@v0.37.0\n" in out.stderr
