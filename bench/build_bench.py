@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 from krakend_tasks.core.build import build
-from krakend_tasks.core.settings import load_settings
+from krakend_tasks.core.settings import Settings, load_settings
 from krakend_tasks.core.targets import ALL_TARGETS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,7 +48,7 @@ def bench_local(project: Path, cache: Path) -> dict[str, tuple[float, float]]:
     return results
 
 
-def warm_best(settings) -> float:  # noqa: ANN001
+def warm_best(settings: Settings) -> float:
     return min(timed(lambda: build(settings, log=quiet)) for _ in range(3))
 
 
