@@ -33,6 +33,23 @@ def copy_example(dest: Path) -> Path:
     return dest
 
 
+EXPECTED = {  # target -> (ELF architecture, libc) of its plugin
+    "amd64-alpine": ("amd64", "musl"), "amd64-generic": ("amd64", "glibc"),
+    "arm64-alpine": ("arm64", "musl"), "arm64-generic": ("arm64", "glibc"),
+}
+
+
+def build_example(tmp_path_factory, **settings):
+    """Build a fresh copy of the example for every target: (settings, artifacts, log lines)."""
+    from krakend_tasks.core.build import build
+    from krakend_tasks.core.settings import load_settings
+
+    project = copy_example(tmp_path_factory.mktemp(settings.get("engine", "auto")) / "hello")
+    loaded = load_settings(project, **settings)
+    lines: list[str] = []
+    return loaded, build(loaded, log=lines.append), lines
+
+
 @pytest.fixture
 def example(tmp_path: Path) -> Path:
     """A fresh copy of the bundled example plugin."""

@@ -21,22 +21,12 @@ from krakend_tasks.core.testload import load_local
 from krakend_tasks.engines.docker import DockerEngine, docker_client
 from krakend_tasks.errors import BuildFailed, DockerUnavailable, ImageMissing
 
-from .conftest import VERSION, docker_settings, our_containers
-
-EXPECTED = {
-    "amd64-alpine": ("amd64", "musl"), "amd64-generic": ("amd64", "glibc"),
-    "arm64-alpine": ("arm64", "musl"), "arm64-generic": ("arm64", "glibc"),
-}
+from .conftest import EXPECTED, VERSION, build_example, docker_settings, our_containers
 
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory, docker_client):
-    from .conftest import copy_example
-
-    project = copy_example(tmp_path_factory.mktemp("docker") / "hello")
-    settings = load_settings(project, **docker_settings())
-    lines: list[str] = []
-    return settings, build(settings, log=lines.append), lines
+    return build_example(tmp_path_factory, **docker_settings())
 
 
 def test_all_targets_build_in_containers(built, docker_client):

@@ -12,22 +12,12 @@ from krakend_tasks.core.testload import load_local
 from krakend_tasks.engines.local import LocalEngine
 from krakend_tasks.errors import BuildFailed, ConfigError, GoModuleError
 
-from .conftest import VERSION
-
-EXPECTED = {
-    "amd64-alpine": ("amd64", "musl"), "amd64-generic": ("amd64", "glibc"),
-    "arm64-alpine": ("arm64", "musl"), "arm64-generic": ("arm64", "glibc"),
-}
+from .conftest import EXPECTED, VERSION, build_example
 
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory, cross):
-    from .conftest import copy_example
-
-    project = copy_example(tmp_path_factory.mktemp("local") / "hello")
-    settings = load_settings(project, engine="local", version=VERSION)
-    lines: list[str] = []
-    return settings, build(settings, log=lines.append), lines
+    return build_example(tmp_path_factory, engine="local", version=VERSION)
 
 
 def test_every_target_is_the_right_elf(built):

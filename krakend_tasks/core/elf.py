@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import struct
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -104,18 +106,14 @@ def read_build_info(path: str | Path) -> BuildInfo:
 def read_go_string(path: str | Path, symbol: str) -> str | None:
     """The value of a Go string variable (e.g. one set with -ldflags -X) from the symbol table."""
     from elftools.elf.elffile import ELFFile
-    from elftools.elf.sections import SymbolTableSection
 
     with Path(path).open("rb") as f:
         elf = ELFFile(f)
-        table = elf.get_section_by_name(".symtab")
-        if not isinstance(table, SymbolTableSection):
-            return None
-        symbols = table.get_symbol_by_name(symbol)
-        if not symbols:
+        symbols = find_symbols(elf, [symbol])
+        if symbol not in symbols:
             return None
         size = 8 if elf.elfclass == 64 else 4
-        header = _read_at(elf, symbols[0]["st_value"], 2 * size)
+        header = _read_at(elf, symbols[symbol][0], 2 * size)
         if header is None:
             return None
         order = "little" if elf.little_endian else "big"
@@ -156,17 +154,44 @@ def _dynamic(elf) -> tuple[list[str], str | None, str]:
 
 
 def _registerers(elf, main_path: str | None) -> tuple[str, ...]:
-    from elftools.elf.sections import SymbolTableSection
-
-    prefixes = {"main"} | ({main_path} if main_path else set())
-    found = set()
-    for section in elf.iter_sections():
-        if isinstance(section, SymbolTableSection):
-            for sym in section.iter_symbols():
-                package, _, symbol = sym.name.rpartition(".")
-                if symbol in REGISTERERS and package in prefixes and sym["st_info"]["type"] == "STT_OBJECT":
-                    found.add(symbol)
+    packages = ["main"] + ([main_path] if main_path else [])
+    wanted = {f"{package}.{symbol}": symbol for package in packages for symbol in REGISTERERS}
+    found = {wanted[name] for name, (_, kind) in find_symbols(elf, wanted).items() if kind == STT_OBJECT}
     return tuple(r for r in REGISTERERS if r in found)
+
+
+STT_OBJECT = 1
+
+
+def find_symbols(elf, names: Iterable[str]) -> dict[str, tuple[int, int]]:
+    """name -> (value, type) for the named symbols of .symtab and .dynsym.
+
+    Scans the raw string and symbol tables: pyelftools' per-symbol parsing costs seconds on a Go
+    binary's tens of thousands of symbols.
+    """
+    found: dict[str, tuple[int, int]] = {}
+    is64 = elf.elfclass == 64
+    # Elf64_Sym: name, info, other, shndx, value, size; Elf32_Sym: name, value, size, info, other, shndx
+    entry = struct.Struct(("<" if elf.little_endian else ">") + ("IBBHQQ" if is64 else "IIIBBH"))
+    name_at, info_at, value_at = (0, 1, 4) if is64 else (0, 3, 1)
+    for table in (elf.get_section_by_name(".symtab"), elf.get_section_by_name(".dynsym")):
+        if table is None or table["sh_type"] not in ("SHT_SYMTAB", "SHT_DYNSYM"):
+            continue
+        strings = elf.get_section(table["sh_link"]).data()
+        offsets = {}
+        for name in names:
+            needle = b"\0" + name.encode() + b"\0"
+            at = strings.find(needle)
+            while at != -1:
+                offsets[at + 1] = name
+                at = strings.find(needle, at + 1)
+        if not offsets:
+            continue
+        data = table.data()
+        for fields in entry.iter_unpack(data[: len(data) - len(data) % entry.size]):
+            if fields[name_at] in offsets:
+                found.setdefault(offsets[fields[name_at]], (fields[value_at], fields[info_at] & 0xF))
+    return found
 
 
 def _build_info(elf, data: bytes) -> BuildInfo | None:
