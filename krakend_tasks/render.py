@@ -30,7 +30,7 @@ def print_artifacts(artifacts: Sequence[Artifact], as_machine: bool = False, out
 def print_table(title: str, header: Sequence[str], rows: Sequence[Sequence[str]], out: TextIO) -> None:
     """A rich table on a terminal, tab-separated lines elsewhere (logs, pipes, CI)."""
     if not out.isatty():
-        out.writelines("\t".join(row) + "\n" for row in [header, *rows])
+        out.writelines("\t".join(row) + "\n" for row in [(title,), header, *rows])
         return
     from rich.console import Console
     from rich.table import Table
@@ -73,8 +73,6 @@ def print_check(reports: dict[str, Report], out: TextIO | None = None) -> None:
         rows = [(d.name, d.have or "(empty)", d.want, d.direction, r.fix(d) if d.is_module else "")
                 for d in r.diffs]
         rows += [(f.subject, f.severity, "", "", f"{f.message}; fix: {f.fix}") for f in r.findings]
-        if not out.isatty():
-            out.write(title + "\n")
         print_table(title, ("what", "plugin has", "KrakenD has", "plugin must", "fix"), rows, out)
 
 
