@@ -22,6 +22,7 @@ from pathlib import Path
 from krakend_tasks.core.elf import read_elf, read_go_string
 from krakend_tasks.core.gomod import read_go_mod
 from krakend_tasks.core.releases import Release
+from krakend_tasks.core.settings import cache_dir
 from krakend_tasks.errors import DependencySourceError, KrakendTasksError
 
 LURA_CORE = "github.com/luraproject/lura/v2/core"
@@ -142,8 +143,6 @@ def from_image(image: str, binary: str = "/usr/bin/krakend") -> Descriptor:
 
 
 def cache_path(release: Release) -> Path:
-    from krakend_tasks.core.testload import cache_dir
-
     return cache_dir() / "deps" / f"krakend-{release.version}.json"
 
 

@@ -61,6 +61,12 @@ class Settings:
         )
 
 
+def cache_dir() -> Path:
+    """krakend-tasks' on-disk cache ($XDG_CACHE_HOME/krakend-tasks, else ~/.cache/krakend-tasks)."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "krakend-tasks"
+
+
 SCALARS = {f.name for f in fields(Settings)} - {"target_overrides"}
 
 

@@ -17,6 +17,7 @@ from importlib import resources
 from pathlib import Path
 
 from krakend_tasks.core.releases import Release
+from krakend_tasks.core.settings import cache_dir
 from krakend_tasks.core.targets import Arch, Libc, Recipe
 from krakend_tasks.errors import BuildFailed, ConfigError, ToolchainMissing
 
@@ -65,11 +66,6 @@ def parse_output(output: str, exit_code: int) -> LoadResult:
 
 def loader_source() -> str:
     return resources.files("krakend_tasks.data").joinpath("go/loader.go").read_text()
-
-
-def cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "krakend-tasks"
 
 
 def build_loader(recipe: Recipe, release: Release) -> Path:
