@@ -53,6 +53,14 @@ class ToolchainMissing(KrakendTasksError):
     exit_code = 7
 
 
+def require_go(purpose: str) -> None:
+    """Raise ToolchainMissing unless `go` is on PATH; `purpose` completes the hint."""
+    import shutil
+
+    if not shutil.which("go"):
+        raise ToolchainMissing("`go` is not on PATH", hint=f"install Go (1.21+ fetches the exact toolchain) {purpose}")
+
+
 class NotAPlugin(KrakendTasksError):
     """A file is not a Go plugin `.so` (not ELF, truncated, or no Go build info)."""
 

@@ -75,7 +75,7 @@ def build(settings: Settings, engine: Engine | None = None, log: Log = log_to_st
     gomod = read_go_mod(project / "go.mod")
     release = settings.release
     targets = settings.selected_targets()
-    problem = go_line_problem(gomod, release)
+    problem = go_line_problem(gomod, release.go)
     if problem:
         raise ConfigError(problem, hint=f"set `go {release.go}` (or lower) in go.mod, or pick a newer KrakenD")
     for target in targets:
@@ -107,11 +107,11 @@ def plugin_name(gomod: GoMod) -> str:
     return gomod.module.rstrip("/").rsplit("/", 1)[-1]
 
 
-def go_line_problem(gomod: GoMod, release: Release) -> str | None:
-    """Why go.mod's `go` line cannot build with the release's Go, or None."""
-    if gomod.go and semver.compare(f"v{gomod.go}", f"v{release.go}") > 0:
-        return (f"{gomod.path} requires go {gomod.go}, but KrakenD {release.version} is built with "
-                f"Go {release.go}: a plugin must use exactly that Go")
+def go_line_problem(gomod: GoMod, go: str) -> str | None:
+    """Why go.mod's `go` line cannot build with KrakenD's Go version `go`, or None."""
+    if gomod.go and semver.compare(f"v{gomod.go}", f"v{go}") > 0:
+        return (f"{gomod.path} requires go {gomod.go}, but KrakenD is built with Go {go}: "
+                "a plugin must use exactly that Go")
     return None
 
 

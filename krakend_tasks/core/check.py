@@ -7,17 +7,17 @@ misses (upgrade or downgrade, replace directives, the go.mod `go`/`toolchain` li
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from krakend_tasks.core import semver
+from krakend_tasks.core.build import go_line_problem
 from krakend_tasks.core.gomod import GoMod, read_go_mod, read_go_sum
 from krakend_tasks.core.krakend_deps import Descriptor, for_release, from_binary
 from krakend_tasks.core.settings import Settings
 from krakend_tasks.core.targets import Target
-from krakend_tasks.errors import GoModuleError, ToolchainMissing
+from krakend_tasks.errors import GoModuleError, require_go
 
 
 @dataclass(frozen=True)
@@ -121,9 +121,8 @@ def beyond_krakend(mod: GoMod, krakend: Descriptor, release_go: str) -> list[Fin
             findings.append(Finding("error", replace.old, f"replaced by {replace.new}@{replace.new_version}: the "
                                     f"plugin links that, KrakenD links {replace.old}@{want}",
                                     f"go mod edit -replace {replace.old}={replace.old}@{want}"))
-    if mod.go and semver.compare(f"v{mod.go}", f"v{release_go}") > 0:
-        findings.append(Finding("error", "go.mod go line", f"requires go {mod.go}, newer than KrakenD's Go "
-                                f"{release_go}", f"go mod edit -go={release_go}"))
+    if problem := go_line_problem(mod, release_go):
+        findings.append(Finding("error", "go.mod go line", problem, f"go mod edit -go={release_go}"))
     if mod.toolchain and semver.compare("v" + mod.toolchain.removeprefix("go"), f"v{release_go}") > 0:
         findings.append(Finding("warning", "go.mod toolchain line", f"asks for {mod.toolchain}; the builder has "
                                 f"Go {release_go} and GOTOOLCHAIN=local", "go mod edit -toolchain=none"))
@@ -148,8 +147,7 @@ def check_project(settings: Settings, target: Target, *, go: str | None = None, 
 
 def apply_fixes(report: Report, project: Path, go_version: str) -> list[str]:
     """Run the fix commands and `go mod tidy` in `project`; on any failure restore go.mod/go.sum and raise."""
-    if not shutil.which("go"):
-        raise ToolchainMissing("`go` is not on PATH", hint="install Go to apply fixes, or run the printed commands")
+    require_go("to apply fixes, or run the printed commands")
     files = [project / "go.mod", project / "go.sum"]
     saved = {f: f.read_bytes() for f in files if f.exists()}
     commands = report.fix_commands()

@@ -19,7 +19,7 @@ from pathlib import Path
 from krakend_tasks.core.releases import Release
 from krakend_tasks.core.settings import cache_dir
 from krakend_tasks.core.targets import Arch, Libc, Recipe
-from krakend_tasks.errors import BuildFailed, ConfigError, ToolchainMissing
+from krakend_tasks.errors import BuildFailed, ConfigError, ToolchainMissing, require_go
 
 KINDS = {"server": "-s", "client": "-c", "modifier": "-m"}
 NO_MODULE_DATA = "runtime: no plugin module data"
@@ -70,8 +70,7 @@ def loader_source() -> str:
 
 def build_loader(recipe: Recipe, release: Release) -> Path:
     """The Go loader for this Go version and target, built once and cached."""
-    if not shutil.which("go"):
-        raise ToolchainMissing("`go` is not on PATH", hint="install Go to test-load without KrakenD")
+    require_go("to test-load without KrakenD, or pass --krakend-bin / --image")
     work = cache_dir() / "loader" / f"go{release.go}-{recipe.target.name}"
     binary = work / "loader"
     source = loader_source()

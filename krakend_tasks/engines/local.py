@@ -9,7 +9,7 @@ from pathlib import Path
 
 from krakend_tasks.core.build import BuildJob, Log
 from krakend_tasks.core.settings import Settings
-from krakend_tasks.errors import BuildFailed, ToolchainMissing
+from krakend_tasks.errors import BuildFailed, ToolchainMissing, require_go
 
 APT_HINTS = {
     "musl-gcc": "apt-get install musl-tools",
@@ -30,9 +30,7 @@ class LocalEngine:
         self._warned = False
 
     def build(self, job: BuildJob, log: Log) -> None:
-        if not shutil.which("go"):
-            raise ToolchainMissing("`go` is not on PATH",
-                                   hint="install Go (1.21+ fetches the exact toolchain), or use --engine docker")
+        require_go("to build on this host, or use --engine docker")
         env = job.recipe.environment(on_host=True)
         cc = env["CC"].split()[0]
         if not shutil.which(cc):
