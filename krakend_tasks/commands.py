@@ -17,9 +17,12 @@ def build(project: str | Path, *, json: bool = False, **settings: Any) -> int:
     """Build the selected targets; print the artifacts. Returns 0 (failures raise)."""
     from krakend_tasks.core.build import build as run_build
     from krakend_tasks.core.settings import load_settings
-    from krakend_tasks.render import print_artifacts
+    from krakend_tasks.render import print_artifacts, progress
 
-    print_artifacts(run_build(load_settings(project, **settings)), as_machine=json)
+    loaded = load_settings(project, **settings)
+    with progress([t.name for t in loaded.selected_targets()], "build") as mark:
+        artifacts = run_build(loaded, progress=mark)
+    print_artifacts(artifacts, as_machine=json)
     return 0
 
 
@@ -62,7 +65,7 @@ def _plugins(project: str | Path, paths: list[str] | None, target: str | None, s
     from krakend_tasks.core.build import read_manifest
     from krakend_tasks.core.elf import read_elf
     from krakend_tasks.core.settings import load_settings
-    from krakend_tasks.core.targets import Arch, Libc, Target, parse_target, select_targets
+    from krakend_tasks.core.targets import parse_target, select_targets
     from krakend_tasks.errors import ConfigError
 
     loaded = load_settings(project, **settings)
@@ -70,10 +73,7 @@ def _plugins(project: str | Path, paths: list[str] | None, target: str | None, s
         chosen = parse_target(target) if target else None
         pairs = []
         for path in paths:
-            elf = read_elf(path)
-            guess = Target(Arch(elf.arch), Libc.ALPINE if elf.libc == "musl" else Libc.GENERIC) \
-                if elf.arch in ("amd64", "arm64") else None
-            pairs.append((Path(path), chosen or guess or parse_target("amd64-generic")))
+            pairs.append((Path(path), chosen or read_elf(path).target() or parse_target("amd64-generic")))
         return loaded, pairs
     wanted = {t.name for t in (select_targets(target) if target else loaded.selected_targets())}
     pairs = [(loaded.dist_dir / a.path, parse_target(a.target)) for a in read_manifest(loaded.dist_dir)
@@ -107,23 +107,165 @@ def test(project: str | Path, *, paths: list[str] | None = None, target: str | N
          kinds: list[str] | None = None, json: bool = False, krakend_bin: str | None = None,
          image: str | None = None, **settings: Any) -> int:
     """Load plugins for real: a KrakenD binary, a KrakenD image, or the Go loader. 0: all load, 1: not."""
+    from krakend_tasks.core.configure import REGISTERERS
     from krakend_tasks.core.elf import read_elf
     from krakend_tasks.core.testload import load_in_image, load_local, load_with_krakend
-    from krakend_tasks.render import print_loads
+    from krakend_tasks.render import print_loads, progress
 
     loaded, pairs = _plugins(project, paths, target, settings)
     results = []
-    for path, plugin_target in pairs:
-        found = list(read_elf(path).registerers)
-        plugin_kinds = kinds or [k for k, s in (("server", "HandlerRegisterer"), ("client", "ClientRegisterer"),
-                                                ("modifier", "ModifierRegisterer")) if s in found] or ["server"]
-        recipe = loaded.recipe(plugin_target)
-        if krakend_bin:
-            result = load_with_krakend([path], plugin_kinds, krakend_bin)
-        elif image:
-            result = load_in_image([path], plugin_kinds, image, recipe, loaded.pull)
-        else:
-            result = load_local([path], plugin_kinds, recipe, loaded.release)
-        results.append((path, plugin_target, result))
+    with progress([str(path) for path, _ in pairs], "load") as mark:
+        for path, plugin_target in pairs:
+            mark(str(path), "running")
+            found = read_elf(path).registerers
+            plugin_kinds = kinds or [k for k, symbol in REGISTERERS.items() if symbol in found] or ["server"]
+            recipe = loaded.recipe(plugin_target)
+            if krakend_bin:
+                result = load_with_krakend([path], plugin_kinds, krakend_bin)
+            elif image:
+                result = load_in_image([path], plugin_kinds, image, recipe, loaded.pull)
+            else:
+                result = load_local([path], plugin_kinds, recipe, loaded.release)
+            mark(str(path), "done" if result.ok else "failed")
+            results.append((path, plugin_target, result))
     print_loads(results, as_machine=json)
     return 0 if all(r.ok for _, _, r in results) else 1
+
+
+def new(kind: str | None = None, name: str | None = None, dest: str | None = None, module: str | None = None,
+        version: str | None = None) -> int:
+    """Scaffold a plugin project in `dest` (default ./NAME)."""
+    from krakend_tasks.core.releases import resolve
+    from krakend_tasks.core.scaffold import KINDS
+    from krakend_tasks.core.scaffold import new as scaffold
+    from krakend_tasks.errors import ConfigError
+    from krakend_tasks.render import print_lines
+
+    if not kind or not (name or dest):
+        raise ConfigError("new needs a plugin type and a name",
+                          hint=f"e.g. new --type {'|'.join(KINDS)} --name my-plugin")
+    release = resolve(version or "latest")
+    folder = Path(dest or name)  # type: ignore[arg-type]
+    written = scaffold(folder, kind, name or folder.name, module, release)
+    print_lines(f"new {kind} plugin in {folder} for KrakenD {release.version} (Go {release.go}):",
+                [str(p.relative_to(folder)) for p in written])
+    print(f"next: cd {folder} && nox -s unit build check test_plugin", file=sys.stderr)
+    return 0
+
+
+def configure(project: str | Path, *, config: str | None = None, kind: str | None = None, name: str | None = None,
+              endpoint: str | None = None, method: str | None = None, backend: int | None = None,
+              folder: str | None = None, pattern: str | None = None, plugin_settings: str | None = None,
+              validate: bool = False, plugins: str | None = None, krakend_bin: str | None = None,
+              image: str | None = None, **settings: Any) -> int:
+    """Add the plugin to krakend.json; optionally check every plugin name it uses, and KrakenD's own check."""
+    import json
+
+    from krakend_tasks.core import configure as cfg
+    from krakend_tasks.core.settings import load_settings
+    from krakend_tasks.errors import ConfigError
+    from krakend_tasks.render import print_lines
+
+    loaded = load_settings(project, **settings)
+    path = Path(config) if config else loaded.project / "krakend.json"
+    try:
+        extra = json.loads(plugin_settings) if plugin_settings else None
+    except ValueError as exc:
+        raise ConfigError(f"--settings is not JSON: {exc}", hint='e.g. --settings \'{"path": "/hi"}\'') from None
+    kind = kind or _built_kind(loaded)
+    if kind in ("client", "modifier") and not endpoint:
+        endpoint = _only_endpoint(path)
+    if backend is not None and not str(backend).isdigit():
+        raise ConfigError(f"--backend {backend!r} is not an index", hint="give 0 for the first backend, 1 for the next")
+    placement = cfg.Placement(kind, name or _default_name(loaded), endpoint, method,
+                              None if backend is None else int(backend), extra)
+    outcome = cfg.configure(path, [placement], folder or cfg.DEFAULT_FOLDER, pattern or cfg.DEFAULT_PATTERN)
+    if outcome.changed:
+        print_lines(f"{path}: updated (previous version in {outcome.backup})", outcome.changes)
+    else:
+        print_lines(f"{path}: already configured, unchanged", [])
+    status = 0
+    if validate:
+        where = Path(plugins) if plugins else loaded.dist_dir
+        files = sorted(p for p in where.glob("*.so") if (pattern or cfg.DEFAULT_PATTERN) in p.name)
+        problems = cfg.missing_plugins(cfg.read_config(path).data, cfg.provided_plugins(files, loaded))
+        print_lines(f"plugin names used by {path} vs plugins in {where}:", problems or ["every name is provided"])
+        status = 1 if problems else status
+    if krakend_bin or image:
+        ok, output = cfg.krakend_check(path, krakend_bin, image, loaded.pull)
+        print_lines(f"krakend check -c {path}: {'OK' if ok else 'FAILED'}", output.strip().splitlines())
+        status = status if ok else 1
+    return status
+
+
+def _built_kind(loaded: Any) -> str:
+    """The plugin type of the built artifacts, read from their exported registerers."""
+    from krakend_tasks.core.build import read_manifest
+    from krakend_tasks.core.configure import REGISTERERS
+    from krakend_tasks.core.elf import read_elf
+    from krakend_tasks.errors import ConfigError
+
+    artifacts = read_manifest(loaded.dist_dir)
+    if not artifacts:
+        raise ConfigError("which plugin type? nothing is built yet", hint="pass --type server|client|modifier")
+    found = read_elf(loaded.dist_dir / artifacts[0].path).registerers
+    kinds = [k for k, symbol in REGISTERERS.items() if symbol in found]
+    if len(kinds) != 1:
+        raise ConfigError(f"{artifacts[0].path} exports {', '.join(found) or 'no registerer'}",
+                          hint="pass --type server|client|modifier")
+    return kinds[0]
+
+
+def _default_name(loaded: Any) -> str:
+    from krakend_tasks.core.build import plugin_name
+    from krakend_tasks.core.gomod import read_go_mod
+
+    return loaded.name or plugin_name(read_go_mod(loaded.project / "go.mod"))
+
+
+def _only_endpoint(path: Path) -> str:
+    from krakend_tasks.core.configure import read_config
+    from krakend_tasks.errors import ConfigError
+
+    endpoints = [e.get("endpoint") for e in read_config(path).data.get("endpoints") or [] if isinstance(e, dict)]
+    if len(endpoints) != 1:
+        raise ConfigError(f"{path} has {len(endpoints)} endpoints: which one?", hint="pass --endpoint /path")
+    return str(endpoints[0])
+
+
+def ship(project: str | Path, *, config: str | None = None, force: bool = False, build: bool | None = None,
+         tag: str | None = None, arch: str | None = None, **settings: Any) -> int:
+    """Write the Dockerfile, then build the image through the Docker SDK.
+
+    build: True builds (no daemon is an error), False does not, None builds when a daemon answers.
+    """
+    from krakend_tasks.core.build import log_to_stderr
+    from krakend_tasks.core.settings import load_settings
+    from krakend_tasks.core.ship import build_image, write_dockerfile
+    from krakend_tasks.errors import DockerUnavailable
+
+    loaded = load_settings(project, **settings)
+    shipment = write_dockerfile(loaded, config or "krakend.json", force)
+    print(f"wrote {shipment.dockerfile} (FROM {shipment.base}; plugin builds: {', '.join(shipment.arches)})")
+    if build is False:
+        return 0
+    tag = tag or f"{_default_name(loaded)}-krakend:{loaded.release.version}"
+    try:
+        image = build_image(loaded, shipment, tag, arch or shipment.arches[0], log_to_stderr)
+    except DockerUnavailable as exc:
+        if build:
+            raise
+        print(f"image not built: {exc.message}", file=sys.stderr)
+        return 0
+    print(f"built {tag} ({image[:19]})")
+    return 0
+
+
+def matrix(project: str | Path, *, json: bool = False, **settings: Any) -> int:
+    """Print the selected targets as a GitHub Actions matrix (include form)."""
+    from krakend_tasks.core.matrix import matrix as ci_matrix
+    from krakend_tasks.core.settings import load_settings
+    from krakend_tasks.render import print_matrix
+
+    print_matrix(ci_matrix(load_settings(project, **settings)), as_machine=json)
+    return 0

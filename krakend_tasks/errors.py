@@ -71,3 +71,15 @@ class DependencySourceError(KrakendTasksError):
     """KrakenD's dependency set could not be obtained from any source."""
 
     exit_code = 9
+
+
+class KrakendConfigError(KrakendTasksError):
+    """A krakend.json cannot be read or edited: missing, invalid JSON, or a flexible-config template."""
+
+    exit_code = 10
+
+
+class DestinationExists(KrakendTasksError):
+    """A file or folder would be overwritten (new, ship); nothing was written."""
+
+    exit_code = 11

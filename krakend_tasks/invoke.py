@@ -18,7 +18,8 @@ from invoke import Collection, Context, Exit, task
 
 from krakend_tasks.errors import KrakendTasksError
 
-SETTING_KEYS = ("version", "targets", "engine", "builder", "dist", "name", "pull", "network")
+SETTING_KEYS = ("version", "targets", "engine", "builder", "dist", "name", "pull", "network", "krakend_image",
+                "runner")
 
 
 @task(help={
@@ -79,14 +80,78 @@ def test_load(c: Context, path: list[str] | None = None, target: str | None = No
     _run(c, "test", paths=path, target=target, kinds=type, json=json, krakend_bin=krakend_bin, image=image)
 
 
-def _run(c: Context, command: str, **arguments: Any) -> None:
-    from krakend_tasks import commands
+@task(help={
+    "type": "server, client or modifier",
+    "name": "the plugin's name (lower case, digits, dashes)",
+    "dest": "folder to create (default: ./NAME); it must not exist or be empty",
+    "module": "Go module path (default: example.com/krakend-plugins/NAME)",
+    "version": "KrakenD version whose Go the project uses (default: latest)",
+})
+def new(c: Context, type: str | None = None, name: str | None = None, dest: str | None = None,
+        module: str | None = None, version: str | None = None) -> None:
+    """Scaffold a plugin project that builds, checks and loads with these tasks."""
+    version = version or c.config.get("krakend", {}).get("version")
+    _call(lambda commands: commands.new(kind=type, name=name, dest=dest, module=module, version=version))
 
+
+@task(help={
+    "config": "the krakend.json to edit (default: the project's)",
+    "type": "server, client or modifier (default: what the built plugin exports)",
+    "name": "the plugin's name (default: the module's last element)",
+    "endpoint": "endpoint path, for client and modifier plugins",
+    "method": "the endpoint's method, when several share the path",
+    "backend": "backend index (0-based): where a client goes; puts a modifier on the backend",
+    "folder": "plugin folder KrakenD reads (default /opt/krakend/plugins/)",
+    "pattern": "file-name pattern KrakenD loads (default .so)",
+    "settings": "the plugin's own configuration, as JSON",
+    "validate": "check every plugin name the config uses against the plugins in dist/",
+    "plugins": "folder of plugins to validate against (default: dist)",
+    "krakend-bin": "confirm with this KrakenD binary's `check -c`",
+    "image": "confirm with `krakend check -c` in this KrakenD image",
+})
+def configure(c: Context, config: str | None = None, type: str | None = None, name: str | None = None,
+              endpoint: str | None = None, method: str | None = None, backend: int | None = None,
+              folder: str | None = None, pattern: str | None = None, settings: str | None = None,
+              validate: bool = False, plugins: str | None = None, krakend_bin: str | None = None,
+              image: str | None = None) -> None:
+    """Add the plugin to krakend.json: atomic, with a .bak, idempotent."""
+    _run(c, "configure", config=config, kind=type, name=name, endpoint=endpoint, method=method, backend=backend,
+         folder=folder, pattern=pattern, plugin_settings=settings, validate=validate, plugins=plugins,
+         krakend_bin=krakend_bin, image=image)
+
+
+@task(help={
+    "config": "the krakend.json to ship (default: krakend.json)",
+    "force": "replace a Dockerfile krakend-tasks did not write",
+    "build": "build the image when a Docker daemon answers (--no-build: only write the Dockerfile)",
+    "tag": "image tag (default: NAME-krakend:VERSION)",
+    "arch": "image architecture: amd64 or arm64 (default: the first alpine build)",
+})
+def ship(c: Context, config: str | None = None, force: bool = False, build: bool = True,
+         tag: str | None = None, arch: str | None = None) -> None:
+    """Write a Dockerfile of KrakenD's image with the plugin and config; build it."""
+    _run(c, "ship", config=config, force=force, build=None if build else False, tag=tag, arch=arch)
+
+
+@task(help={"target": "targets (default: the configured ones)", "json": "one line of JSON, for CI"})
+def matrix(c: Context, target: str | None = None, json: bool = False) -> None:
+    """Print the targets as a GitHub Actions matrix (include form)."""
+    _run(c, "matrix", targets=target, json=json)
+
+
+def _run(c: Context, command: str, **arguments: Any) -> None:
     config = c.config.get("krakend", {})
     values = {key: config.get(key) for key in SETTING_KEYS}
     values.update({k: v for k, v in arguments.items() if v not in (None, [])})
+    _call(lambda commands: getattr(commands, command)(config.get("project") or ".", **values))
+
+
+def _call(run: Any) -> None:
+    """Run a commands function; its errors and failing status become invoke's Exit."""
+    from krakend_tasks import commands
+
     try:
-        status = getattr(commands, command)(config.get("project") or ".", **values)
+        status = run(commands)
     except KrakendTasksError as exc:
         raise Exit(str(exc), code=exc.exit_code) from None
     if status:
@@ -99,10 +164,8 @@ def collection(project: str | None = None, name: str = "krakend", **defaults: An
     if unknown:
         raise ValueError(f"unknown krakend-tasks setting(s): {', '.join(sorted(unknown))}")
     tasks = Collection(name)
-    tasks.add_task(build)
-    tasks.add_task(check)
-    tasks.add_task(inspect)
-    tasks.add_task(test_load)
+    for each in (build, check, inspect, test_load, new, configure, ship, matrix):
+        tasks.add_task(each)
     tasks.configure({"krakend": {"project": project, **dict.fromkeys(SETTING_KEYS), **defaults}})
     return tasks
 

@@ -20,6 +20,13 @@ from krakend_tasks.core.targets import ALL_TARGETS, Arch, Libc
 from krakend_tasks.errors import KrakendTasksError
 
 MARK = "_krakend_tasks_session"
+KINDS = ("server", "client", "modifier")
+FAILURE = {  # what a status of 1 means, per command
+    "check": "the plugin is not compatible with this KrakenD release",
+    "inspect": "the preflight found a plugin that will not load",
+    "test": "a plugin does not load",
+    "configure": "the configuration uses a plugin nothing provides, or KrakenD rejects it",
+}
 
 
 @dataclass(frozen=True)
@@ -45,6 +52,10 @@ def specs() -> Iterator[Spec]:
     yield Spec("test_plugin", "test", "Load every built plugin for real (KrakenD, its image, or a Go loader).")
     for t in ALL_TARGETS:
         yield Spec(f"test_plugin_{t.ident}", "test", f"Load the {t.name} plugin for real.", t.name)
+    yield Spec("new", "new", "Scaffold a plugin project: -- --type server|client|modifier --name NAME.")
+    yield Spec("configure", "configure", "Add the plugin to krakend.json (plugin block and its namespace).")
+    yield Spec("ship", "ship", "Write a Dockerfile of KrakenD's image with the plugin and config; build it.")
+    yield Spec("matrix", "matrix", "Print the targets as a GitHub Actions matrix (-- --json for CI).")
 
 
 def register(project: str = ".", *, prefix: str = "", default: bool = False, **settings: Any) -> list[str]:
@@ -68,15 +79,19 @@ def _session(name: str, spec: Spec, project: str, settings: dict[str, Any]) -> C
     def session(s: nox.Session) -> None:
         from krakend_tasks import commands
 
-        options = {**settings, **{k: v for k, v in _parse(s, spec).items() if v is not None}}
+        given = {k: v for k, v in _parse(s, spec).items() if v is not None}
+        options = {"version": settings.get("version"), **given} if spec.command == "new" else {**settings, **given}
         if spec.targets is not None:
             options["targets" if spec.command == "build" else "target"] = spec.targets
         try:
-            status = getattr(commands, spec.command)(project, **options)
+            if spec.command == "new":  # creates a project: no project settings apply
+                status = commands.new(**options)
+            else:
+                status = getattr(commands, spec.command)(project, **options)
         except KrakendTasksError as exc:
             s.error(str(exc))
         if status:
-            s.error(f"{spec.command}: the plugin is not compatible with, or does not load in, this KrakenD release")
+            s.error(f"{spec.command}: {FAILURE.get(spec.command, 'failed')}")
 
     session.__name__ = name
     session.__doc__ = spec.doc
@@ -86,30 +101,56 @@ def _session(name: str, spec: Spec, project: str, settings: dict[str, Any]) -> C
 
 def _parse(s: nox.Session, spec: Spec) -> dict[str, Any]:
     parser = argparse.ArgumentParser(prog=f"nox -s {s.name} --", exit_on_error=False)
+    command = spec.command
     parser.add_argument("--version", help="KrakenD version: 2.13.8, 2.13, 2 or latest")
-    parser.add_argument("--builder", help="builder image repository")
-    parser.add_argument("--dist", help="output folder")
-    if spec.targets is None:
-        parser.add_argument("--target", dest="targets" if spec.command == "build" else "target",
-                            help="targets: all, arm64, alpine, amd64-generic...")
-    if spec.command == "build":
+    if command != "new":  # settings every other session shares, so one `--` line serves several sessions
+        parser.add_argument("--builder", help="builder image repository")
+        parser.add_argument("--dist", help="output folder")
         parser.add_argument("--engine", choices=("auto", "docker", "local"))
+        parser.add_argument("--pull", choices=("missing", "always", "never"))
+        parser.add_argument("--krakend-image", help="repository of KrakenD's images (ship, matrix)")
+    if spec.targets is None and command != "new":
+        parser.add_argument("--target", dest="targets" if command in ("build", "matrix") else "target",
+                            help="targets: all, arm64, alpine, amd64-generic...")
+    if command in ("build", "inspect", "test", "matrix"):
         parser.add_argument("--json", action="store_true", help="machine-readable output")
-    if spec.command == "check":
+    if command == "check":
         parser.add_argument("--format", dest="output", choices=("table", "json", "krakend"))
         parser.add_argument("--fix", action="store_true", help="print the fix commands (KrakenD's -f)")
         parser.add_argument("--apply", action="store_true", help="run the fix commands, then check again")
         parser.add_argument("--go", help="Go version the plugin is built with")
         parser.add_argument("--libc", help="libc string the plugin is built with")
-        parser.add_argument("--image", help="read KrakenD's dependencies from this image's /usr/bin/krakend")
-    if spec.command in ("check", "inspect", "test"):
-        parser.add_argument("--krakend-bin", help="a KrakenD binary to compare with / load in")
-    if spec.command in ("inspect", "test"):
+    if command in ("check", "test", "configure"):
+        parser.add_argument("--image", help="a KrakenD image: its binary's dependencies (check), "
+                                            "test-plugin (test), check -c (configure)")
+    if command in ("check", "inspect", "test", "configure"):
+        parser.add_argument("--krakend-bin", help="a KrakenD binary to compare with / load in / check the config")
+    if command in ("inspect", "test"):
         parser.add_argument("paths", nargs="*", help=".so files (default: dist/manifest.json)")
-        parser.add_argument("--type", dest="kinds", action="append", choices=("server", "client", "modifier"))
-        parser.add_argument("--json", action="store_true", help="machine-readable output")
-    if spec.command == "test":
-        parser.add_argument("--image", help="run test-plugin in this KrakenD image")
+        parser.add_argument("--type", dest="kinds", action="append", choices=KINDS)
+    if command in ("new", "configure"):
+        parser.add_argument("--type", dest="kind", choices=KINDS, required=command == "new")
+        parser.add_argument("--name", help="the plugin's name")
+    if command == "new":
+        parser.add_argument("--dest", help="folder to create (default: ./NAME)")
+        parser.add_argument("--module", help="Go module path (default: example.com/krakend-plugins/NAME)")
+    if command in ("configure", "ship"):
+        parser.add_argument("--config", help="the krakend.json (default: the project's)")
+    if command == "configure":
+        parser.add_argument("--endpoint", help="endpoint path for client and modifier plugins")
+        parser.add_argument("--method", help="the endpoint's method, when several share the path")
+        parser.add_argument("--backend", type=int, help="backend index (0-based)")
+        parser.add_argument("--folder", help="plugin folder KrakenD reads (default /opt/krakend/plugins/)")
+        parser.add_argument("--pattern", help="file-name pattern KrakenD loads (default .so)")
+        parser.add_argument("--settings", dest="plugin_settings", help="the plugin's own configuration, JSON")
+        parser.add_argument("--validate", action="store_true", help="check every plugin name the config uses")
+        parser.add_argument("--plugins", help="folder of the plugins to validate against (default: dist)")
+    if command == "ship":
+        parser.add_argument("--force", action="store_true", help="replace a Dockerfile we did not write")
+        parser.add_argument("--build", action=argparse.BooleanOptionalAction,
+                            help="build the image (default: when a Docker daemon answers)")
+        parser.add_argument("--tag", help="image tag (default: NAME-krakend:VERSION)")
+        parser.add_argument("--arch", choices=("amd64", "arm64"), help="image architecture")
     try:
         return vars(parser.parse_args(s.posargs))
     except (argparse.ArgumentError, SystemExit) as exc:

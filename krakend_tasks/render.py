@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict
 from typing import Any, TextIO
 
@@ -112,3 +113,45 @@ def print_loads(results: list, as_machine: bool = False, out: TextIO | None = No
         if result.fatal or not result.checks:
             rows.append((target.name, str(path), "LOADER", "KO", result.fatal or result.output.strip()[-200:]))
     print_table("test-load", ("target", "plugin", "check", "result", "detail"), rows, out)
+
+
+Mark = Callable[[str, str], None]  # (label, state): state is running, done or failed
+
+
+@contextmanager
+def progress(labels: Sequence[str], verb: str, out: TextIO | None = None) -> Iterator[Mark]:
+    """Live status per target on a terminal (rich); elsewhere nothing, the log lines say it all."""
+    out = out or sys.stderr
+    if not out.isatty() or not labels:
+        yield lambda label, state: None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    bar = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
+                   console=Console(file=out), redirect_stderr=True, redirect_stdout=False, transient=False)
+    tasks = {label: bar.add_task(f"{verb} {label}: waiting", total=1, start=False) for label in labels}
+
+    def mark(label: str, state: str) -> None:
+        task = tasks[label]
+        if state == "running":
+            bar.start_task(task)
+        bar.update(task, description=f"{verb} {label}: {state}", completed=1 if state != "running" else 0)
+
+    with bar:
+        yield mark
+
+
+def print_matrix(matrix: dict, as_machine: bool = False, out: TextIO | None = None) -> None:
+    """JSON on one line (for $GITHUB_OUTPUT), or a table."""
+    out = out or sys.stdout
+    if as_machine:
+        out.write(json.dumps(matrix, separators=(",", ":")) + "\n")
+        return
+    header = ("target", "image", "runner", "build_session", "test_session", "krakend_image")
+    print_table("CI matrix", header, [tuple(row[k] for k in header) for row in matrix["include"]], out)
+
+
+def print_lines(title: str, lines: Sequence[str], out: TextIO | None = None) -> None:
+    """A titled list: what configure changed, the files new wrote, the problems found."""
+    (out or sys.stdout).write("".join([f"{title}\n", *(f"  {line}\n" for line in lines)]))

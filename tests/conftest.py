@@ -101,3 +101,35 @@ def run(args: list[str], cwd: Path, env: dict[str, str] | None = None, timeout: 
 
 
 PYTHON = sys.executable
+
+
+@pytest.fixture(scope="session")
+def go_proxy(tmp_path_factory) -> str:
+    """GOPROXY: a file:// proxy serving KrakenD CE 2.13.8's real go.mod, then the usual proxies."""
+    root = tmp_path_factory.mktemp("proxy")
+    versions = root / "github.com" / "krakend" / "krakend-ce" / "v2" / "@v"
+    versions.mkdir(parents=True)
+    shutil.copy(ROOT.parent / "shared" / "krakend" / "go.mod.v2.13.8", versions / "v2.13.8.mod")
+    (versions / "list").write_text("v2.13.8\n")
+    upstream = subprocess.run(["go", "env", "GOPROXY"], capture_output=True, text=True).stdout.strip()
+    return ",".join(filter(None, [root.as_uri(), upstream]))
+
+
+STANDIN = "local/krakend-standin"
+
+
+@pytest.fixture(scope="session")
+def standin_image(docker_client, tmp_path_factory, cross) -> str:
+    """A stand-in for KrakenD's Alpine image, which cannot be pulled here (no registry): the Alpine
+    builder stand-in (it has musl) with our musl loader as /usr/bin/krakend; the loader accepts
+    KrakenD's `test-plugin` command line."""
+    from krakend_tasks.core.settings import load_settings
+    from krakend_tasks.core.targets import parse_target
+    from krakend_tasks.core.testload import build_loader
+
+    settings = load_settings(".", version=VERSION)
+    context = tmp_path_factory.mktemp("standin")
+    shutil.copy(build_loader(settings.recipe(parse_target("amd64-alpine")), settings.release), context / "krakend")
+    (context / "Dockerfile").write_text(f"FROM {builder_repo()}:{VERSION}\nCOPY krakend /usr/bin/krakend\n")
+    docker_client.images.build(path=str(context), tag=f"{STANDIN}:{VERSION}", network_mode="none")
+    return f"{STANDIN}:{VERSION}"

@@ -161,3 +161,47 @@ def test_nox_and_invoke_check(user_project, tmp_path):
     out = run([PYTHON, "-m", "invoke", "krakend.check", "--format", "krakend", "--fix"], user_project, env=env)
     assert out.returncode == 1
     assert "go mod edit --replace golang.org/x/text=golang.org/x/text@v0.37.0\n" in out.stderr
+
+
+def test_progress_is_live_on_a_terminal_and_silent_elsewhere(example, cross):
+    """A real pseudo-terminal: rich's live status per target; through a pipe, only the log lines."""
+    import os
+    import pty
+
+    command = [PYTHON, "-m", "krakend_tasks", "build", "--target", "amd64", "--engine", "local"]
+    main, child = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if k != "KRAKEND_TASKS_VERSION"}
+    proc = subprocess.Popen(command, cwd=example, stdin=child, stdout=child, stderr=child,
+                            env={**env, "COLUMNS": "100", "TERM": "xterm"})
+    os.close(child)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(main, 4096)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    assert proc.wait(timeout=300) == 0
+    screen = b"".join(chunks).decode(errors="replace")
+    assert "build amd64-alpine: done" in screen and "build amd64-generic: done" in screen
+    piped = run(command, example)
+    assert piped.returncode == 0 and "build amd64-alpine:" not in piped.stdout + piped.stderr
+    assert "[amd64-alpine] building with local engine" in piped.stderr
+
+
+def test_matrix_from_the_cli_and_nox(user_project):
+    out = run([PYTHON, "-m", "krakend_tasks", "matrix", "--json", "--target", "arm64"], user_project / "plugin",
+              env={"KRAKEND_TASKS_BUILDER": "ghcr.io/acme/builder"})
+    assert out.returncode == 0, out.stderr
+    assert len(out.stdout.splitlines()) == 1  # fits $GITHUB_OUTPUT
+    rows = json.loads(out.stdout)["include"]
+    assert [(r["target"], r["image"], r["runner"], r["platform"], r["build_session"]) for r in rows] == [
+        ("arm64-alpine", f"ghcr.io/acme/builder:{VERSION}", "ubuntu-24.04", "linux/arm64", "build_arm64_alpine"),
+        ("arm64-generic", f"ghcr.io/acme/builder:{VERSION}-linux-generic", "ubuntu-24.04", "linux/arm64",
+         "build_arm64_generic"),
+    ]
+    table = run([PYTHON, "-m", "nox", "-s", "matrix"], user_project)
+    assert table.returncode == 0 and table.stdout.splitlines()[0] == "CI matrix"
+    assert len(table.stdout.splitlines()) == 2 + 4

@@ -26,18 +26,6 @@ LIBC = "GLIBC-2.36_(debian-12)"
 LURA_CORE = "github.com/luraproject/lura/v2/core"
 
 
-@pytest.fixture(scope="session")
-def go_proxy(tmp_path_factory) -> str:
-    """GOPROXY: a file:// proxy serving KrakenD CE 2.13.8's real go.mod, then the usual proxies."""
-    root = tmp_path_factory.mktemp("proxy")
-    versions = root / "github.com" / "krakend" / "krakend-ce" / "v2" / "@v"
-    versions.mkdir(parents=True)
-    shutil.copy(SHARED / "go.mod.v2.13.8", versions / "v2.13.8.mod")
-    (versions / "list").write_text("v2.13.8\n")
-    upstream = subprocess.run(["go", "env", "GOPROXY"], capture_output=True, text=True).stdout.strip()
-    return ",".join(filter(None, [root.as_uri(), upstream]))
-
-
 @pytest.fixture
 def isolated(tmp_path, monkeypatch, go_proxy):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))

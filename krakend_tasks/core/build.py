@@ -21,6 +21,7 @@ from krakend_tasks.core.targets import Recipe
 from krakend_tasks.errors import ConfigError
 
 Log = Callable[[str], None]
+Progress = Callable[[str, str], None]  # (target name, "running" | "done" | "failed")
 MANIFEST = "manifest.json"
 
 
@@ -67,8 +68,12 @@ class Artifact:
     duration: float
 
 
-def build(settings: Settings, engine: Engine | None = None, log: Log = log_to_stderr) -> list[Artifact]:
-    """Build every selected target; return the artifacts, also written to dist/manifest.json."""
+def build(settings: Settings, engine: Engine | None = None, log: Log = log_to_stderr,
+          progress: Progress = lambda target, state: None) -> list[Artifact]:
+    """Build every selected target; return the artifacts, also written to dist/manifest.json.
+
+    `progress` hears each target start and end (the live display on a terminal).
+    """
     from krakend_tasks.engines import select_engine
 
     project = settings.project.resolve()
@@ -91,7 +96,12 @@ def build(settings: Settings, engine: Engine | None = None, log: Log = log_to_st
         job = BuildJob(settings.recipe(target), release, project, dist / f"{name}-{release.version}-{target.name}.so")
         log(f"[{target.name}] building with {engine.name} engine, Go {release.go}, KrakenD {release.version}")
         started = time.monotonic()
-        engine.build(job, log)
+        progress(target.name, "running")
+        try:
+            engine.build(job, log)
+        except BaseException:
+            progress(target.name, "failed")
+            raise
         artifact = Artifact(
             path=job.output.name, target=target.name, krakend=release.version, go=release.go,
             sha256=sha256(job.output), size=job.output.stat().st_size, engine=engine.name,
@@ -99,6 +109,7 @@ def build(settings: Settings, engine: Engine | None = None, log: Log = log_to_st
         )
         record(dist, artifact)
         log(f"[{target.name}] wrote {job.output} ({artifact.size} bytes, {artifact.duration:.1f} s)")
+        progress(target.name, "done")
         artifacts.append(artifact)
     return artifacts
 
@@ -140,12 +151,13 @@ def record(dist: Path, artifact: Artifact) -> None:
     write_atomic(dist / MANIFEST, json.dumps({"artifacts": [asdict(a) for a in entries]}, indent=2) + "\n")
 
 
-def write_atomic(path: Path, text: str) -> None:
+def write_atomic(path: Path, text: str, mode: int = 0o644) -> None:
+    """Write `text` to `path` through a temporary file in the same folder: all or nothing."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
         with os.fdopen(fd, "w") as f:
             f.write(text)
-        os.chmod(tmp, 0o644)
+        os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from krakend_tasks.core.targets import Arch, Libc, Target
 from krakend_tasks.errors import NotAPlugin
 
 MAGIC = b"\xff Go buildinf:"
@@ -48,6 +49,12 @@ class ElfFile:
     glibc_max: str | None  # highest GLIBC_x.y symbol version required
     build_info: BuildInfo | None
     registerers: tuple[str, ...]
+
+    def target(self) -> Target | None:
+        """The builder-matrix target this file was built for, or None (another architecture)."""
+        if self.arch not in (Arch.AMD64, Arch.ARM64):
+            return None
+        return Target(Arch(self.arch), Libc.ALPINE if self.libc == "musl" else Libc.GENERIC)
 
 
 def read_elf(path: str | Path) -> ElfFile:

@@ -35,6 +35,8 @@ class Settings:
     pull: str = "missing"  # missing | always | never
     network: str | None = None  # docker network mode for builds (None: the daemon's default)
     go: str | None = None  # Go version the plugin is built with (check); default: the release's
+    krakend_image: str = "krakend"  # repository of KrakenD's own images (ship, CI matrix)
+    runner: str = "ubuntu-24.04"  # CI runner label of the matrix (builders are amd64 images)
     target_overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property

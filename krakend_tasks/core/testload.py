@@ -32,6 +32,12 @@ class Check:
     path: str
     detail: str = ""
 
+    @property
+    def names(self) -> list[str]:
+        """The plugin names a passing check registered (our loader prints `registered: a,b`)."""
+        listed = self.detail.removeprefix("registered:").strip() if self.detail.startswith("registered:") else ""
+        return [n for n in listed.split(",") if n]
+
 
 @dataclass
 class LoadResult:

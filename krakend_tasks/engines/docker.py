@@ -37,7 +37,7 @@ def docker_client() -> docker.DockerClient:
     return client
 
 
-def ensure_image(client: docker.DockerClient, image: str, pull: str, log: Log) -> None:
+def ensure_image(client: docker.DockerClient, image: str, pull: str, log: Log, platform: str = "linux/amd64") -> None:
     """Make sure `image` is present, pulling it per the pull policy (missing|always|never)."""
     import docker
 
@@ -51,9 +51,9 @@ def ensure_image(client: docker.DockerClient, image: str, pull: str, log: Log) -
                            hint=f"`docker pull {image}`, or set the image with `builder` / `target.<name>.image`")
     if pull == "always" or not present:
         repo, _, tag = image.rpartition(":") if ":" in image.split("/")[-1] else (image, "", "latest")
-        log(f"pulling {image} (linux/amd64)")
+        log(f"pulling {image} ({platform})")
         try:
-            client.images.pull(repo, tag=tag, platform="linux/amd64")
+            client.images.pull(repo, tag=tag, platform=platform)
         except docker.errors.APIError as exc:
             if present:
                 log(f"pull of {image} failed, using the local image: {exc.explanation or exc}")

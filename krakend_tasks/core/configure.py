@@ -1,0 +1,268 @@
+"""Add plugins to a krakend.json: the root `plugin` block and each type's namespace.
+
+The file keeps every other key, its key order, its indentation and its final newline; it is
+written atomically, after a `.bak` copy of the original, and only when something changes.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from krakend_tasks.errors import ConfigError, KrakendConfigError
+
+NAMESPACES = {"server": "plugin/http-server", "client": "plugin/http-client", "modifier": "plugin/req-resp-modifier"}
+DEFAULT_FOLDER = "/opt/krakend/plugins/"
+DEFAULT_PATTERN = ".so"
+TEMPLATE_MARKS = ("{{", "{%")
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where one plugin name goes: server plugins on the service, clients on a backend,
+    modifiers on an endpoint (no backend given) or a backend."""
+
+    kind: str  # server | client | modifier
+    name: str
+    endpoint: str | None = None  # the endpoint's path, e.g. /hello
+    method: str | None = None  # needed only when several endpoints share the path
+    backend: int | None = None  # index in the endpoint's backend list
+    settings: dict[str, Any] | None = None  # the plugin's own configuration, under its name
+
+
+@dataclass
+class ConfigFile:
+    """A parsed krakend.json and how it was written, so that it can be written back alike."""
+
+    path: Path
+    data: dict[str, Any]
+    text: str
+    indent: str | int | None = 4
+
+    def render(self) -> str:
+        text = json.dumps(self.data, indent=self.indent, ensure_ascii=False)
+        return text + "\n" if self.text.endswith("\n") or not self.text else text
+
+
+@dataclass
+class Outcome:
+    """What configure did: the changes, in words, and the backup when the file was rewritten."""
+
+    path: Path
+    changes: list[str] = field(default_factory=list)
+    backup: Path | None = None
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.changes)
+
+
+def read_config(path: str | Path) -> ConfigFile:
+    """Parse a krakend.json; a flexible-config template or invalid JSON is refused, clearly."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise KrakendConfigError(f"{path} does not exist",
+                                 hint="create one (krakend-tasks new writes an example), or give its path") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise KrakendConfigError(f"cannot read {path}: {exc}", hint="give the path of a JSON file") from None
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        if path.suffix == ".tmpl" or any(mark in text for mark in TEMPLATE_MARKS):
+            raise KrakendConfigError(
+                f"{path} is a KrakenD flexible-config template, not plain JSON ({exc})",
+                hint="edit the template by hand, or run configure on the rendered file "
+                     "(FC_ENABLE=1 FC_OUT=out.json krakend check -c ...)") from None
+        raise KrakendConfigError(f"{path} is not valid JSON: {exc}",
+                                 hint="fix the syntax at that line and column, then run again") from None
+    if not isinstance(data, dict):
+        raise KrakendConfigError(f"{path} holds a JSON {type(data).__name__}, not an object",
+                                 hint="a KrakenD configuration is a JSON object with version and endpoints")
+    return ConfigFile(path, data, text, _indent(text))
+
+
+def _indent(text: str) -> str | int | None:
+    m = re.search(r"\n([ \t]+)\S", text)
+    if not m:
+        return None
+    unit = m[1]
+    return len(unit) if set(unit) == {" "} else unit
+
+
+def add_plugin(config: dict[str, Any], placement: Placement, folder: str = DEFAULT_FOLDER,
+               pattern: str = DEFAULT_PATTERN) -> list[str]:
+    """Add `placement` (and the root plugin block) to `config` in place; return what changed."""
+    if placement.kind not in NAMESPACES:
+        raise ConfigError(f"unknown plugin type {placement.kind!r}", hint="use server, client or modifier")
+    if not placement.name:
+        raise ConfigError("the plugin name is empty", hint="give the name the plugin registers")
+    changes = []
+    loading = config.setdefault("plugin", {})
+    if not isinstance(loading, dict):
+        raise KrakendConfigError("the root `plugin` key is not an object",
+                                 hint='make it {"folder": ..., "pattern": ...}')
+    for key, value in (("folder", folder), ("pattern", pattern)):
+        if loading.get(key) != value:
+            changes.append(f"plugin.{key}: {loading.get(key)!r} -> {value!r}")
+            loading[key] = value
+    where, holder = _holder(config, placement)
+    namespace = NAMESPACES[placement.kind]
+    extra = holder.setdefault("extra_config", {})
+    block = extra.setdefault(namespace, {})
+    if placement.kind == "client":
+        current = block.get("name")
+        if current not in (None, placement.name):
+            raise ConfigError(f"{where} already uses the client plugin {current!r}",
+                              hint="a backend has one client plugin: remove it first, or pick another backend")
+        if current is None:
+            block["name"] = placement.name
+            changes.append(f"{where}: {namespace} {placement.name}")
+    else:
+        names = block.setdefault("name", [])
+        if isinstance(names, str):
+            names = block["name"] = [names]
+        if placement.name not in names:
+            names.append(placement.name)
+            changes.append(f"{where}: {namespace} {placement.name}")
+    wanted = placement.settings if placement.settings is not None else block.get(placement.name, {})
+    if block.get(placement.name) != wanted:
+        changes.append(f"{where}: {namespace} settings of {placement.name}")
+    block[placement.name] = wanted
+    return changes
+
+
+def _holder(config: dict[str, Any], placement: Placement) -> tuple[str, dict[str, Any]]:
+    """The object whose extra_config receives the plugin, and a description of it."""
+    if placement.kind == "server":
+        return "service", config
+    if not placement.endpoint:
+        raise ConfigError(f"a {placement.kind} plugin goes on an endpoint", hint="give --endpoint /path")
+    endpoints = [e for e in config.get("endpoints") or [] if isinstance(e, dict)]
+    matches = [e for e in endpoints if e.get("endpoint") == placement.endpoint
+               and (placement.method is None or e.get("method", "GET").upper() == placement.method.upper())]
+    if not matches:
+        known = ", ".join(f"{e.get('method', 'GET')} {e.get('endpoint')}" for e in endpoints) or "none"
+        wanted = f"{placement.method.upper()} {placement.endpoint}" if placement.method else placement.endpoint
+        raise ConfigError(f"no endpoint {wanted} in the configuration", hint=f"endpoints: {known}")
+    if len(matches) > 1:
+        raise ConfigError(f"several endpoints {placement.endpoint}", hint="choose one with --method")
+    endpoint = matches[0]
+    where = f"{endpoint.get('method', 'GET')} {placement.endpoint}"
+    backends = endpoint.get("backend", [])
+    index = placement.backend
+    if index is None and placement.kind == "client":
+        if len(backends) != 1:
+            raise ConfigError(f"{where} has {len(backends)} backends", hint="choose one with --backend N (0-based)")
+        index = 0
+    if index is None:
+        return where, endpoint
+    if not 0 <= index < len(backends):
+        raise ConfigError(f"{where} has no backend {index}", hint=f"backends are 0..{len(backends) - 1}")
+    return f"{where} backend {index}", backends[index]
+
+
+def configure(path: str | Path, placements: list[Placement], folder: str = DEFAULT_FOLDER,
+              pattern: str = DEFAULT_PATTERN) -> Outcome:
+    """Add the placements to the file at `path`: atomic, with a backup, and idempotent."""
+    from krakend_tasks.core.build import write_atomic
+
+    config = read_config(path)
+    outcome = Outcome(config.path)
+    for placement in placements:
+        outcome.changes += add_plugin(config.data, placement, folder, pattern)
+    text = config.render()
+    if text == config.text:
+        outcome.changes = []
+        return outcome
+    outcome.backup = config.path.with_name(config.path.name + ".bak")
+    shutil.copy2(config.path, outcome.backup)
+    write_atomic(config.path, text, mode=config.path.stat().st_mode & 0o7777)
+    return outcome
+
+
+def used_plugins(config: dict[str, Any]) -> dict[str, set[str]]:
+    """kind -> plugin names the configuration refers to, wherever they are."""
+    used: dict[str, set[str]] = {kind: set() for kind in NAMESPACES}
+    holders = [("service", config)]
+    for endpoint in config.get("endpoints", []) or []:
+        if isinstance(endpoint, dict):
+            holders.append(("endpoint", endpoint))
+            holders += [("backend", b) for b in endpoint.get("backend", []) or [] if isinstance(b, dict)]
+    for _, holder in holders:
+        extra = holder.get("extra_config") or {}
+        for kind, namespace in NAMESPACES.items():
+            names = (extra.get(namespace) or {}).get("name") if isinstance(extra, dict) else None
+            if isinstance(names, str):
+                used[kind].add(names)
+            elif isinstance(names, list):
+                used[kind].update(n for n in names if isinstance(n, str))
+    return used
+
+
+def provided_plugins(paths: list[Path], settings: Any) -> dict[str, set[str]]:
+    """kind -> names the plugins register, read by loading them (the test-load loader).
+
+    Plugins of several targets register the same names: the files of one target are loaded,
+    amd64 first (no emulation needed).
+    """
+    from krakend_tasks.core.elf import read_elf
+    from krakend_tasks.core.testload import load_local
+
+    groups: dict[Any, list[tuple[Path, list[str]]]] = {}
+    for path in paths:
+        elf = read_elf(path)
+        kinds = [k for k, symbol in REGISTERERS.items() if symbol in elf.registerers]
+        if kinds:
+            groups.setdefault(elf.target(), []).append((path, kinds))
+    provided: dict[str, set[str]] = {kind: set() for kind in NAMESPACES}
+    if not groups:
+        return provided
+    target = min(groups, key=lambda t: (t.arch.value != "amd64", t.name))
+    for path, kinds in groups[target]:
+        result = load_local([path], kinds, settings.recipe(target), settings.release)
+        for check in result.checks:
+            if check.ok and check.kind.lower() in provided:
+                provided[check.kind.lower()].update(check.names)
+    return provided
+
+
+REGISTERERS = {"server": "HandlerRegisterer", "client": "ClientRegisterer", "modifier": "ModifierRegisterer"}
+
+
+def missing_plugins(config: dict[str, Any], provided: dict[str, set[str]]) -> list[str]:
+    """What the configuration uses that no plugin provides, one sentence each."""
+    problems = []
+    for kind, names in used_plugins(config).items():
+        for name in sorted(names - provided[kind]):
+            have = ", ".join(sorted(provided[kind])) or "none"
+            problems.append(f"{NAMESPACES[kind]} uses {name!r}, which no plugin registers "
+                            f"({kind} plugins found: {have})")
+    return problems
+
+
+def krakend_check(config: Path, krakend_bin: str | None = None, image: str | None = None,
+                  pull: str = "missing") -> tuple[bool, str]:
+    """Run KrakenD's own `krakend check -c` on the file: a local binary, or in a KrakenD image."""
+    import subprocess
+
+    if krakend_bin:
+        proc = subprocess.run([krakend_bin, "check", "-c", str(config)], capture_output=True, text=True,
+                              errors="replace")
+        return proc.returncode == 0, proc.stdout + proc.stderr
+    from krakend_tasks.engines.docker import docker_client, ensure_image, run_container
+
+    client = docker_client()
+    ensure_image(client, str(image), pull, lambda _: None)
+    lines: list[str] = []
+    mount = {str(config.resolve().parent): {"bind": "/etc/krakend-check", "mode": "ro"}}
+    code = run_container(client, dict(
+        image=image, command=["krakend", "check", "-c", f"/etc/krakend-check/{config.name}"], volumes=mount,
+        network_mode="none", labels={"krakend-tasks": "check-config"}, entrypoint=[],
+    ), lines.append)
+    return code == 0, "\n".join(lines)

@@ -1,0 +1,83 @@
+"""`new`: a plugin project that builds, checks and loads with krakend-tasks from the first run."""
+
+from __future__ import annotations
+
+import json
+import re
+from importlib import resources
+from pathlib import Path
+
+from krakend_tasks.core.configure import DEFAULT_FOLDER, DEFAULT_PATTERN, NAMESPACES, Placement, add_plugin
+from krakend_tasks.core.releases import Release
+from krakend_tasks.errors import ConfigError, DestinationExists
+
+KINDS = tuple(NAMESPACES)
+NAME = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
+COMMON = {  # template in data/scaffold/common -> file written
+    "logger.go": "logger.go", "noxfile.py": "noxfile.py", "tasks.py": "tasks.py", "gitignore": ".gitignore",
+    "README.md": "README.md", "workflow.yml": ".github/workflows/plugin.yml",
+}
+DESCRIPTION = {"server": "HTTP server", "client": "HTTP client", "modifier": "request modifier"}
+
+
+def example_config(kind: str, name: str, release: Release) -> dict:
+    """A krakend.json that uses the plugin: one endpoint, one backend, the plugin in its place."""
+    minor = ".".join(release.version.split(".")[:2])
+    config = {
+        "$schema": f"https://www.krakend.io/schema/v{minor}/krakend.json",
+        "version": 3,
+        "port": 8080,
+        "plugin": {"pattern": DEFAULT_PATTERN, "folder": DEFAULT_FOLDER},
+        "endpoints": [{
+            "endpoint": "/hello",
+            "backend": [{"host": ["http://localhost:8080"], "url_pattern": "/__health"}],
+        }],
+    }
+    settings = {"path": f"/__{name}"} if kind == "server" else {"header": "X-Krakend-Plugin"}
+    add_plugin(config, Placement(kind, name, endpoint="/hello", settings=settings))
+    return config
+
+
+def render(kind: str, name: str, module: str, release: Release) -> dict[str, str]:
+    """relative path -> text of every file of the new project."""
+    if kind not in KINDS:
+        raise ConfigError(f"unknown plugin type {kind!r}", hint=f"use one of: {', '.join(KINDS)}")
+    if not NAME.match(name):
+        raise ConfigError(f"invalid plugin name {name!r}",
+                          hint="use lower-case letters, digits and dashes, starting with a letter (e.g. my-plugin)")
+    tokens = {"__NAME__": name, "__VERSION__": release.version, "__GO__": release.go,
+              "__KIND__": DESCRIPTION[kind]}
+    base = resources.files("krakend_tasks.data").joinpath("scaffold")
+    sources = {dest: base / "common" / src for src, dest in COMMON.items()}
+    sources |= {f: base / kind / f for f in ("main.go", "main_test.go")}
+    files = {}
+    for dest, source in sources.items():
+        text = source.read_text()
+        for token, value in tokens.items():
+            text = text.replace(token, value)
+        files[dest] = text
+    files["go.mod"] = f"module {module}\n\ngo {release.go}\n"
+    files["krakend-tasks.toml"] = f'# krakend-tasks settings (docs/configuration.md)\nversion = "{release.version}"\n'
+    files["krakend.json"] = json.dumps(example_config(kind, name, release), indent=4) + "\n"
+    return dict(sorted(files.items()))
+
+
+def new(dest: str | Path, kind: str, name: str | None = None, module: str | None = None,
+        release: Release | None = None) -> list[Path]:
+    """Write a new plugin project into `dest` (which must not exist or be empty); return its files."""
+    from krakend_tasks.core.build import write_atomic
+    from krakend_tasks.core.releases import resolve
+
+    dest = Path(dest)
+    name = name or dest.name
+    files = render(kind, name, module or f"example.com/krakend-plugins/{name}", release or resolve("latest"))
+    if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
+        raise DestinationExists(f"{dest} already exists and is not empty; nothing was written",
+                                hint="choose a new folder (--dest), or remove this one first")
+    written = []
+    for relative, text in files.items():
+        path = dest / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(path, text)
+        written.append(path)
+    return written
