@@ -107,7 +107,6 @@ def test(project: str | Path, *, paths: list[str] | None = None, target: str | N
          kinds: list[str] | None = None, json: bool = False, krakend_bin: str | None = None,
          image: str | None = None, **settings: Any) -> int:
     """Load plugins for real: a KrakenD binary, a KrakenD image, or the Go loader. 0: all load, 1: not."""
-    from krakend_tasks.core.configure import REGISTERERS
     from krakend_tasks.core.elf import read_elf
     from krakend_tasks.core.testload import load_in_image, load_local, load_with_krakend
     from krakend_tasks.render import print_loads, progress
@@ -117,8 +116,7 @@ def test(project: str | Path, *, paths: list[str] | None = None, target: str | N
     with progress([str(path) for path, _ in pairs], "load") as mark:
         for path, plugin_target in pairs:
             mark(str(path), "running")
-            found = read_elf(path).registerers
-            plugin_kinds = kinds or [k for k, symbol in REGISTERERS.items() if symbol in found] or ["server"]
+            plugin_kinds = kinds or read_elf(path).kinds or ["server"]
             recipe = loaded.recipe(plugin_target)
             if krakend_bin:
                 result = load_with_krakend([path], plugin_kinds, krakend_bin)
@@ -201,17 +199,16 @@ def configure(project: str | Path, *, config: str | None = None, kind: str | Non
 def _built_kind(loaded: Any) -> str:
     """The plugin type of the built artifacts, read from their exported registerers."""
     from krakend_tasks.core.build import read_manifest
-    from krakend_tasks.core.configure import REGISTERERS
     from krakend_tasks.core.elf import read_elf
     from krakend_tasks.errors import ConfigError
 
     artifacts = read_manifest(loaded.dist_dir)
     if not artifacts:
         raise ConfigError("which plugin type? nothing is built yet", hint="pass --type server|client|modifier")
-    found = read_elf(loaded.dist_dir / artifacts[0].path).registerers
-    kinds = [k for k, symbol in REGISTERERS.items() if symbol in found]
+    elf = read_elf(loaded.dist_dir / artifacts[0].path)
+    kinds = elf.kinds
     if len(kinds) != 1:
-        raise ConfigError(f"{artifacts[0].path} exports {', '.join(found) or 'no registerer'}",
+        raise ConfigError(f"{artifacts[0].path} exports {', '.join(elf.registerers) or 'no registerer'}",
                           hint="pass --type server|client|modifier")
     return kinds[0]
 

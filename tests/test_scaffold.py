@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from krakend_tasks.core.releases import resolve
-from krakend_tasks.core.scaffold import new
+from krakend_tasks.core.scaffold import new, render
 from krakend_tasks.errors import ConfigError, DestinationExists
 
 from .conftest import EXPECTED, PYTHON, VERSION, docker_settings, run
@@ -110,3 +110,12 @@ def test_sample_workflow_runs_the_matrix_sessions(tmp_path):
     build = workflow["jobs"]["build"]
     assert build["strategy"]["matrix"] == "${{ fromJSON(needs.matrix.outputs.include) }}"
     assert "${{ matrix.build_session }}" in " ".join(s.get("run", "") for s in build["steps"])
+
+
+def test_the_bundled_example_is_the_server_scaffold():
+    """examples/hello-plugin's Go code is `new --type server --name hello`, kept in step with the templates."""
+    from .conftest import EXAMPLE
+
+    files = render("server", "hello", "example.com/krakend-plugins/hello", resolve(VERSION))
+    for name in ("main.go", "plugin.go", "main_test.go"):
+        assert (EXAMPLE / name).read_text() == files[name], f"{name}: regenerate it from the scaffold"

@@ -1,20 +1,17 @@
-// Package main is a KrakenD HTTP server plugin that answers /__hello and passes the rest on.
+// Package main is hello, a KrakenD HTTP server plugin: it answers one path and passes
+// every other request on to KrakenD.
 package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 )
 
-var pluginName = "hello"
-
-// HandlerRegisterer is the symbol KrakenD looks up.
+// HandlerRegisterer is the symbol KrakenD looks up in a server plugin.
 var HandlerRegisterer = registerer(pluginName)
 
-type registerer string
-
+// RegisterHandlers gives KrakenD the handler factory under the plugin's name.
 func (r registerer) RegisterHandlers(f func(
 	name string,
 	handler func(context.Context, map[string]interface{}, http.Handler) (http.Handler, error),
@@ -23,24 +20,18 @@ func (r registerer) RegisterHandlers(f func(
 }
 
 func (r registerer) registerHandlers(_ context.Context, extra map[string]interface{}, next http.Handler) (http.Handler, error) {
-	cfg, ok := extra[pluginName].(map[string]interface{})
-	if !ok {
-		return nil, errors.New("hello: no configuration")
-	}
-	path, _ := cfg["path"].(string)
+	config, _ := extra[pluginName].(map[string]interface{})
+	path, _ := config["path"].(string)
 	if path == "" {
-		path = "/__hello"
+		path = "/__" + pluginName
 	}
+	logger.Info(fmt.Sprintf("[PLUGIN: %s] answering %s", pluginName, path))
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		if req.URL.Path != path {
 			next.ServeHTTP(w, req)
 			return
 		}
-		fmt.Fprintln(w, "hello from a KrakenD plugin")
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprintf(w, "hello from %s\n", pluginName)
 	}), nil
 }
-
-// RegisterLogger receives KrakenD's logger.
-func (registerer) RegisterLogger(interface{}) {}
-
-func main() {}

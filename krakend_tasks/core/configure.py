@@ -217,9 +217,8 @@ def provided_plugins(paths: list[Path], settings: Any) -> dict[str, set[str]]:
     groups: dict[Any, list[tuple[Path, list[str]]]] = {}
     for path in paths:
         elf = read_elf(path)
-        kinds = [k for k, symbol in REGISTERERS.items() if symbol in elf.registerers]
-        if kinds:
-            groups.setdefault(elf.target(), []).append((path, kinds))
+        if elf.kinds:
+            groups.setdefault(elf.target(), []).append((path, elf.kinds))
     provided: dict[str, set[str]] = {kind: set() for kind in NAMESPACES}
     if not groups:
         return provided
@@ -232,7 +231,6 @@ def provided_plugins(paths: list[Path], settings: Any) -> dict[str, set[str]]:
     return provided
 
 
-REGISTERERS = {"server": "HandlerRegisterer", "client": "ClientRegisterer", "modifier": "ModifierRegisterer"}
 
 
 def missing_plugins(config: dict[str, Any], provided: dict[str, set[str]]) -> list[str]:

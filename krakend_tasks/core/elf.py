@@ -12,7 +12,8 @@ from krakend_tasks.core.targets import Arch, Libc, Target
 from krakend_tasks.errors import NotAPlugin
 
 MAGIC = b"\xff Go buildinf:"
-REGISTERERS = ("HandlerRegisterer", "ClientRegisterer", "ModifierRegisterer")
+KIND_SYMBOL = {"server": "HandlerRegisterer", "client": "ClientRegisterer", "modifier": "ModifierRegisterer"}
+REGISTERERS = tuple(KIND_SYMBOL.values())
 MACHINES = {"EM_X86_64": "amd64", "EM_AARCH64": "arm64", "EM_386": "386", "EM_ARM": "arm"}
 
 
@@ -49,6 +50,11 @@ class ElfFile:
     glibc_max: str | None  # highest GLIBC_x.y symbol version required
     build_info: BuildInfo | None
     registerers: tuple[str, ...]
+
+    @property
+    def kinds(self) -> list[str]:
+        """The plugin types the file exports a registerer for: server, client, modifier."""
+        return [kind for kind, symbol in KIND_SYMBOL.items() if symbol in self.registerers]
 
     def target(self) -> Target | None:
         """The builder-matrix target this file was built for, or None (another architecture)."""

@@ -6,12 +6,10 @@ Each finding names the failure users otherwise meet at runtime, its cause and th
 from __future__ import annotations
 
 from krakend_tasks.core.check import Finding, compare
-from krakend_tasks.core.elf import REGISTERERS, ElfFile
+from krakend_tasks.core.elf import KIND_SYMBOL, ElfFile
 from krakend_tasks.core.krakend_deps import Descriptor
 from krakend_tasks.core.releases import Release
 from krakend_tasks.core.targets import Libc, Target
-
-KIND_SYMBOL = dict(zip(("server", "client", "modifier"), REGISTERERS, strict=True))
 
 
 def preflight(elf: ElfFile, target: Target, release: Release, kinds: list[str] = (),  # type: ignore[assignment]

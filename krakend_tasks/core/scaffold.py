@@ -14,7 +14,7 @@ from krakend_tasks.errors import ConfigError, DestinationExists
 KINDS = tuple(NAMESPACES)
 NAME = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
 COMMON = {  # template in data/scaffold/common -> file written
-    "logger.go": "logger.go", "noxfile.py": "noxfile.py", "tasks.py": "tasks.py", "gitignore": ".gitignore",
+    "plugin.go": "plugin.go", "noxfile.py": "noxfile.py", "tasks.py": "tasks.py", "gitignore": ".gitignore",
     "README.md": "README.md", "workflow.yml": ".github/workflows/plugin.yml",
 }
 DESCRIPTION = {"server": "HTTP server", "client": "HTTP client", "modifier": "request modifier"}

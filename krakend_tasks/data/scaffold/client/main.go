@@ -9,13 +9,8 @@ import (
 	"net/http"
 )
 
-// pluginName is the name krakend.json uses in "plugin/http-client".
-const pluginName = "__NAME__"
-
 // ClientRegisterer is the symbol KrakenD looks up in a client plugin.
 var ClientRegisterer = registerer(pluginName)
-
-type registerer string
 
 // RegisterClients gives KrakenD the client factory under the plugin's name.
 func (r registerer) RegisterClients(f func(

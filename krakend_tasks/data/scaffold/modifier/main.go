@@ -9,13 +9,8 @@ import (
 	"net/url"
 )
 
-// pluginName is the name krakend.json uses in "plugin/req-resp-modifier".
-const pluginName = "__NAME__"
-
 // ModifierRegisterer is the symbol KrakenD looks up in a modifier plugin.
 var ModifierRegisterer = registerer(pluginName)
-
-type registerer string
 
 // RequestWrapper is the request KrakenD hands to a request modifier.
 type RequestWrapper interface {

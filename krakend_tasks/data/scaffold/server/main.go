@@ -8,13 +8,8 @@ import (
 	"net/http"
 )
 
-// pluginName is the name krakend.json uses in "plugin/http-server".
-const pluginName = "__NAME__"
-
 // HandlerRegisterer is the symbol KrakenD looks up in a server plugin.
 var HandlerRegisterer = registerer(pluginName)
-
-type registerer string
 
 // RegisterHandlers gives KrakenD the handler factory under the plugin's name.
 func (r registerer) RegisterHandlers(f func(

@@ -2,6 +2,12 @@ package main
 
 import "fmt"
 
+// pluginName is the name krakend.json uses for this plugin.
+const pluginName = "__NAME__"
+
+// registerer is the type of the symbol KrakenD looks up; main.go gives it its Register method.
+type registerer string
+
 // Logger is the part of KrakenD's logger (lura's logging.Logger) the plugin uses.
 type Logger interface {
 	Debug(v ...interface{})
