@@ -3,11 +3,16 @@
 # No registry can be pulled here, so both are made from a debootstrapped Debian 12 with the
 # release's exact Go and the cross compilers. The Alpine stand-in makes `gcc` a musl compiler
 # (as it is on Alpine) and ships `aarch64-linux-musl-gcc`, so the product's recipes run unchanged.
+# The images carry this host's CA bundle: `go` in a container fetches modules through the same
+# TLS as the host does. They are labelled with this script's digest and rebuilt when it changes.
 # Usage: builder-images.sh VERSION GO_VERSION   (DOCKER_HOST must point at the engine)
 set -euo pipefail
 version=$1 go=$2
 repo=${KT_BUILDER_REPO:-local/krakend-builder}
-if docker image inspect "$repo:$version" "$repo:$version-linux-generic" >/dev/null 2>&1; then exit 0; fi
+recipe=$(sha256sum "$0" | cut -c1-16)
+labels=$(docker image inspect -f '{{index .Config.Labels "krakend-tasks.recipe"}}' \
+  "$repo:$version" "$repo:$version-linux-generic" 2>/dev/null || true)
+if [ "$labels" = "$(printf '%s\n%s' "$recipe" "$recipe")" ]; then exit 0; fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 if ! docker image inspect local/bookworm:base >/dev/null 2>&1; then
@@ -21,6 +26,7 @@ toolchain="$(go env GOMODCACHE)/golang.org/toolchain@v0.0.1-go$go.linux-amd64"
 mkdir -p "$work/ctx"
 cp -a "$toolchain" "$work/ctx/go"
 chmod -R u+w "$work/ctx/go"
+cp /etc/ssl/certs/ca-certificates.crt "$work/ctx/ca-certificates.crt"
 cat > "$work/ctx/Dockerfile" <<DOCKERFILE
 FROM local/bookworm:base
 RUN dpkg --add-architecture arm64 && apt-get update -q \
@@ -28,7 +34,9 @@ RUN dpkg --add-architecture arm64 && apt-get update -q \
     gcc-aarch64-linux-gnu libc6-dev-arm64-cross musl:arm64 musl-dev:arm64 ca-certificates git \
  && rm -rf /var/lib/apt/lists/*
 COPY go /usr/local/go
+COPY ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
 ENV PATH=/go/bin:/usr/local/go/bin:\$PATH GOPATH=/go GOTOOLCHAIN=local
+LABEL krakend-tasks.recipe=$recipe
 WORKDIR /go/src/app
 DOCKERFILE
 docker build -q --network host -t "$repo:$version-linux-generic" "$work/ctx" >/dev/null

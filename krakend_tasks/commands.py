@@ -86,9 +86,10 @@ def _plugins(project: str | Path, paths: list[str] | None, target: str | None, s
 
 def inspect(project: str | Path, *, paths: list[str] | None = None, target: str | None = None,
             kinds: list[str] | None = None, json: bool = False, krakend_bin: str | None = None,
-            **settings: Any) -> int:
+            image: str | None = None, **settings: Any) -> int:
     """Describe plugins without loading them, with preflight findings. 0: none is an error, 1: some."""
     from krakend_tasks.core.elf import read_elf
+    from krakend_tasks.core.fingerprints import findings_for
     from krakend_tasks.core.krakend_deps import from_binary
     from krakend_tasks.core.preflight import preflight
     from krakend_tasks.render import print_inspection
@@ -98,7 +99,10 @@ def inspect(project: str | Path, *, paths: list[str] | None = None, target: str 
     results = []
     for path, plugin_target in pairs:
         elf = read_elf(path)
-        results.append((elf, plugin_target, preflight(elf, plugin_target, loaded.release, kinds or [], krakend)))
+        packages, summary = findings_for(path, plugin_target.arch.value, loaded.release.version,
+                                         krakend_bin=krakend_bin, image=image, pull=loaded.pull)
+        results.append((elf, plugin_target, preflight(elf, plugin_target, loaded.release, kinds or [], krakend,
+                                                      packages, summary)))
     print_inspection(results, as_machine=json)
     return 1 if any(f.severity == "error" for _, _, found in results for f in found) else 0
 
@@ -124,6 +128,8 @@ def test(project: str | Path, *, paths: list[str] | None = None, target: str | N
                 result = load_in_image([path], plugin_kinds, image, recipe, loaded.pull)
             else:
                 result = load_local([path], plugin_kinds, recipe, loaded.release)
+            result.compare_packages(path, plugin_target.arch.value, loaded.release.version,
+                                    krakend_bin=krakend_bin, image=image, pull=loaded.pull)
             mark(str(path), "done" if result.ok else "failed")
             results.append((path, plugin_target, result))
     print_loads(results, as_machine=json)

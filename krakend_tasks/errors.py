@@ -83,3 +83,16 @@ class DestinationExists(KrakendTasksError):
     """A file or folder would be overwritten (new, ship); nothing was written."""
 
     exit_code = 11
+
+
+class NoFingerprints(KrakendTasksError):
+    """A Go file has no package fingerprints to compare (stripped, not Go, or no plugin support)."""
+
+    exit_code = 12
+
+
+class UnloadableBuild(KrakendTasksError):
+    """A build was refused: it would make a plugin KrakenD cannot load (-trimpath, vendor, local replace,
+    a module cache other than KrakenD's)."""
+
+    exit_code = 13

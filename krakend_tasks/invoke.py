@@ -19,7 +19,7 @@ from invoke import Collection, Context, Exit, task
 from krakend_tasks.errors import KrakendTasksError
 
 SETTING_KEYS = ("version", "targets", "engine", "builder", "dist", "name", "pull", "network", "krakend_image",
-                "runner")
+                "runner", "modcache")
 
 
 @task(help={
@@ -58,12 +58,13 @@ def check(c: Context, target: str | None = None, version: str | None = None, for
     "target": "target to preflight against (default: the artifact's, or read from the file)",
     "type": "declared plugin type: server, client, modifier (repeatable)",
     "json": "print JSON",
-    "krakend-bin": "also compare the modules with this KrakenD binary's",
+    "krakend-bin": "compare modules and package fingerprints with this KrakenD binary's",
+    "image": "compare package fingerprints with the KrakenD of this image (/usr/bin/krakend)",
 })
 def inspect(c: Context, path: list[str] | None = None, target: str | None = None, type: list[str] | None = None,
-            json: bool = False, krakend_bin: str | None = None) -> None:
+            json: bool = False, krakend_bin: str | None = None, image: str | None = None) -> None:
     """Describe built plugins without loading them, and predict load failures."""
-    _run(c, "inspect", paths=path, target=target, kinds=type, json=json, krakend_bin=krakend_bin)
+    _run(c, "inspect", paths=path, target=target, kinds=type, json=json, krakend_bin=krakend_bin, image=image)
 
 
 @task(name="test", iterable=["path", "type"], help={

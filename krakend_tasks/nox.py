@@ -109,6 +109,7 @@ def _parse(s: nox.Session, spec: Spec) -> dict[str, Any]:
         parser.add_argument("--engine", choices=("auto", "docker", "local"))
         parser.add_argument("--pull", choices=("missing", "always", "never"))
         parser.add_argument("--krakend-image", help="repository of KrakenD's images (ship, matrix)")
+        parser.add_argument("--modcache", help="module cache KrakenD was compiled from (default /go/pkg/mod)")
     if spec.targets is None and command != "new":
         parser.add_argument("--target", dest="targets" if command in ("build", "matrix") else "target",
                             help="targets: all, arm64, alpine, amd64-generic...")
@@ -120,9 +121,9 @@ def _parse(s: nox.Session, spec: Spec) -> dict[str, Any]:
         parser.add_argument("--apply", action="store_true", help="run the fix commands, then check again")
         parser.add_argument("--go", help="Go version the plugin is built with")
         parser.add_argument("--libc", help="libc string the plugin is built with")
-    if command in ("check", "test", "configure"):
-        parser.add_argument("--image", help="a KrakenD image: its binary's dependencies (check), "
-                                            "test-plugin (test), check -c (configure)")
+    if command in ("check", "inspect", "test", "configure"):
+        parser.add_argument("--image", help="a KrakenD image: its binary's dependencies and fingerprints (check, "
+                                            "inspect), test-plugin (test), check -c (configure)")
     if command in ("check", "inspect", "test", "configure"):
         parser.add_argument("--krakend-bin", help="a KrakenD binary to compare with / load in / check the config")
     if command in ("inspect", "test"):

@@ -73,7 +73,7 @@ def print_check(reports: dict[str, Report], out: TextIO | None = None) -> None:
         title = f"{target}: {'compatible' if r.ok else 'INCOMPATIBLE'} with KrakenD ({r.krakend.source})"
         rows = [(d.name, d.have or "(empty)", d.want, d.direction, r.fix(d) if d.is_module else "")
                 for d in r.diffs]
-        rows += [(f.subject, f.severity, "", "", f"{f.message}; fix: {f.fix}") for f in r.findings]
+        rows += [(f.subject, f.severity, "", "", with_fix(f)) for f in r.findings]
         print_table(title, ("what", "plugin has", "KrakenD has", "plugin must", "fix"), rows, out)
 
 
@@ -95,24 +95,51 @@ def print_inspection(results: list, as_machine: bool = False, out: TextIO | None
     for r in records:
         rows = [(key, str(r[key])) for key in ("target", "arch", "libc", "glibc_max", "go_plugin", "go", "main")]
         rows += [("registerers", ", ".join(r["registerers"]) or "none"), ("modules", str(len(r["modules"])))]
-        rows += [(f"{f.severity}: {f.subject}", f"{f.message}; fix: {f.fix}") for f in r["findings"]]
+        rows += [(f"{f.severity}: {f.subject}", with_fix(f)) for f in r["findings"]]
         print_table(r["path"], ("property", "value"), rows, out)
+
+
+PROVES = {"Go loader": "opened by a Go loader of KrakenD's Go and target: proves Go version, architecture, libc "
+                        "and registerers; the PACKAGES row says whether KrakenD's own packages accept it"}
+
+
+def packages_state(result: Any) -> str:
+    """OK, KO, or NOT COMPARED: the package fingerprints of a load result against KrakenD's."""
+    return "NOT COMPARED" if result.packages is None else "OK" if result.packages.ok else "KO"
 
 
 def print_loads(results: list, as_machine: bool = False, out: TextIO | None = None) -> None:
     """results: (path, Target, LoadResult) per plugin."""
     out = out or sys.stdout
     if as_machine:
-        out.write(as_json([{"path": str(p), "target": t.name, "ok": r.ok, "fatal": r.fatal, "checks": r.checks}
-                           for p, t, r in results]) + "\n")
+        out.write(as_json([{
+            "path": str(p), "target": t.name, "ok": r.ok, "fatal": r.fatal, "checks": r.checks, "loader": r.loader,
+            "packages": {"state": packages_state(r), "summary": r.packages_summary,
+                         "shared": r.packages.shared if r.packages else None,
+                         "error": r.packages.error if r.packages else None,
+                         "mismatches": list(r.packages.mismatches) if r.packages else [],
+                         "findings": list(r.packages.findings) if r.packages else []},
+        } for p, t, r in results]) + "\n")
         return
     rows = []
     for path, target, result in results:
         for c in result.checks:
             rows.append((target.name, str(path), c.kind, "OK" if c.ok else "KO", c.detail))
         if result.fatal or not result.checks:
-            rows.append((target.name, str(path), "LOADER", "KO", result.fatal or result.output.strip()[-200:]))
-    print_table("test-load", ("target", "plugin", "check", "result", "detail"), rows, out)
+            rows.append((target.name, str(path), "LOADER", "KO", _one_line(result.fatal or result.output)))
+        rows.append((target.name, str(path), "PACKAGES", packages_state(result), result.packages_summary))
+        for f in result.packages.findings if result.packages else ():
+            rows.append((target.name, str(path), f"  {f.subject}", f.severity, with_fix(f)))
+    loaders = sorted({r.loader for _, _, r in results})
+    title = "test-load: " + "; ".join(PROVES.get(name, f"loaded by {name}") for name in loaders)
+    print_table(title, ("target", "plugin", "check", "result", "detail"), rows, out)
+
+
+def _one_line(text: str, limit: int = 200) -> str:
+    """A loader's crash output in one table cell: its first meaningful line."""
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    telling = [line for line in lines if line.startswith(("fatal error", "panic", "[KO]"))]
+    return (telling or lines or [""])[0][:limit]
 
 
 Mark = Callable[[str, str], None]  # (label, state): state is running, done or failed
@@ -155,3 +182,7 @@ def print_matrix(matrix: dict, as_machine: bool = False, out: TextIO | None = No
 def print_lines(title: str, lines: Sequence[str], out: TextIO | None = None) -> None:
     """A titled list: what configure changed, the files new wrote, the problems found."""
     (out or sys.stdout).write("".join([f"{title}\n", *(f"  {line}\n" for line in lines)]))
+
+
+def with_fix(finding: Any) -> str:
+    return f"{finding.message}; fix: {finding.fix}" if finding.fix else finding.message

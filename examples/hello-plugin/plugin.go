@@ -1,6 +1,10 @@
 package main
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/google/uuid"
+)
 
 // pluginName is the name krakend.json uses for this plugin.
 const pluginName = "hello"
@@ -18,6 +22,12 @@ type Logger interface {
 	Fatal(v ...interface{})
 }
 
+// instance tells this loaded copy of the plugin apart in KrakenD's logs. github.com/google/uuid
+// is a module KrakenD links too: a plugin loads only if such shared packages were compiled exactly
+// as in KrakenD's own build (same version, same Go, from /go/pkg/mod), which krakend-tasks does
+// and `test` checks.
+var instance = uuid.NewString()
+
 // logger is KrakenD's logger once RegisterLogger has run; until then it discards.
 var logger Logger = noLogger{}
 
@@ -28,7 +38,7 @@ func (registerer) RegisterLogger(v interface{}) {
 		return
 	}
 	logger = l
-	logger.Debug(fmt.Sprintf("[PLUGIN: %s] logger loaded", pluginName))
+	logger.Debug(fmt.Sprintf("[PLUGIN: %s] logger loaded (instance %s)", pluginName, instance))
 }
 
 type noLogger struct{}

@@ -13,7 +13,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Protocol
 
-from krakend_tasks.core import semver
+from krakend_tasks.core import fingerprints, semver
+from krakend_tasks.core.fidelity import refuse_unloadable
 from krakend_tasks.core.gomod import GoMod, read_go_mod
 from krakend_tasks.core.releases import Release
 from krakend_tasks.core.settings import Settings
@@ -38,6 +39,7 @@ class BuildJob:
     project: Path  # absolute source folder (holds go.mod)
     output: Path  # absolute path of the .so to write (atomically)
     package: str = "."
+    modcache: str = "/go/pkg/mod"  # the module cache KrakenD compiled its modules from: ours must be it
 
     def go_args(self, ldflags: str, output: str) -> list[str]:
         args = ["go", "build", "-buildmode=plugin", "-buildvcs=false"]
@@ -50,6 +52,10 @@ class Engine(Protocol):
     """Where a build runs. `build` writes `job.output` or raises a KrakendTasksError."""
 
     name: str
+
+    def go_environment(self, job: BuildJob) -> dict[str, str]:
+        """The Go environment the build runs with (GOFLAGS, GOMODCACHE, ...), checked before it runs."""
+        ...
 
     def build(self, job: BuildJob, log: Log) -> None: ...
 
@@ -90,10 +96,16 @@ def build(settings: Settings, engine: Engine | None = None, log: Log = log_to_st
     engine = engine or select_engine(settings)
     name = settings.name or plugin_name(gomod)
     dist = settings.dist_dir.resolve()
+    jobs = [BuildJob(settings.recipe(target), release, project, dist / f"{name}-{release.version}-{target.name}.so",
+                     modcache=settings.modcache) for target in targets]
+    for job in jobs:  # refuse before building anything
+        known = fingerprints.for_krakend(release.version, job.recipe.target.arch.value)
+        for warning in refuse_unloadable(engine.go_environment(job), project, gomod,
+                                         set(known.modules) if known else None):
+            log(f"[{job.recipe.target.name}] warning: {warning}")
     dist.mkdir(parents=True, exist_ok=True)
     artifacts = []
-    for target in targets:
-        job = BuildJob(settings.recipe(target), release, project, dist / f"{name}-{release.version}-{target.name}.so")
+    for target, job in zip(targets, jobs, strict=True):
         log(f"[{target.name}] building with {engine.name} engine, Go {release.go}, KrakenD {release.version}")
         started = time.monotonic()
         progress(target.name, "running")

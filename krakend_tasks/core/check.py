@@ -11,8 +11,9 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from krakend_tasks.core import semver
-from krakend_tasks.core.build import go_line_problem
+from krakend_tasks.core import fingerprints, semver
+from krakend_tasks.core.build import go_line_problem, read_manifest
+from krakend_tasks.core.findings import Finding
 from krakend_tasks.core.gomod import GoMod, read_go_mod, read_go_sum
 from krakend_tasks.core.krakend_deps import Descriptor, for_release, from_binary
 from krakend_tasks.core.settings import Settings
@@ -39,16 +40,6 @@ class Diff:
             return "change"
         order = semver.compare(self.have, self.want)
         return "upgrade" if order < 0 else "downgrade" if order > 0 else "change"
-
-
-@dataclass(frozen=True)
-class Finding:
-    """Something KrakenD's check does not see but the linker or the builder will."""
-
-    severity: str  # error | warning
-    subject: str
-    message: str
-    fix: str = ""
 
 
 @dataclass
@@ -142,7 +133,25 @@ def check_project(settings: Settings, target: Target, *, go: str | None = None, 
     if not krakend_format:
         go = go or release.go
         libc = target_libc if libc is None else libc
-    return check(settings.project / "go.sum", krakend, go=go, libc=libc or "", release_go=release.go)
+    report = check(settings.project / "go.sum", krakend, go=go, libc=libc or "", release_go=release.go)
+    if not krakend_format:
+        report.findings += built_plugin_findings(settings, target, krakend_bin=krakend_bin, image=image)
+    return report
+
+
+def built_plugin_findings(settings: Settings, target: Target, **sources: str | None) -> list[Finding]:
+    """The package fingerprints of the target's built plugin (dist/) against KrakenD's, if one is built."""
+    findings = []
+    for artifact in read_manifest(settings.dist_dir):
+        if artifact.target != target.name or artifact.krakend != settings.release.version:
+            continue
+        comparison, summary = fingerprints.findings_for(settings.dist_dir / artifact.path, target.arch.value,
+                                                        settings.release.version, pull=settings.pull, **sources)
+        if comparison is None:
+            findings.append(Finding("warning", artifact.path, summary, "pass --krakend-bin or --image"))
+        else:
+            findings += comparison.findings or [Finding("info", artifact.path, summary)]
+    return findings
 
 
 def apply_fixes(report: Report, project: Path, go_version: str) -> list[str]:

@@ -77,10 +77,10 @@ def read_elf(path: str | Path) -> ElfFile:
         raise NotAPlugin(f"{path} is not an ELF file", hint="pass the .so that `go build -buildmode=plugin` wrote")
     try:
         elf = ELFFile(io.BytesIO(data))
-        _check_bounds(elf, len(data))
+        check_bounds(elf, len(data))
         arch = MACHINES.get(elf["e_machine"], str(elf["e_machine"]))
         needed, glibc, interp = _dynamic(elf)
-        info = _build_info(elf, data)
+        info = build_info_of(elf, data)
         registerers = _registerers(elf, info.path if info else None)
         kind = elf["e_type"]
         elf_class = elf.elfclass
@@ -91,7 +91,7 @@ def read_elf(path: str | Path) -> ElfFile:
     return ElfFile(path, elf_class, arch, kind, libc, tuple(needed), glibc, info, registerers)
 
 
-def _check_bounds(elf, size: int) -> None:
+def check_bounds(elf, size: int) -> None:
     """Reject headers that point outside the file or claim impossible counts (corrupt or truncated)."""
     if elf["e_shoff"] + elf["e_shnum"] * elf["e_shentsize"] > size:
         raise ValueError("section header table lies outside the file")
@@ -207,7 +207,7 @@ def find_symbols(elf, names: Iterable[str]) -> dict[str, tuple[int, int]]:
     return found
 
 
-def _build_info(elf, data: bytes) -> BuildInfo | None:
+def build_info_of(elf, data: bytes) -> BuildInfo | None:
     section = elf.get_section_by_name(".go.buildinfo")
     blob = section.data() if section is not None else _scan(data)
     if blob is None or not blob.startswith(MAGIC) or len(blob) < 32:

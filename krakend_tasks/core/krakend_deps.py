@@ -1,22 +1,22 @@
 """KrakenD's side of a compatibility check: its Go version, libc string and linked modules.
 
-Sources, best first: a KrakenD binary (Go build info read from the ELF, never run), the
-`krakend:<version>` image (the binary copied out through the Docker SDK), the release's go.mod
-through the Go module proxy (GOPROXY respected). Results are cached on disk per version.
+Sources, best first: a KrakenD binary (Go build info read from the ELF, never run), the modules a
+release links as shipped with krakend-tasks (data/krakend/<version>/), the `krakend:<version>`
+image (the binary copied out through the Docker SDK), the release's go.mod through the Go module
+proxy (GOPROXY respected; it lists more modules than KrakenD links). Results are cached on disk.
 """
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import re
 import subprocess
-import tarfile
 import tempfile
 import urllib.error
 import urllib.request
 from dataclasses import asdict, dataclass, field
+from importlib import resources
 from pathlib import Path
 
 from krakend_tasks.core.elf import read_elf, read_go_string
@@ -119,27 +119,26 @@ def _go_env(name: str) -> str | None:
 
 def from_image(image: str, binary: str = "/usr/bin/krakend") -> Descriptor:
     """Copy the KrakenD binary out of an image (Docker SDK, never run) and read it."""
-    import docker
+    from krakend_tasks.engines.docker import copy_from_image
 
-    from krakend_tasks.engines.docker import docker_client
-
-    client = docker_client()
-    try:
-        container = client.containers.create(image, command=["true"], labels={"krakend-tasks": "read"})
-    except docker.errors.ImageNotFound:
-        raise DependencySourceError(f"image {image} is not present", hint=f"`docker pull {image}`") from None
-    try:
-        stream, _ = container.get_archive(binary)
-        data = b"".join(stream)
-    except docker.errors.NotFound:
-        raise DependencySourceError(f"{image} has no {binary}", hint="pass the binary's path in the image") from None
-    finally:
-        container.remove(force=True)
-    with tarfile.open(fileobj=io.BytesIO(data)) as tar, tempfile.TemporaryDirectory() as tmp:
-        member = tar.getmembers()[0]
-        tar.extract(member, tmp, filter="data")
-        found = from_binary(Path(tmp) / member.name)
+    with tempfile.TemporaryDirectory() as tmp:
+        found = from_binary(copy_from_image(image, binary, Path(tmp), pull="never"))
     return Descriptor(found.go, found.libc, found.deps, source=f"image {image}:{binary}")
+
+
+def bundled_modules(version: str, arch: str = "amd64") -> dict[str, str] | None:
+    """The modules a KrakenD release links (its `debug.ReadBuildInfo().Deps`), when shipped with us.
+
+    They are what KrakenD's check-plugin compares, so they are the exact source; a release links the
+    same modules on both architectures (the amd64 list serves arm64 when no arm64 list is shipped).
+    """
+    folder = resources.files("krakend_tasks.data").joinpath("krakend", version)
+    for name in (f"linked-modules-linux-{arch}.tsv", "linked-modules-linux-amd64.tsv"):
+        table = folder.joinpath(name)
+        if table.is_file():
+            rows = (line.split("\t") for line in table.read_text().splitlines() if line and not line.startswith("#"))
+            return {row[0]: row[1] for row in rows if len(row) >= 2}
+    return None
 
 
 def cache_path(release: Release) -> Path:
@@ -147,7 +146,11 @@ def cache_path(release: Release) -> Path:
 
 
 def for_release(release: Release, libc: str, image: str | None = None) -> Descriptor:
-    """KrakenD's dependency set for a release: disk cache, then the module proxy, then an image."""
+    """KrakenD's dependency set for a release: the modules shipped with krakend-tasks, the disk
+    cache, the release's go.mod through the module proxy, then an image."""
+    shipped = bundled_modules(release.version)
+    if shipped is not None:
+        return Descriptor(release.go, libc, shipped, source=f"modules linked by KrakenD {release.version} (bundled)")
     cached = cache_path(release)
     if cached.is_file():
         data = json.loads(cached.read_text())

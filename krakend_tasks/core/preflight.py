@@ -5,16 +5,21 @@ Each finding names the failure users otherwise meet at runtime, its cause and th
 
 from __future__ import annotations
 
-from krakend_tasks.core.check import Finding, compare
+from krakend_tasks.core.check import compare
 from krakend_tasks.core.elf import KIND_SYMBOL, ElfFile
+from krakend_tasks.core.findings import Finding
+from krakend_tasks.core.fingerprints import Comparison
 from krakend_tasks.core.krakend_deps import Descriptor
 from krakend_tasks.core.releases import Release
 from krakend_tasks.core.targets import Libc, Target
 
 
 def preflight(elf: ElfFile, target: Target, release: Release, kinds: list[str] = (),  # type: ignore[assignment]
-              krakend: Descriptor | None = None) -> list[Finding]:
-    findings = []
+              krakend: Descriptor | None = None, packages: Comparison | None = None,
+              packages_summary: str = "") -> list[Finding]:
+    """Every reason found why KrakenD would not load the plugin; `packages` is the comparison of
+    its package fingerprints with KrakenD's (None: not compared, `packages_summary` says why)."""
+    findings: list[Finding] = []
 
     def error(subject: str, message: str, fix: str) -> None:
         findings.append(Finding("error", subject, message, fix))
@@ -47,6 +52,10 @@ def preflight(elf: ElfFile, target: Target, release: Release, kinds: list[str] =
             if diff.is_module:
                 error(diff.name, f"linked at {diff.have}, KrakenD links {diff.want}: at load time `plugin was built "
                       f"with a different version of package {diff.name}/...`", f"go get {diff.name}@{diff.want}")
+    if packages is not None:
+        findings += packages.findings
+    elif packages_summary:
+        findings.append(Finding("warning", "packages", packages_summary, "pass --krakend-bin or --image"))
     for kind in kinds:
         symbol = KIND_SYMBOL[kind]
         if symbol not in elf.registerers:

@@ -17,6 +17,12 @@ COMMON = {  # template in data/scaffold/common -> file written
     "plugin.go": "plugin.go", "noxfile.py": "noxfile.py", "tasks.py": "tasks.py", "gitignore": ".gitignore",
     "README.md": "README.md", "workflow.yml": ".github/workflows/plugin.yml",
 }
+# Every scaffold imports a module KrakenD links, so its first build and test already go through
+# shared packages (their fingerprints must match KrakenD's). `check` says when a release links
+# another version.
+SHARED_MODULE, SHARED_VERSION = "github.com/google/uuid", "v1.6.0"
+GO_SUM = (f"{SHARED_MODULE} {SHARED_VERSION} h1:NIvaJDMOsjHA8n1jAhLSgzrAzy1Hgr+hNrb57e+94F0=\n"
+          f"{SHARED_MODULE} {SHARED_VERSION}/go.mod h1:TIyPZe4MgqvfeYDBFedMoGGpEw/LqOeaOT+nhxU+yHo=\n")
 DESCRIPTION = {"server": "HTTP server", "client": "HTTP client", "modifier": "request modifier"}
 
 
@@ -56,7 +62,8 @@ def render(kind: str, name: str, module: str, release: Release) -> dict[str, str
         for token, value in tokens.items():
             text = text.replace(token, value)
         files[dest] = text
-    files["go.mod"] = f"module {module}\n\ngo {release.go}\n"
+    files["go.mod"] = f"module {module}\n\ngo {release.go}\n\nrequire {SHARED_MODULE} {SHARED_VERSION}\n"
+    files["go.sum"] = GO_SUM
     files["krakend-tasks.toml"] = f'# krakend-tasks settings (docs/configuration.md)\nversion = "{release.version}"\n'
     files["krakend.json"] = json.dumps(example_config(kind, name, release), indent=4) + "\n"
     return dict(sorted(files.items()))

@@ -37,6 +37,7 @@ class Settings:
     go: str | None = None  # Go version the plugin is built with (check); default: the release's
     krakend_image: str = "krakend"  # repository of KrakenD's own images (ship, CI matrix)
     runner: str = "ubuntu-24.04"  # CI runner label of the matrix (builders are amd64 images)
+    modcache: str = "/go/pkg/mod"  # the module cache KrakenD was compiled from (its GOPATH/pkg/mod)
     target_overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property

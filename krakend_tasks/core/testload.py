@@ -3,6 +3,9 @@
 Where no KrakenD is at hand, a small Go loader (krakend_tasks/data/go/loader.go) is built with
 the release's exact Go for the plugin's target and runs plugin.Open, Lookup, the type
 assertion and the Register call. arm64 loaders run under qemu user emulation on amd64 hosts.
+That loader links the standard library only, so it proves Go version, architecture, libc and
+registerers, not the packages a plugin shares with KrakenD: each result also carries the
+comparison of the plugin's package fingerprints with KrakenD's (core/fingerprints.py).
 """
 
 from __future__ import annotations
@@ -15,11 +18,13 @@ import subprocess
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
+from krakend_tasks.core.fingerprints import Comparison, findings_for
 from krakend_tasks.core.releases import Release
 from krakend_tasks.core.settings import cache_dir
 from krakend_tasks.core.targets import Arch, Libc, Recipe
-from krakend_tasks.errors import BuildFailed, ConfigError, ToolchainMissing, require_go
+from krakend_tasks.errors import BuildFailed, ConfigError, KrakendTasksError, ToolchainMissing, require_go
 
 KINDS = {"server": "-s", "client": "-c", "modifier": "-m"}
 NO_MODULE_DATA = "runtime: no plugin module data"
@@ -41,12 +46,25 @@ class Check:
 
 @dataclass
 class LoadResult:
-    """Parsed `[OK]`/`[KO]` lines of a loader run (KrakenD's test-plugin or ours)."""
+    """Parsed `[OK]`/`[KO]` lines of a loader run (KrakenD's test-plugin or ours), and the package
+    fingerprint comparison that tells whether KrakenD itself would accept what the loader opened."""
 
     ok: bool
     checks: list[Check] = field(default_factory=list)
     fatal: str | None = None  # the loader died (e.g. "runtime: no plugin module data")
     output: str = ""
+    loader: str = ""  # what loaded it: "Go loader", "binary ...", "image ..."
+    packages: Comparison | None = None  # None: KrakenD's fingerprints unknown, not compared
+    packages_summary: str = ""
+
+    def compare_packages(self, plugin: Path, arch: str, version: str, **sources: Any) -> None:
+        """Compare the plugin's package fingerprints with KrakenD's; a difference fails the result."""
+        try:
+            self.packages, self.packages_summary = findings_for(plugin, arch, version, **sources)
+        except KrakendTasksError as exc:
+            self.packages, self.packages_summary = None, f"package fingerprints not compared: {exc.message}"
+        if self.packages is not None and not self.packages.ok:
+            self.ok = False
 
 
 _LINE = re.compile(r"\[(OK|KO)\] (SERVER|CLIENT|MODIFIER)\t([^\t:]+)(?::\s*(.*)|\t(.*))?$")
@@ -110,9 +128,15 @@ def emulator(recipe: Recipe) -> list[str]:
 
 def load_with_krakend(plugins: list[Path], kinds: list[str], krakend: str | Path) -> LoadResult:
     """Run a local KrakenD binary's `test-plugin` and parse its result."""
-    proc = subprocess.run([str(krakend), "test-plugin", *_flags(kinds), *map(str, plugins)],
-                          capture_output=True, text=True, errors="replace")
-    return parse_output(proc.stdout + proc.stderr, proc.returncode)
+    try:
+        proc = subprocess.run([str(krakend), "test-plugin", *_flags(kinds), *map(str, plugins)],
+                              capture_output=True, text=True, errors="replace")
+    except OSError as exc:
+        raise ConfigError(f"cannot run KrakenD binary {krakend}: {exc.strerror or exc}",
+                          hint="pass the path of an executable krakend (--krakend-bin)") from None
+    result = parse_output(proc.stdout + proc.stderr, proc.returncode)
+    result.loader = f"binary {krakend}"
+    return result
 
 
 def load_in_image(plugins: list[Path], kinds: list[str], image: str, recipe: Recipe, pull: str = "missing",
@@ -129,7 +153,9 @@ def load_in_image(plugins: list[Path], kinds: list[str], image: str, recipe: Rec
         image=image, command=[command, "test-plugin", *_flags(kinds), *paths], volumes=mounts, network_mode="none",
         platform=f"linux/{recipe.target.arch.value}", labels={"krakend-tasks": "test-plugin"}, entrypoint=[],
     ), lines.append)
-    return parse_output("\n".join(lines), code)
+    result = parse_output("\n".join(lines), code)
+    result.loader = f"image {image}"
+    return result
 
 
 def _flags(kinds: list[str]) -> list[str]:
@@ -146,4 +172,6 @@ def load_local(plugins: list[Path], kinds: list[str], recipe: Recipe, release: R
     loader = build_loader(recipe, release)
     proc = subprocess.run([*emulator(recipe), str(loader), *flags, *map(str, plugins)],
                           capture_output=True, text=True, errors="replace")
-    return parse_output(proc.stdout + proc.stderr, proc.returncode)
+    result = parse_output(proc.stdout + proc.stderr, proc.returncode)
+    result.loader = "Go loader"
+    return result

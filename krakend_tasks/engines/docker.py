@@ -1,17 +1,24 @@
 """The docker engine: builds in the KrakenD builder image through the Docker SDK.
 
-Source is mounted read-only, Go module and build caches live in one volume per target, logs
-stream live, the container is removed on success, failure and Ctrl-C, and the output is
-installed with the calling user's uid/gid (never root-owned files on the host).
+As KrakenD's official build does, modules compile from /go/pkg/mod (GOPATH=/go): a named volume
+mounted there holds the module cache, shared by every target; the build cache has a volume per
+Go version and target. Source is mounted read-only, logs stream live, the container is removed
+on success, failure and Ctrl-C, and the output is installed with the calling user's uid/gid
+(never root-owned files on the host).
 """
 
 from __future__ import annotations
 
+import io
 import os
 import shlex
+import tarfile
+import uuid
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from krakend_tasks.core.build import BuildJob, Log
+from krakend_tasks.core.fidelity import gopath_for
 from krakend_tasks.core.settings import Settings
 from krakend_tasks.errors import BuildFailed, DockerUnavailable, ImageMissing
 
@@ -19,6 +26,11 @@ if TYPE_CHECKING:
     import docker
 
 LABEL = "krakend-tasks"
+MODULE_VOLUME = "krakend-tasks-gomod"  # Go's module cache: sources only, the same for every Go and target
+
+
+def build_cache_volume(job: BuildJob) -> str:
+    return f"krakend-tasks-gocache-{job.release.go}-{job.recipe.target.name}"
 
 
 def docker_client() -> docker.DockerClient:
@@ -70,10 +82,16 @@ class DockerEngine:
         self.client = client
         self.settings = settings
 
+    def go_environment(self, job: BuildJob) -> dict[str, str]:
+        env = {"GOCACHE": "/cache/build", "GOFLAGS": "-buildvcs=false", **job.recipe.environment(on_host=False),
+               "GOMODCACHE": job.modcache}
+        gopath = gopath_for(job.modcache)
+        return {**env, "GOPATH": gopath} if gopath else env
+
     def build(self, job: BuildJob, log: Log) -> None:
         recipe = job.recipe
         ensure_image(self.client, recipe.image, self.settings.pull, log)
-        tmp_name = f".{job.output.name}.partial"
+        tmp_name = f".{job.output.name}.{uuid.uuid4().hex[:12]}.partial"
         go = job.go_args('"$KT_LDFLAGS"', "/tmp/kt/plugin.so")
         seed = shlex.quote(f"/out/{job.output.name}")  # an up-to-date output lets Go skip the link
         script = " && ".join([
@@ -81,14 +99,13 @@ class DockerEngine:
             " ".join(shlex.quote(a) if "$KT" not in a else a for a in go),
             f"install -m 0755 -o {os.getuid()} -g {os.getgid()} /tmp/kt/plugin.so /out/{shlex.quote(tmp_name)}",
         ])
-        env = {"GOCACHE": "/cache/build", "GOMODCACHE": "/cache/mod", "GOFLAGS": "-buildvcs=false",
-               **recipe.environment(on_host=False), "KT_LDFLAGS": recipe.linker_flags(on_host=False)}
-        volume = f"krakend-tasks-cache-{job.release.go}-{recipe.target.name}"
+        env = {**self.go_environment(job), "KT_LDFLAGS": recipe.linker_flags(on_host=False)}
         run = dict(
             image=recipe.image, command=["sh", "-c", script], environment=env, working_dir="/src",
             volumes={str(job.project): {"bind": "/src", "mode": "ro"},
                      str(job.output.parent): {"bind": "/out", "mode": "rw"},
-                     volume: {"bind": "/cache", "mode": "rw"}},
+                     MODULE_VOLUME: {"bind": job.modcache, "mode": "rw"},
+                     build_cache_volume(job): {"bind": "/cache", "mode": "rw"}},
             labels={LABEL: "build", f"{LABEL}.target": recipe.target.name},
         )
         if self.settings.network:
@@ -100,6 +117,32 @@ class DockerEngine:
             raise BuildFailed(f"go build failed for {recipe.target} in {recipe.image} (exit {code})",
                               hint="read the compiler output above; fix the code or go.mod, then build again")
         os.replace(tmp, job.output)
+
+
+def copy_from_image(image: str, path: str, dest: Path, platform: str = "linux/amd64", pull: str = "missing") -> Path:
+    """Copy one file out of an image for a platform (a container is created, never started)."""
+    import docker
+
+    client = docker_client()
+    ensure_image(client, image, pull, lambda _: None, platform=platform)
+    try:
+        container = client.containers.create(image, command=["true"], labels={LABEL: "read"}, platform=platform)
+    except docker.errors.APIError as exc:
+        raise ImageMissing(f"cannot use image {image} for {platform}: {exc.explanation or exc}",
+                           hint=f"`docker pull --platform {platform} {image}`, or allow pulling (--pull missing)",
+                           ) from None
+    try:
+        stream, _ = container.get_archive(path)
+        data = b"".join(stream)
+    except docker.errors.NotFound:
+        raise ImageMissing(f"image {image} has no {path}",
+                           hint="pass a KrakenD image, or the binary itself (--krakend-bin)") from None
+    finally:
+        container.remove(force=True)
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+        member = tar.getmembers()[0]
+        tar.extract(member, dest, filter="data")
+    return dest / member.name
 
 
 def run_container(client: docker.DockerClient, options: dict[str, Any], log: Log) -> int:

@@ -1,4 +1,8 @@
-"""The local engine: the host's Go (pinned to the release's version) and C cross compilers."""
+"""The local engine: the host's Go (pinned to the release's version) and C cross compilers.
+
+Modules compile from KrakenD's module cache path (/go/pkg/mod, created when it can be), so the
+packages a plugin shares with KrakenD get KrakenD's fingerprints.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ import subprocess
 from pathlib import Path
 
 from krakend_tasks.core.build import BuildJob, Log
+from krakend_tasks.core.fidelity import prepare_modcache
 from krakend_tasks.core.settings import Settings
 from krakend_tasks.errors import BuildFailed, ToolchainMissing, require_go
 
@@ -29,10 +34,16 @@ class LocalEngine:
         self.settings = settings
         self._warned = False
 
+    def go_environment(self, job: BuildJob) -> dict[str, str]:
+        """The host's environment, with the release's Go and KrakenD's module cache path (GOMODCACHE)."""
+        env = {**os.environ, "GOFLAGS": os.environ.get("GOFLAGS") or "-buildvcs=false",
+               **job.recipe.environment(on_host=True)}
+        return {**env, "GOTOOLCHAIN": f"go{job.release.go}", "GOMODCACHE": job.modcache}
+
     def build(self, job: BuildJob, log: Log) -> None:
         require_go("to build on this host, or use --engine docker")
-        env = job.recipe.environment(on_host=True)
-        cc = env["CC"].split()[0]
+        full_env = self.go_environment(job)
+        cc = full_env["CC"].split()[0]
         if not shutil.which(cc):
             raise ToolchainMissing(f"C compiler {cc!r} for {job.recipe.target} is not on PATH",
                                    hint=APT_HINTS.get(cc, f"install {cc}") + ", or use --engine docker")
@@ -40,9 +51,9 @@ class LocalEngine:
             log("local engine: Go is pinned to the release's; this host's libc may differ from the "
                 "builder image's (build in Docker for a byte-exact match)")
             self._warned = True
-        tmp = job.output.with_name(f".{job.output.name}.partial")
+        prepare_modcache(job.modcache)
+        tmp = job.output.with_name(f".{job.output.name}.{os.getpid()}.partial")
         command = job.go_args(job.recipe.linker_flags(on_host=True), str(tmp))
-        full_env = {**os.environ, **env, "GOTOOLCHAIN": f"go{job.release.go}"}
         try:
             if job.output.is_file():  # lets Go see an up-to-date output and skip the link
                 shutil.copy2(job.output, tmp)

@@ -1,0 +1,73 @@
+"""Build fidelity: the packages a plugin shares with KrakenD must compile exactly as KrakenD's did.
+
+KrakenD's releases are built in golang images: GOPATH=/go, so modules compile from /go/pkg/mod,
+and no -trimpath. Go fingerprints each package with its source path, so a plugin built any other
+way fails to load with `plugin was built with a different version of package X`. The engines
+reproduce the official build; `refuse_unloadable` stops a build that would not.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shlex
+from collections.abc import Mapping
+from pathlib import Path
+
+from krakend_tasks.core.gomod import GoMod
+from krakend_tasks.errors import UnloadableBuild
+
+
+def refuse_unloadable(env: Mapping[str, str], project: Path, gomod: GoMod,
+                      krakend_modules: set[str] | None) -> list[str]:
+    """Raise UnloadableBuild for what changes shared packages' fingerprints; return warnings.
+
+    `env` is the Go environment the build runs with; `krakend_modules` the modules KrakenD links
+    (None when unknown: a local replace is then only a warning).
+    """
+    goflags = shlex.split(env.get("GOFLAGS", ""))
+    if any(_sets_trimpath(flag) for flag in goflags):
+        raise UnloadableBuild("GOFLAGS has -trimpath: it changes the fingerprint of every package, the standard "
+                              "library included, so KrakenD refuses the plugin",
+                              hint="remove -trimpath from GOFLAGS (environment, go env -w, or the target's env)")
+    mod_flag = next((f.split("=", 1)[1] for f in goflags if f.startswith("-mod=")), None)
+    if mod_flag == "vendor" or (mod_flag is None and (project / "vendor" / "modules.txt").is_file()):
+        raise UnloadableBuild(f"{project / 'vendor'} is in use: vendored packages compile from another path than "
+                              "KrakenD's module cache, so the packages it shares with KrakenD will not load",
+                              hint="delete vendor/ (or build with GOFLAGS=-mod=mod)")
+    warnings = []
+    for replace in gomod.replaces:
+        if not replace.is_local:
+            continue
+        if krakend_modules is None:
+            warnings.append(f"{replace.old} is replaced by the local folder {replace.new}: if KrakenD links "
+                            f"{replace.old}, the plugin will not load")
+        elif replace.old in krakend_modules:
+            raise UnloadableBuild(f"{replace.old} is replaced by the local folder {replace.new}, but KrakenD links "
+                                  f"{replace.old}: its packages compile from another path and will not load",
+                                  hint=f"go mod edit -dropreplace {replace.old}")
+    return warnings
+
+
+def _sets_trimpath(flag: str) -> bool:
+    name, _, value = flag.lstrip("-").partition("=")
+    return name == "trimpath" and value.lower() in ("", "1", "t", "true")
+
+
+def prepare_modcache(modcache: str) -> None:
+    """Create KrakenD's module cache path on this host, or say how to."""
+    path = Path(modcache)
+    with contextlib.suppress(OSError):  # not allowed: said below, with the fix
+        path.mkdir(parents=True, exist_ok=True)
+    if not (path.is_dir() and os.access(path, os.W_OK | os.X_OK)):
+        raise UnloadableBuild(
+            f"the module cache {modcache} cannot be created or written by this user: KrakenD compiled its modules "
+            f"from {modcache}, and a plugin compiled from another module cache does not load",
+            hint=f"sudo mkdir -p {modcache} && sudo chown $(id -u):$(id -g) {modcache}; or use --engine docker",
+        )
+
+
+def gopath_for(modcache: str) -> str | None:
+    """The GOPATH whose module cache is `modcache` (/go for /go/pkg/mod), if it has that shape."""
+    suffix = "/pkg/mod"
+    return modcache[: -len(suffix)] or "/" if modcache.endswith(suffix) else None

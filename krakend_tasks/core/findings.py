@@ -1,0 +1,15 @@
+"""A finding: something that will stop a plugin from loading (or may), with its fix."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Finding:
+    """Something KrakenD's check does not see but the linker, the loader or the builder will."""
+
+    severity: str  # error | warning
+    subject: str
+    message: str
+    fix: str = ""

@@ -1,0 +1,398 @@
+"""Package fingerprints: what Go compares, package by package, when it opens a plugin.
+
+Go's linker stores in a plugin, and in a program that can open plugins, one fingerprint per
+linked package: a hash of its compiled export data (ELF symbols `go:link.pkghashbytes.<package>`).
+plugin.Open refuses a plugin when a package it shares with the program has another fingerprint:
+`plugin was built with a different version of package <package>`. The fingerprint covers the
+module version, the Go version and the absolute path the package was compiled from, so reading
+both files predicts the load exactly, without loading (arm64 needs no emulation).
+"""
+
+from __future__ import annotations
+
+import json
+import mmap
+import struct
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+from krakend_tasks.core.findings import Finding
+from krakend_tasks.errors import NoFingerprints, NotAPlugin
+
+HASH = "go:link.pkghashbytes."
+ORDER_NAME = "go:link.pkgname."  # plugins only: the packages in the order Go checks them
+ORDER_HASH = "go:link.pkglinkhash."
+STD = "std"
+OFFICIAL_MODCACHE = "/go/pkg/mod"
+
+
+@dataclass(frozen=True)
+class Package:
+    path: str
+    module: str  # "std", or the module path the package belongs to
+    version: str  # the module's version; "-" for std
+    fingerprint: str  # 16 hex digits
+
+
+@dataclass(frozen=True)
+class Fingerprints:
+    """The package fingerprints of one Go file: a plugin, a KrakenD binary, or a table of one."""
+
+    packages: dict[str, Package]  # for a plugin: in the order Go checks them
+    source: str  # said to the user: "binary /usr/bin/krakend", "KrakenD 2.13.8 linux/amd64 (bundled table)"
+    go: str = ""
+    arch: str = ""  # amd64, arm64: fingerprints differ between architectures
+    modules: dict[str, str] = field(default_factory=dict)  # module -> version, as the file links them
+    trimpath: bool = False  # built with -trimpath (read from the Go build info)
+    replaced: frozenset[str] = frozenset()  # modules a replace directive swapped
+
+    def uncovered(self) -> set[str]:
+        """Modules linked whose packages this table has no fingerprint of (a partial table)."""
+        covered = {p.module for p in self.packages.values()}
+        return set(self.modules) - covered
+
+
+def read_fingerprints(path: str | Path) -> Fingerprints:
+    """Read a Go ELF file's fingerprints and build info statically; clear errors for anything else."""
+    from elftools.common.exceptions import ELFError
+    from elftools.elf.elffile import ELFFile
+
+    from krakend_tasks.core.elf import MACHINES, build_info_of, check_bounds
+
+    path = Path(path)
+    try:
+        with path.open("rb") as f:
+            if f.read(4) != b"\x7fELF":
+                raise NotAPlugin(f"{path} is not an ELF file", hint="pass a Go plugin (.so) or a KrakenD binary")
+            data = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+    except OSError as exc:
+        raise NotAPlugin(f"cannot read {path}: {exc.strerror or exc}", hint="check the path") from None
+    try:
+        elf = ELFFile(data)  # type: ignore[arg-type]
+        check_bounds(elf, len(data))
+        info = build_info_of(elf, data)
+        symbols = _symbols(elf, data, path)
+        arch = MACHINES.get(elf["e_machine"], str(elf["e_machine"]))
+    except (ELFError, ArithmeticError, LookupError, ValueError, AssertionError, OSError, TypeError) as exc:
+        raise NotAPlugin(f"{path} is a damaged ELF file: {exc}", hint="rebuild it; the file may be truncated") from None
+    finally:
+        data.close()
+    if info is None:
+        raise NoFingerprints(f"{path} is not a Go program or plugin (no Go build info)",
+                             hint="pass the KrakenD binary itself, or a plugin built with go build -buildmode=plugin")
+    hashes = {name[len(HASH):]: value.hex() for name, value in symbols.items() if name.startswith(HASH)}
+    if not hashes:
+        raise NoFingerprints(f"{path} holds no package fingerprints ({HASH}*)",
+                             hint="Go writes them only into plugins and into programs that import \"plugin\" "
+                                  "with cgo; pass KrakenD's own binary")
+    order = _check_order(symbols) or sorted(hashes)
+    modules = {m.path: m.version for m in info.deps}
+    main = info.main.path if info.main else ""
+    packages = {}
+    for name in order:
+        module = module_of(name, modules, main)
+        packages[name] = Package(name, module, "-" if module == STD else modules.get(module, "(main)"), hashes[name])
+    return Fingerprints(
+        packages, source=f"{path}", go=info.go, arch=arch, modules=modules,
+        trimpath=info.settings.get("-trimpath") == "true",
+        replaced=frozenset(m.path for m in info.deps if m.replace is not None),
+    )
+
+
+def _symbols(elf, data: mmap.mmap, path: Path) -> dict[str, bytes]:
+    """name -> contents of the fingerprint symbols (and the plugin's check order) in .symtab."""
+    table = elf.get_section_by_name(".symtab")
+    if table is None or table["sh_type"] != "SHT_SYMTAB":
+        raise NoFingerprints(f"{path} has no symbol table (stripped, e.g. -ldflags=-s or strip)",
+                             hint="read an unstripped binary, or pass KrakenD's image with --image")
+    strings = elf.get_section(table["sh_link"]).data()
+    wanted: dict[int, str] = {}
+    for prefix in (HASH, ORDER_NAME, ORDER_HASH):
+        needle = b"\0" + prefix.encode()
+        at = strings.find(needle)
+        while at != -1:
+            end = strings.find(b"\0", at + 1)
+            wanted[at + 1] = strings[at + 1:end].decode(errors="replace")
+            at = strings.find(needle, end)
+    if not wanted:
+        return {}
+    raw = table.data()
+    is64 = elf.elfclass == 64
+    entry = struct.Struct(("<" if elf.little_endian else ">") + ("IBBHQQ" if is64 else "IIIBBH"))
+    count = len(raw) // entry.size
+    if elf.little_endian:  # st_name is the first word of each entry: one C-speed slice finds them all
+        names = memoryview(raw)[: count * entry.size].cast("I")[:: entry.size // 4].tolist()
+    else:
+        names = [fields[0] for fields in entry.iter_unpack(raw[: count * entry.size])]
+    sections: dict[int, tuple[int, int, int]] = {}
+    found = {}
+    for index, name_at in enumerate(names):
+        if name_at not in wanted:
+            continue
+        fields = entry.unpack_from(raw, index * entry.size)
+        shndx, value, size = (fields[3], fields[4], fields[5]) if is64 else (fields[5], fields[1], fields[2])
+        if shndx not in sections:
+            header = elf.get_section(shndx).header
+            sections[shndx] = (header["sh_addr"], header["sh_offset"], header["sh_size"])
+        addr, offset, length = sections[shndx]
+        if not (addr <= value and value + size <= addr + length and size <= 4096):
+            raise ValueError(f"symbol {wanted[name_at]} lies outside its section")
+        start = offset + value - addr
+        found[wanted[name_at]] = bytes(data[start:start + size])
+    return found
+
+
+def _check_order(symbols: dict[str, bytes]) -> list[str]:
+    """A plugin's packages in the order plugin.Open checks them (go:link.pkgname.<i>)."""
+    numbered = {}
+    for name, value in symbols.items():
+        if name.startswith(ORDER_NAME) and name[len(ORDER_NAME):].isdigit():
+            numbered[int(name[len(ORDER_NAME):])] = value.decode(errors="replace")
+    return [numbered[i] for i in sorted(numbered) if HASH + numbered[i] in symbols]
+
+
+def module_of(package: str, modules: dict[str, str], main: str = "") -> str:
+    """The module a package belongs to: the longest module path that prefixes it, else std."""
+    best = ""
+    for module in (main, *modules) if main else modules:
+        if (package == module or package.startswith(module + "/")) and len(module) > len(best):
+            best = module
+    if best:
+        return best
+    first = package.split("/", 1)[0]
+    return STD if "." not in first else package
+
+
+# KrakenD's side ------------------------------------------------------------------------------
+
+
+def read_table(path: str | Path, source: str | None = None, modules: dict[str, str] | None = None) -> Fingerprints:
+    """A fingerprint table: `#` comment lines, then package, module, version, fingerprint per line."""
+    packages = {}
+    meta = {"go": "", "arch": ""}
+    for line in Path(path).read_text().splitlines():
+        key, _, value = line.removeprefix("# ").partition(":")
+        if line.startswith("# ") and key in meta:
+            meta[key] = value.strip()
+        if not line.strip() or line.startswith("#"):
+            continue
+        fields = line.split("\t")
+        if len(fields) != 4:
+            raise NoFingerprints(f"{path}: {line[:60]!r} is not a fingerprint table line",
+                                 hint="expected: package, module, version, fingerprint (tab-separated)")
+        package, module, version, fingerprint = fields
+        packages[package] = Package(package, module, version, fingerprint)
+    linked = dict(modules or {})
+    for p in packages.values():
+        if p.module != STD:
+            linked.setdefault(p.module, p.version)
+    return Fingerprints(packages, source=source or str(path), go=meta["go"], arch=meta["arch"], modules=linked)
+
+
+def write_table(fingerprints: Fingerprints, path: Path, title: str) -> None:
+    """Write a table `read_table` reads back (atomically: a cache or a refreshed data file)."""
+    from krakend_tasks.core.build import write_atomic
+
+    lines = [f"# {title}", f"# go: {fingerprints.go}", f"# arch: {fingerprints.arch}",
+             "# Columns: package, module, version, fingerprint."]
+    lines += ["\t".join((p.path, p.module, p.version, p.fingerprint)) for p in fingerprints.packages.values()]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(path, "\n".join(lines) + "\n")
+
+
+def bundled(version: str, arch: str) -> Fingerprints | None:
+    """The fingerprints shipped with krakend-tasks for a KrakenD release and architecture, if any."""
+    from krakend_tasks.core.krakend_deps import bundled_modules
+    from krakend_tasks.core.releases import resolve
+
+    table = resources.files("krakend_tasks.data").joinpath("krakend", version, f"pkghash-linux-{arch}.tsv")
+    if not table.is_file():
+        return None
+    with resources.as_file(table) as path:
+        found = read_table(path, f"KrakenD {version} linux/{arch} (bundled table)", bundled_modules(version, arch))
+    return Fingerprints(found.packages, found.source, resolve(version).go, arch, found.modules)
+
+
+def from_binary(path: str | Path) -> Fingerprints:
+    """A KrakenD binary's fingerprints, cached on disk by the binary's sha256 (hashed once per file)."""
+    from krakend_tasks.core.build import sha256, write_atomic
+    from krakend_tasks.core.settings import cache_dir
+    from krakend_tasks.errors import ConfigError
+
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"KrakenD binary {path} is not a file", hint="pass the path of the krakend executable")
+    folder = cache_dir() / "fingerprints"
+    stat = path.stat()
+    key = f"{path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}:{stat.st_ino}"
+    index = _read_index(folder)
+    digest = index.get(key) or sha256(path)
+    cached = folder / f"sha256-{digest}.tsv"
+    if cached.is_file():
+        found = read_table(cached)
+    else:
+        found = read_fingerprints(path)
+        write_table(found, cached, f"fingerprints of {path}, sha256 {digest}")
+    if index.get(key) != digest:
+        write_atomic(folder / "index.json", json.dumps({**index, key: digest}, indent=1))
+    return Fingerprints(found.packages, f"binary {path}", found.go, found.arch, found.modules)
+
+
+def _read_index(folder: Path) -> dict[str, str]:
+    try:
+        return dict(json.loads((folder / "index.json").read_text()))
+    except (OSError, ValueError, TypeError):
+        return {}
+
+
+def from_image(image: str, arch: str, version: str, pull: str = "missing",
+               binary: str = "/usr/bin/krakend") -> Fingerprints:
+    """The fingerprints of KrakenD inside an image, for one platform (Docker SDK; KrakenD never runs).
+
+    The table is cached by version and architecture, so later runs need no daemon.
+    """
+    import tempfile
+
+    from krakend_tasks.engines.docker import copy_from_image
+
+    with tempfile.TemporaryDirectory() as tmp:
+        local = copy_from_image(image, binary, Path(tmp), platform=f"linux/{arch}", pull=pull)
+        found = read_fingerprints(local)
+    source = f"image {image} ({binary}, linux/{arch})"
+    write_table(found, version_cache(version, arch), source)
+    return Fingerprints(found.packages, source, found.go, found.arch, found.modules)
+
+
+def version_cache(version: str, arch: str) -> Path:
+    from krakend_tasks.core.settings import cache_dir
+
+    return cache_dir() / "fingerprints" / f"krakend-{version}-linux-{arch}.tsv"
+
+
+def for_krakend(version: str, arch: str, *, krakend_bin: str | Path | None = None, image: str | None = None,
+                pull: str = "missing") -> Fingerprints | None:
+    """KrakenD's fingerprints, best source first: its binary, its image, the cache, the bundled table.
+
+    None when no source knows this version and architecture: the comparison cannot be made.
+    """
+    if krakend_bin:
+        return from_binary(krakend_bin)
+    if image:
+        return from_image(image, arch, version, pull)
+    cached = version_cache(version, arch)
+    if cached.is_file():
+        table = read_table(cached)
+        return Fingerprints(table.packages, f"{table.source} (cached)", table.go, table.arch, table.modules)
+    return _bundled(version, arch)
+
+
+@lru_cache(maxsize=8)
+def _bundled(version: str, arch: str) -> Fingerprints | None:
+    return bundled(version, arch)
+
+
+# The comparison ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    package: str
+    module: str
+    plugin_version: str
+    krakend_version: str
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The fingerprints of a plugin against KrakenD's: what plugin.Open will decide."""
+
+    krakend_source: str
+    shared: int  # packages both have, compared
+    mismatches: tuple[Mismatch, ...]  # in the order Go checks them: the first is the one Go names
+    uncovered: tuple[str, ...] = ()  # modules the plugin links whose KrakenD fingerprints are unknown
+    findings: tuple[Finding, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not self.mismatches
+
+    @property
+    def error(self) -> str | None:
+        """Go's own words for the first mismatch, as plugin.Open reports it."""
+        if not self.mismatches:
+            return None
+        return f"plugin was built with a different version of package {self.mismatches[0].package}"
+
+
+def compare(plugin: Fingerprints, krakend: Fingerprints, modcache: str = OFFICIAL_MODCACHE) -> Comparison:
+    """Compare every package both have; group the differences by module with cause and fix."""
+    shared = [name for name in plugin.packages if name in krakend.packages]
+    mismatches = tuple(
+        Mismatch(name, plugin.packages[name].module, plugin.packages[name].version, krakend.packages[name].version)
+        for name in shared if plugin.packages[name].fingerprint != krakend.packages[name].fingerprint
+    )
+    gaps = krakend.uncovered()
+    uncovered = tuple(sorted({p.module for p in plugin.packages.values()} & gaps))
+    findings = [_finding(group, plugin, krakend, modcache) for group in _by_module(mismatches)]
+    findings += [Finding("warning", module, f"KrakenD's fingerprints of {module} are unknown ({krakend.source}): "
+                         "its packages were not compared", "pass --krakend-bin or --image for a full comparison")
+                 for module in uncovered]
+    return Comparison(krakend.source, len(shared), mismatches, uncovered, tuple(findings))
+
+
+def _by_module(mismatches: Iterable[Mismatch]) -> list[list[Mismatch]]:
+    groups: dict[str, list[Mismatch]] = {}
+    for m in mismatches:
+        groups.setdefault(m.module, []).append(m)
+    return list(groups.values())
+
+
+def _finding(group: list[Mismatch], plugin: Fingerprints, krakend: Fingerprints, modcache: str) -> Finding:
+    first, module = group[0], group[0].module
+    more = f" (and {len(group) - 1} more package(s) of {module})" if len(group) > 1 else ""
+    said = f"plugin was built with a different version of package {first.package}{more}"
+    if module == STD:
+        if plugin.trimpath:
+            cause, fix = "built with -trimpath, which changes every package", "build without -trimpath"
+        elif krakend.go and plugin.go != krakend.go:
+            cause, fix = (f"built with Go {plugin.go}, KrakenD with Go {krakend.go}",
+                          f"build with Go {krakend.go} (krakend-tasks build --version <KrakenD version>)")
+        else:
+            cause, fix = ("the standard library was compiled differently (another Go toolchain, or -trimpath)",
+                          "build with krakend-tasks in the builder image (--engine docker)")
+    elif first.plugin_version != first.krakend_version and first.krakend_version not in ("", "(main)"):
+        cause = f"the plugin links {module} {first.plugin_version}, KrakenD links {first.krakend_version}"
+        fix = (f"go get {module}@{first.krakend_version} (for an indirect dependency: "
+               f"go mod edit -replace {module}={module}@{first.krakend_version})")
+    elif module in plugin.replaced:
+        cause, fix = f"a replace directive swaps {module} for another copy", f"go mod edit -dropreplace {module}"
+    elif plugin.trimpath:
+        cause, fix = "built with -trimpath, which changes every package", "build without -trimpath"
+    else:
+        cause = (f"same version, compiled from another path: KrakenD compiled its modules from {modcache}, the "
+                 "plugin from another module cache (or a vendor/ folder)")
+        fix = f"build with krakend-tasks (docker engine, or local engine with GOMODCACHE={modcache})"
+    return Finding("error", module, f"{said}: {cause}", fix)
+
+
+def findings_for(path: str | Path, target_arch: str, version: str, **sources: object) -> tuple[Comparison | None, str]:
+    """Compare a plugin file with KrakenD's fingerprints for its architecture.
+
+    Returns the comparison (None when KrakenD's fingerprints are unknown) and a sentence saying
+    what was compared.
+    """
+    krakend = for_krakend(version, target_arch, **sources)  # type: ignore[arg-type]
+    if krakend is None:
+        return None, (f"package fingerprints not compared: none known for KrakenD {version} linux/{target_arch} "
+                      "(pass --krakend-bin or --image)")
+    plugin = read_fingerprints(path)
+    if krakend.arch and plugin.arch != krakend.arch:
+        return None, (f"package fingerprints not compared: the plugin is {plugin.arch}, {krakend.source} is "
+                      f"{krakend.arch}")
+    result = compare(plugin, krakend)
+    if result.ok:
+        return result, f"{result.shared} shared packages have KrakenD's fingerprints ({result.krakend_source})"
+    return result, f"{result.error} ({len(result.mismatches)} of {result.shared} shared packages differ)"
