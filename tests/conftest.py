@@ -86,7 +86,8 @@ def builder_repo() -> str:
 
 
 def docker_settings() -> dict[str, str]:
-    return {"engine": "docker", "builder": builder_repo(), "pull": "never", "version": VERSION}
+    # the private dockerd runs with --bridge=none: builds reach the Go module proxy on the host network
+    return {"engine": "docker", "builder": builder_repo(), "pull": "never", "version": VERSION, "network": "host"}
 
 
 def our_containers(client) -> list:
@@ -133,3 +134,47 @@ def standin_image(docker_client, tmp_path_factory, cross) -> str:
     (context / "Dockerfile").write_text(f"FROM {builder_repo()}:{VERSION}\nCOPY krakend /usr/bin/krakend\n")
     docker_client.images.build(path=str(context), tag=f"{STANDIN}:{VERSION}", network_mode="none")
     return f"{STANDIN}:{VERSION}"
+
+
+@pytest.fixture(scope="session")
+def standin_hosts(docker_client, tmp_path_factory, cross) -> dict[str, Path]:
+    """target -> a stand-in KrakenD for that target: our loader plus blank imports of packages KrakenD
+    links (tests/go/standin), built the way KrakenD's release is built: in the builder image, with
+    GOPATH=/go so modules compile from /go/pkg/mod, no -trimpath. KrakenD itself cannot be had here."""
+    from krakend_tasks.core.settings import load_settings
+    from krakend_tasks.core.targets import TARGET_NAMES, parse_target
+    from krakend_tasks.core.testload import loader_source
+    from krakend_tasks.engines.docker import run_container
+
+    source = tmp_path_factory.mktemp("standin-src")
+    shutil.copytree(ROOT / "tests" / "go" / "standin", source, dirs_exist_ok=True)
+    (source / "main.go").write_text(loader_source())
+    out = tmp_path_factory.mktemp("standin")
+    settings = load_settings(".", **docker_settings())
+    hosts = {}
+    for name in TARGET_NAMES:
+        recipe = settings.recipe(parse_target(name))
+        ldflags = recipe.linker_flags(on_host=False)
+        script = (f"go build {'-ldflags=' + repr(ldflags) if ldflags else ''} -o /tmp/krakend . && "
+                  f"install -m 0755 -o {os.getuid()} -g {os.getgid()} /tmp/krakend /out/krakend-{name}")
+        lines: list[str] = []
+        code = run_container(docker_client, dict(
+            image=recipe.image, command=["sh", "-c", script], working_dir="/src", network_mode="host",
+            environment={**recipe.environment(on_host=False), "GOFLAGS": "-buildvcs=false"},
+            volumes={str(source): {"bind": "/src", "mode": "ro"}, str(out): {"bind": "/out", "mode": "rw"},
+                     "krakend-tasks-test-standin-mod": {"bind": "/go/pkg/mod", "mode": "rw"}},
+            labels={"krakend-tasks": "test-standin"},
+        ), lines.append)
+        assert code == 0, "\n".join(lines)
+        hosts[name] = out / f"krakend-{name}"
+    return hosts
+
+
+def run_host(host: Path, target: str, *args: str) -> subprocess.CompletedProcess:
+    """Run a stand-in KrakenD built for `target` (arm64 under qemu, as test-load does)."""
+    from krakend_tasks.core.settings import load_settings
+    from krakend_tasks.core.targets import parse_target
+    from krakend_tasks.core.testload import emulator
+
+    prefix = emulator(load_settings(".", version=VERSION).recipe(parse_target(target)))
+    return subprocess.run([*prefix, str(host), *args], capture_output=True, text=True, timeout=120)

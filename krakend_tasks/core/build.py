@@ -54,7 +54,8 @@ class Engine(Protocol):
     name: str
 
     def go_environment(self, job: BuildJob) -> dict[str, str]:
-        """The Go environment the build runs with (GOFLAGS, GOMODCACHE, ...), checked before it runs."""
+        """The Go environment the build runs with (GOFLAGS, GOMODCACHE...), checked before it runs;
+        UnloadableBuild when the engine cannot compile modules from KrakenD's module cache path."""
         ...
 
     def build(self, job: BuildJob, log: Log) -> None: ...

@@ -74,7 +74,7 @@ def read_fingerprints(path: str | Path) -> Fingerprints:
         elf = ELFFile(data)  # type: ignore[arg-type]
         check_bounds(elf, len(data))
         info = build_info_of(elf, data)
-        symbols = _symbols(elf, data, path)
+        symbols = _symbols(elf, data, path) if info is not None else {}
         arch = MACHINES.get(elf["e_machine"], str(elf["e_machine"]))
     except (ELFError, ArithmeticError, LookupError, ValueError, AssertionError, OSError, TypeError) as exc:
         raise NotAPlugin(f"{path} is a damaged ELF file: {exc}", hint="rebuild it; the file may be truncated") from None

@@ -35,7 +35,9 @@ class LocalEngine:
         self._warned = False
 
     def go_environment(self, job: BuildJob) -> dict[str, str]:
-        """The host's environment, with the release's Go and KrakenD's module cache path (GOMODCACHE)."""
+        """The host's environment, with the release's Go and KrakenD's module cache path (GOMODCACHE),
+        which is created here: UnloadableBuild when this user cannot have it."""
+        prepare_modcache(job.modcache)
         env = {**os.environ, "GOFLAGS": os.environ.get("GOFLAGS") or "-buildvcs=false",
                **job.recipe.environment(on_host=True)}
         return {**env, "GOTOOLCHAIN": f"go{job.release.go}", "GOMODCACHE": job.modcache}
@@ -51,7 +53,6 @@ class LocalEngine:
             log("local engine: Go is pinned to the release's; this host's libc may differ from the "
                 "builder image's (build in Docker for a byte-exact match)")
             self._warned = True
-        prepare_modcache(job.modcache)
         tmp = job.output.with_name(f".{job.output.name}.{os.getpid()}.partial")
         command = job.go_args(job.recipe.linker_flags(on_host=True), str(tmp))
         try:
