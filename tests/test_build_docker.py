@@ -45,14 +45,18 @@ def test_all_targets_build_in_containers(built, docker_client):
 
 
 def test_cache_volumes_hold_the_go_caches(built, docker_client):
+    """Modules in one volume mounted at /go/pkg/mod (KrakenD's path), the build cache per Go and target."""
     settings, artifacts, _ = built
     volumes = {v.name for v in docker_client.volumes.list()}
-    assert {f"krakend-tasks-cache-1.25.12-{t}" for t in EXPECTED} <= volumes
+    assert {f"krakend-tasks-gocache-1.25.12-{t}" for t in EXPECTED} | {"krakend-tasks-gomod"} <= volumes
     listing = docker_client.containers.run(
-        settings.recipe(parse_target("amd64-generic")).image, ["sh", "-c", "ls /cache/build | wc -l; ls /cache"],
-        volumes={"krakend-tasks-cache-1.25.12-amd64-generic": {"bind": "/cache", "mode": "ro"}}, remove=True,
+        settings.recipe(parse_target("amd64-generic")).image,
+        ["sh", "-c", "ls /cache/build | wc -l; ls /go/pkg/mod/github.com/google"],
+        volumes={"krakend-tasks-gocache-1.25.12-amd64-generic": {"bind": "/cache", "mode": "ro"},
+                 "krakend-tasks-gomod": {"bind": "/go/pkg/mod", "mode": "ro"}}, remove=True,
     ).decode().split()
-    assert int(listing[0]) > 200 and "build" in listing  # a populated GOCACHE (256 shards + README, trim.txt)
+    assert int(listing[0]) > 200  # a populated GOCACHE (256 shards + README, trim.txt)
+    assert "uuid@v1.6.0" in listing  # the example's shared module, compiled from /go/pkg/mod
     again = build(load_settings(settings.project, **docker_settings(), targets="amd64-generic"), log=lambda _: None)
     assert again[0].sha256 == next(a.sha256 for a in artifacts if a.target == "amd64-generic")
 

@@ -27,7 +27,9 @@ def test_scaffold_is_green_with_its_own_sessions(tmp_path, kind, cross, scaffold
                tmp_path)
     assert made.returncode == 0, made.stderr
     project = tmp_path / f"my-{kind}"
-    assert (project / "go.mod").read_text() == f"module example.com/krakend-plugins/my-{kind}\n\ngo 1.25.12\n"
+    assert (project / "go.mod").read_text() == (f"module example.com/krakend-plugins/my-{kind}\n\ngo 1.25.12\n\n"
+                                                "require github.com/google/uuid v1.6.0\n")
+    assert "github.com/google/uuid v1.6.0 h1:" in (project / "go.sum").read_text()
     out = run([PYTHON, "-m", "nox", "-s", "unit", "build", "check", "test_plugin", "--", "--engine", "local"],
               project, env=scaffold_env)
     assert out.returncode == 0, out.stderr[-3000:]
@@ -38,6 +40,8 @@ def test_scaffold_is_green_with_its_own_sessions(tmp_path, kind, cross, scaffold
         assert f"{target}: compatible with KrakenD" in out.stdout
         assert f"{target}\tdist/my-{kind}-{VERSION}-{target}.so\t{KINDS[kind]}\tOK\tregistered: my-{kind}" \
             in out.stdout
+        # the scaffold shares github.com/google/uuid with KrakenD: compared with KrakenD 2.13.8's fingerprints
+        assert f"{target}\tdist/my-{kind}-{VERSION}-{target}.so\tPACKAGES\tOK\t" in out.stdout
     config = json.loads((project / "krakend.json").read_text())
     assert config["plugin"] == {"pattern": ".so", "folder": "/opt/krakend/plugins/"}
     configured = run([PYTHON, "-m", "invoke", "configure", "--validate"], project)
@@ -47,12 +51,14 @@ def test_scaffold_is_green_with_its_own_sessions(tmp_path, kind, cross, scaffold
 
 def test_scaffold_builds_in_the_builder_images_with_invoke(tmp_path, docker_client, scaffold_env):
     new(tmp_path / "edge", "client", release=resolve(VERSION))
-    env = {**scaffold_env, "KRAKEND_TASKS_BUILDER": docker_settings()["builder"], "KRAKEND_TASKS_PULL": "never"}
+    env = {**scaffold_env, "KRAKEND_TASKS_BUILDER": docker_settings()["builder"], "KRAKEND_TASKS_PULL": "never",
+           "KRAKEND_TASKS_NETWORK": "host"}
     out = run([PYTHON, "-m", "invoke", "build", "--target", "alpine", "--engine", "docker"], tmp_path / "edge", env)
     assert out.returncode == 0, out.stderr[-3000:]
     loaded = run([PYTHON, "-m", "invoke", "test", "--json"], tmp_path / "edge", env)
     assert loaded.returncode == 0, loaded.stdout + loaded.stderr
     assert {r["target"] for r in json.loads(loaded.stdout) if r["ok"]} == {"amd64-alpine", "arm64-alpine"}
+    assert {r["packages"]["state"] for r in json.loads(loaded.stdout)} == {"OK"}
 
 
 def test_new_from_a_projects_nox_session(tmp_path):
