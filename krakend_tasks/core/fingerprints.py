@@ -156,14 +156,12 @@ def _check_order(symbols: dict[str, bytes]) -> list[str]:
 
 def module_of(package: str, modules: dict[str, str], main: str = "") -> str:
     """The module a package belongs to: the longest module path that prefixes it, else std."""
-    best = ""
-    for module in (main, *modules) if main else modules:
-        if (package == module or package.startswith(module + "/")) and len(module) > len(best):
-            best = module
-    if best:
-        return best
-    first = package.split("/", 1)[0]
-    return STD if "." not in first else package
+    prefix = package
+    while prefix:
+        if prefix == main or prefix in modules:
+            return prefix
+        prefix = prefix.rpartition("/")[0]
+    return STD if "." not in package.split("/", 1)[0] else package
 
 
 # KrakenD's side ------------------------------------------------------------------------------
