@@ -100,7 +100,8 @@ def inspect(project: str | Path, *, paths: list[str] | None = None, target: str 
     for path, plugin_target in pairs:
         elf = read_elf(path)
         packages, summary = findings_for(path, plugin_target.arch.value, loaded.release.version,
-                                         krakend_bin=krakend_bin, image=image, pull=loaded.pull)
+                                         krakend_bin=krakend_bin, image=image, pull=loaded.pull,
+                                         modcache=loaded.modcache)
         results.append((elf, plugin_target, preflight(elf, plugin_target, loaded.release, kinds or [], krakend,
                                                       packages, summary)))
     print_inspection(results, as_machine=json)
@@ -129,7 +130,7 @@ def test(project: str | Path, *, paths: list[str] | None = None, target: str | N
             else:
                 result = load_local([path], plugin_kinds, recipe, loaded.release)
             result.compare_packages(path, plugin_target.arch.value, loaded.release.version,
-                                    krakend_bin=krakend_bin, image=image, pull=loaded.pull)
+                                    krakend_bin=krakend_bin, image=image, pull=loaded.pull, modcache=loaded.modcache)
             mark(str(path), "done" if result.ok else "failed")
             results.append((path, plugin_target, result))
     print_loads(results, as_machine=json)

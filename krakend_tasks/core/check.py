@@ -139,14 +139,17 @@ def check_project(settings: Settings, target: Target, *, go: str | None = None, 
     return report
 
 
-def built_plugin_findings(settings: Settings, target: Target, **sources: str | None) -> list[Finding]:
+def built_plugin_findings(settings: Settings, target: Target, krakend_bin: str | None = None,
+                          image: str | None = None) -> list[Finding]:
     """The package fingerprints of the target's built plugin (dist/) against KrakenD's, if one is built."""
     findings = []
     for artifact in read_manifest(settings.dist_dir):
         if artifact.target != target.name or artifact.krakend != settings.release.version:
             continue
         comparison, summary = fingerprints.findings_for(settings.dist_dir / artifact.path, target.arch.value,
-                                                        settings.release.version, pull=settings.pull, **sources)
+                                                        settings.release.version, pull=settings.pull,
+                                                        modcache=settings.modcache, krakend_bin=krakend_bin,
+                                                        image=image)
         if comparison is None:
             findings.append(Finding("warning", artifact.path, summary, "pass --krakend-bin or --image"))
         else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import mmap
 import struct
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -207,7 +208,7 @@ def find_symbols(elf, names: Iterable[str]) -> dict[str, tuple[int, int]]:
     return found
 
 
-def build_info_of(elf, data: bytes) -> BuildInfo | None:
+def build_info_of(elf, data: bytes | mmap.mmap) -> BuildInfo | None:
     section = elf.get_section_by_name(".go.buildinfo")
     blob = section.data() if section is not None else _scan(data)
     if blob is None or not blob.startswith(MAGIC) or len(blob) < 32:
@@ -221,7 +222,7 @@ def build_info_of(elf, data: bytes) -> BuildInfo | None:
     return parse_modinfo(version, modinfo)
 
 
-def _scan(data: bytes) -> bytes | None:
+def _scan(data: bytes | mmap.mmap) -> bytes | None:
     at = data.find(MAGIC)
     while at != -1 and at % 16:
         at = data.find(MAGIC, at + 1)

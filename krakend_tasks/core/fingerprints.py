@@ -376,13 +376,15 @@ def _finding(group: list[Mismatch], plugin: Fingerprints, krakend: Fingerprints,
     return Finding("error", module, f"{said}: {cause}", fix)
 
 
-def findings_for(path: str | Path, target_arch: str, version: str, **sources: object) -> tuple[Comparison | None, str]:
+def findings_for(path: str | Path, target_arch: str, version: str, *, krakend_bin: str | Path | None = None,
+                 image: str | None = None, pull: str = "missing",
+                 modcache: str = OFFICIAL_MODCACHE) -> tuple[Comparison | None, str]:
     """Compare a plugin file with KrakenD's fingerprints for its architecture.
 
     Returns the comparison (None when KrakenD's fingerprints are unknown) and a sentence saying
-    what was compared.
+    what was compared. `modcache` is where KrakenD compiled its modules (the `modcache` setting).
     """
-    krakend = for_krakend(version, target_arch, **sources)  # type: ignore[arg-type]
+    krakend = for_krakend(version, target_arch, krakend_bin=krakend_bin, image=image, pull=pull)
     if krakend is None:
         return None, (f"package fingerprints not compared: none known for KrakenD {version} linux/{target_arch} "
                       "(pass --krakend-bin or --image)")
@@ -390,7 +392,7 @@ def findings_for(path: str | Path, target_arch: str, version: str, **sources: ob
     if krakend.arch and plugin.arch != krakend.arch:
         return None, (f"package fingerprints not compared: the plugin is {plugin.arch}, {krakend.source} is "
                       f"{krakend.arch}")
-    result = compare(plugin, krakend)
+    result = compare(plugin, krakend, modcache)
     if result.ok:
         return result, f"{result.shared} shared packages have KrakenD's fingerprints ({result.krakend_source})"
     return result, f"{result.error} ({len(result.mismatches)} of {result.shared} shared packages differ)"

@@ -58,7 +58,8 @@ class LoadResult:
     packages_summary: str = ""
 
     def compare_packages(self, plugin: Path, arch: str, version: str, **sources: Any) -> None:
-        """Compare the plugin's package fingerprints with KrakenD's; a difference fails the result."""
+        """Compare the plugin's package fingerprints with KrakenD's (`sources`: findings_for's
+        krakend_bin, image, pull, modcache); a difference fails the result."""
         try:
             self.packages, self.packages_summary = findings_for(plugin, arch, version, **sources)
         except KrakendTasksError as exc:
