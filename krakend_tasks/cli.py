@@ -1,14 +1,69 @@
-"""`krakend-tasks`: the invoke collection as a standalone command (`krakend-tasks build ...`)."""
+"""`krakend-tasks`: every command of krakend_tasks.options on one command line of its own.
+
+    krakend-tasks build --target arm64 --version 2.13
+    krakend-tasks check-plugin -s go.sum -f          (KrakenD's flags and text)
+    krakend-tasks --list | --help [COMMAND] | --version
+"""
 
 from __future__ import annotations
 
-from invoke import Program
+import sys
+from collections.abc import Sequence
 
 from krakend_tasks import __version__
-from krakend_tasks.invoke import ns
+from krakend_tasks.options import BY_NAME, COMMANDS, UsageError, parse
 
-program = Program(namespace=ns, name="krakend-tasks", binary="krakend-tasks", version=__version__)
+PROG = "krakend-tasks"
+
+
+def usage() -> str:
+    width = max(len(c.name) for c in COMMANDS)
+    lines = [f"usage: {PROG} COMMAND [options]   ({PROG} COMMAND --help for its options)", "", "commands:"]
+    lines += [f"  {c.name:<{width}}  {c.help}" for c in COMMANDS]
+    lines += ["", "options:", "  -h, --help [COMMAND]  this help, or a command's",
+              "  -l, --list            the commands", "  -V, --version         krakend-tasks' version"]
+    return "\n".join(lines) + "\n"
+
+
+def run(argv: Sequence[str]) -> int:
+    """Run one command line; return the exit status (errors are printed, never raised)."""
+    from krakend_tasks.errors import KrakendTasksError
+
+    args = list(argv)
+    if not args or args[0] in ("-h", "--help"):
+        if len(args) > 1 and args[1] in BY_NAME:
+            args = [args[1], "--help"]
+        else:
+            sys.stdout.write(usage())
+            return 0 if args else 2
+    if args[0] in ("-l", "--list"):
+        sys.stdout.write("".join(f"{c.name}\n" for c in COMMANDS))
+        return 0
+    if args[0] in ("-V", "--version"):
+        print(f"{PROG} {__version__}")
+        return 0
+    command = BY_NAME.get(args[0])
+    if command is None:
+        print(f"{PROG}: unknown command {args[0]!r} (commands: {', '.join(BY_NAME)})", file=sys.stderr)
+        return 2
+    try:
+        given = parse(command, args[1:], prog=f"{PROG} {command.name}")
+        if given is None:
+            return 0
+        from krakend_tasks import commands
+
+        function = getattr(commands, command.function)
+        return function(**given) if not command.settings else function(".", **given)
+    except UsageError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    except KrakendTasksError as exc:
+        print(exc, file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
 
 
 def main() -> None:
-    program.run()
+    sys.exit(run(sys.argv[1:]))

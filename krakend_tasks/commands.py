@@ -60,22 +60,22 @@ def check(project: str | Path, *, output: str = "table", fix: bool = False, appl
     return 0 if all(r.ok for r in reports.values()) else 1
 
 
-def _plugins(project: str | Path, paths: list[str] | None, target: str | None, settings: dict[str, Any]):
-    """(path, target) pairs: given paths (target from --target or read from the ELF), else dist's manifest."""
+def _plugins(project: str | Path, paths: list[str] | None, settings: dict[str, Any]):
+    """(path, target) pairs: given paths (their target: --target when it names one, else read from the
+    ELF), else the artifacts of dist's manifest for the selected targets."""
     from krakend_tasks.core.build import read_manifest
     from krakend_tasks.core.elf import read_elf
     from krakend_tasks.core.settings import load_settings
-    from krakend_tasks.core.targets import parse_target, select_targets
+    from krakend_tasks.core.targets import parse_target
     from krakend_tasks.errors import ConfigError
 
     loaded = load_settings(project, **settings)
     if paths:
-        chosen = parse_target(target) if target else None
-        pairs = []
-        for path in paths:
-            pairs.append((Path(path), chosen or read_elf(path).target() or parse_target("amd64-generic")))
-        return loaded, pairs
-    wanted = {t.name for t in (select_targets(target) if target else loaded.selected_targets())}
+        named = loaded.selected_targets() if settings.get("targets") else []
+        chosen = named[0] if len(named) == 1 else None
+        return loaded, [(Path(path), chosen or read_elf(path).target() or parse_target("amd64-generic"))
+                        for path in paths]
+    wanted = {t.name for t in loaded.selected_targets()}
     pairs = [(loaded.dist_dir / a.path, parse_target(a.target)) for a in read_manifest(loaded.dist_dir)
              if a.target in wanted]
     if not pairs:
@@ -84,9 +84,8 @@ def _plugins(project: str | Path, paths: list[str] | None, target: str | None, s
     return loaded, pairs
 
 
-def inspect(project: str | Path, *, paths: list[str] | None = None, target: str | None = None,
-            kinds: list[str] | None = None, json: bool = False, krakend_bin: str | None = None,
-            image: str | None = None, **settings: Any) -> int:
+def inspect(project: str | Path, *, paths: list[str] | None = None, kinds: list[str] | None = None,
+            json: bool = False, krakend_bin: str | None = None, image: str | None = None, **settings: Any) -> int:
     """Describe plugins without loading them, with preflight findings. 0: none is an error, 1: some."""
     from krakend_tasks.core.elf import read_elf
     from krakend_tasks.core.fingerprints import findings_for
@@ -94,7 +93,7 @@ def inspect(project: str | Path, *, paths: list[str] | None = None, target: str 
     from krakend_tasks.core.preflight import preflight
     from krakend_tasks.render import print_inspection
 
-    loaded, pairs = _plugins(project, paths, target, settings)
+    loaded, pairs = _plugins(project, paths, settings)
     krakend = from_binary(krakend_bin) if krakend_bin else None
     results = []
     for path, plugin_target in pairs:
@@ -108,15 +107,14 @@ def inspect(project: str | Path, *, paths: list[str] | None = None, target: str 
     return 1 if any(f.severity == "error" for _, _, found in results for f in found) else 0
 
 
-def test(project: str | Path, *, paths: list[str] | None = None, target: str | None = None,
-         kinds: list[str] | None = None, json: bool = False, krakend_bin: str | None = None,
-         image: str | None = None, **settings: Any) -> int:
+def test(project: str | Path, *, paths: list[str] | None = None, kinds: list[str] | None = None,
+         json: bool = False, krakend_bin: str | None = None, image: str | None = None, **settings: Any) -> int:
     """Load plugins for real: a KrakenD binary, a KrakenD image, or the Go loader. 0: all load, 1: not."""
     from krakend_tasks.core.elf import read_elf
     from krakend_tasks.core.testload import load_in_image, load_local, load_with_krakend
     from krakend_tasks.render import print_loads, progress
 
-    loaded, pairs = _plugins(project, paths, target, settings)
+    loaded, pairs = _plugins(project, paths, settings)
     results = []
     with progress([str(path) for path, _ in pairs], "load") as mark:
         for path, plugin_target in pairs:
@@ -135,6 +133,61 @@ def test(project: str | Path, *, paths: list[str] | None = None, target: str | N
             results.append((path, plugin_target, result))
     print_loads(results, as_machine=json)
     return 0 if all(r.ok for _, _, r in results) else 1
+
+
+def check_plugin(project: str | Path, *, sum: str | None = None, go: str | None = None, libc: str | None = None,
+                 fix: bool = False, krakend_bin: str | None = None, **settings: Any) -> int:
+    """KrakenD's `check-plugin`: its flags, its text on stderr, its exit status, against a release."""
+    from krakend_tasks.core.check import check
+    from krakend_tasks.core.krakend_deps import for_release, from_binary
+    from krakend_tasks.core.settings import load_settings
+    from krakend_tasks.render import krakend_text
+
+    loaded = load_settings(project, **settings)
+    target = loaded.selected_targets()[0]  # KrakenD's own libc is its flavour's: the first selected target
+    go_sum = sum or "./go.sum"
+    if not (loaded.project / go_sum).is_file():  # KrakenD's words and status for a go.sum it cannot open
+        print(f"open {go_sum}: no such file or directory", file=sys.stderr)
+        return 1
+    krakend = from_binary(krakend_bin) if krakend_bin else for_release(loaded.release, loaded.release.libc(target))
+    report = check(loaded.project / go_sum, krakend, go=go, libc=libc or "")
+    go_mod = (loaded.project / go_sum).with_name("go.mod")
+    if fix and report.diffs and not go_mod.is_file():
+        print(f"reading go.mod: open {Path(go_sum).with_name('go.mod')}: no such file or directory", file=sys.stderr)
+        return 1
+    sys.stderr.write(krakend_text(report, fix=fix))
+    return 0 if not report.diffs else 1
+
+
+def test_plugin(project: str | Path, *, paths: list[str] | None = None, server: bool = False, client: bool = False,
+                modifier: bool = False, krakend_bin: str | None = None, **settings: Any) -> int:
+    """KrakenD's `test-plugin` lines, summary and exit status, from our loader and the fingerprints."""
+    import time
+
+    from krakend_tasks.core.settings import load_settings
+    from krakend_tasks.core.testload import krakend_lines
+    from krakend_tasks.render import go_duration
+
+    if not paths:
+        print("At least one plugin is required.", file=sys.stderr)
+        return 1
+    kinds = [k for k, wanted in (("server", server), ("modifier", modifier), ("client", client)) if wanted]
+    if not kinds:
+        print("You must declare the expected type of the plugin.", file=sys.stderr)
+        return 1
+    loaded = load_settings(project, **settings)
+    started = time.monotonic()
+    failed = 0
+    for path in paths:
+        lines, ok = krakend_lines(Path(path), kinds, loaded, krakend_bin)
+        sys.stderr.write("".join(line + "\n" for line in lines))
+        failed += not ok
+    took = go_duration(time.monotonic() - started)
+    if failed:
+        sys.stderr.write(f"[KO] {len(paths)} tested plugin(s) in {took}.\n{failed} plugin(s) failed.\n")
+        return 1
+    sys.stderr.write(f"[OK] {len(paths)} tested plugin(s) in {took}\n")
+    return 0
 
 
 def new(kind: str | None = None, name: str | None = None, dest: str | None = None, module: str | None = None,

@@ -186,3 +186,22 @@ def print_lines(title: str, lines: Sequence[str], out: TextIO | None = None) -> 
 
 def with_fix(finding: Any) -> str:
     return f"{finding.message}; fix: {finding.fix}" if finding.fix else finding.message
+
+
+def go_duration(seconds: float) -> str:
+    """A duration as Go's time.Duration.String() prints it (13.498341ms, 1.5s, 2m3.1s)."""
+    ns = round(seconds * 1e9)
+    if ns < 1000:
+        return f"{ns}ns" if ns else "0s"
+    if ns < 10**6:
+        return _trim(f"{ns / 1e3:.3f}") + "µs"
+    if ns < 10**9:
+        return _trim(f"{ns / 1e6:.6f}") + "ms"
+    hours, rest = divmod(ns, 3600 * 10**9)
+    minutes, rest = divmod(rest, 60 * 10**9)
+    return (f"{hours}h" if hours else "") + (f"{minutes}m" if hours or minutes else "") + \
+        _trim(f"{rest / 1e9:.9f}") + "s"
+
+
+def _trim(number: str) -> str:
+    return number.rstrip("0").rstrip(".") if "." in number else number

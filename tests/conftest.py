@@ -20,6 +20,17 @@ VERSION = "2.13.8"
 REQUIRED = set(filter(None, os.environ.get("KT_REQUIRE", "").split(",")))
 
 
+def pytest_terminal_summary(terminalreporter) -> None:
+    """Close with what was skipped and the command that installs it, when something was."""
+    skipped = terminalreporter.stats.get("skipped", [])
+    if not skipped:
+        return
+    reasons = sorted({str(r.longrepr[2]).removeprefix("Skipped: ") for r in skipped if isinstance(r.longrepr, tuple)})
+    terminalreporter.write_line(f"{len(skipped)} test(s) skipped, missing: " + "; ".join(reasons))
+    terminalreporter.write_line("`bash .ci/run` installs everything they need (Debian packages, a private dockerd, "
+                                "the local builder images) and runs every test")
+
+
 def need(component: str, present: bool, why: str) -> None:
     if present:
         return

@@ -71,7 +71,7 @@ def test_nox_build_arm64_and_own_session(user_project, cross):
 def test_nox_bad_option_fails_the_session(user_project):
     out = run([PYTHON, "-m", "nox", "-s", "build_amd64", "--", "--engine", "warp"], user_project)
     assert out.returncode == 1
-    assert "bad session arguments" in out.stderr
+    assert "nox -s build_amd64 --: argument --engine: invalid choice: 'warp'" in out.stderr
 
 
 def test_invoke_build_and_own_task(user_project, cross):
@@ -100,12 +100,13 @@ def test_invoke_configuration_layers(user_project, cross):
 @pytest.mark.parametrize(("args", "code", "message"), [
     (["build", "--target", "sparc"], 2, "unknown target 'sparc'"),
     (["build", "--version", "1.0"], 2, "unknown KrakenD version '1.0'"),
-    (["build", "--engine", "warp"], 2, "unknown engine 'warp'"),
+    (["build", "--engine", "warp"], 2, "krakend-tasks build: argument --engine: invalid choice: 'warp'"),
 ])
 def test_cli_bad_input_exit_codes(example, args, code, message):
     out = run([PYTHON, "-m", "krakend_tasks", *args], example)
     assert (out.returncode, out.stdout) == (code, "")
-    assert message in out.stderr and "hint:" in out.stderr and "Traceback" not in out.stderr
+    assert message in out.stderr and "Traceback" not in out.stderr
+    assert len(out.stderr.strip().splitlines()) <= 2  # the message, and a hint where there is one
 
 
 def test_cli_no_go_mod(tmp_path):

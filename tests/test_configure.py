@@ -136,7 +136,7 @@ def test_cli_exit_statuses(tmp_path, gateway):
                     "--name", "geo"], tmp_path)
     assert template.returncode == 10 and "flexible-config template" in template.stderr
     unknown = run([PYTHON, "-m", "krakend_tasks", "configure", "--type", "proxy", "--name", "geo"], tmp_path)
-    assert unknown.returncode == 2 and "unknown plugin type 'proxy'" in unknown.stderr
+    assert unknown.returncode == 2 and "argument --type: invalid choice: 'proxy'" in unknown.stderr
     ok = run([PYTHON, "-m", "krakend_tasks", "configure", "--type", "client", "--name", "signer",
               "--endpoint", "/v1/products/{id}", "--backend", "1", "--settings", '{"key": "k1"}'], tmp_path)
     assert ok.returncode == 0, ok.stderr

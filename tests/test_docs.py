@@ -2,8 +2,11 @@
 repository, and must exit as the page says.
 
 A comment line `<!-- docs-test: cwd=DIR exit=N -->` just above a block sets its folder (relative to
-the copy) and expected exit status; `skip=REASON` marks the one block not run here, README's test
-command, which is this suite (CI runs it). What cannot exist here is replaced through the environment,
+the copy) and expected exit status; `run=fresh-venv` marks README's test command, which is run in a
+new virtual environment with nothing installed, on a few tests of this suite (PYTEST_ADDOPTS) and
+without a Docker engine, so that it shows what a fresh machine gets: its install works, tests
+run, and the last lines say what was skipped and which command installs the rest. What cannot
+exist here is replaced through the environment,
 never by editing the commands: the builder and KrakenD images are the local stand-ins (no registry;
 see test_ship.py), and KrakenD's go.mod comes from a file:// module proxy (the public proxy refuses
 krakend-ce here). README's install command runs in a virtual environment of its own.
@@ -38,8 +41,8 @@ def test_every_page_with_commands_is_covered():
     with_commands = [d.name for d in DOCS if blocks(d)]
     assert {"README.md", "quickstart.md", "sessions-and-tasks.md", "recipes.md",
             "troubleshooting.md"} <= set(with_commands)
-    skipped = [(d.name, body) for d in DOCS for _, directive, body in blocks(d) if "skip" in directive]
-    assert skipped == [("README.md", "python3 -m pytest -q\n")]
+    special = [(d.name, directive) for d in DOCS for _, directive, _ in blocks(d) if set(directive) - {"cwd", "exit"}]
+    assert special == [("README.md", {"run": "fresh-venv"})]
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +75,8 @@ def test_doc_commands(doc, tmp_path, docs_env, docker_client, cross):
     repo = scratch_copy(tmp_path / "repo")
     try:
         for line, directive, body in blocks(doc):
-            if "skip" in directive:
+            if directive.get("run") == "fresh-venv":
+                run_in_fresh_venv(body, repo, tmp_path / "fresh")
                 continue
             proc = subprocess.run(["bash", "-e", "-o", "pipefail", "-c", body], cwd=repo / directive.get("cwd", "."),
                                   env=env, capture_output=True, text=True, timeout=900)
@@ -81,3 +85,18 @@ def test_doc_commands(doc, tmp_path, docs_env, docker_client, cross):
     finally:
         for image in docker_client.images.list(filters={"label": "krakend-tasks=ship"}):
             docker_client.images.remove(image.id, force=True)
+
+
+def run_in_fresh_venv(body: str, repo: Path, venv: Path) -> None:
+    """README's test command in a virtual environment with nothing installed, no Docker engine."""
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("KRAKEND_TASKS_", "KT_", "VIRTUAL_ENV"))}
+    env.update({"PATH": f"{venv / 'bin'}{os.pathsep}{env['PATH']}", "VIRTUAL_ENV": str(venv),
+                "DOCKER_HOST": "unix:///nonexistent/docker.sock",
+                "PYTEST_ADDOPTS": "-p no:cacheprovider -k 'test_semver or test_cache_volumes_hold_the_go_caches'"})
+    proc = subprocess.run(["bash", "-e", "-o", "pipefail", "-c", body], cwd=repo, env=env, capture_output=True,
+                          text=True, timeout=900)
+    assert proc.returncode == 0, f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    last = proc.stdout.strip().splitlines()[-3:]
+    assert "skipped, missing: no Docker daemon" in last[0] and "`bash .ci/run` installs everything" in last[1]
+    assert re.search(r"\d+ passed, 1 skipped", last[2]), last

@@ -22,7 +22,7 @@ from typing import Any
 
 from krakend_tasks.core.fingerprints import Comparison, findings_for
 from krakend_tasks.core.releases import Release
-from krakend_tasks.core.settings import cache_dir
+from krakend_tasks.core.settings import Settings, cache_dir
 from krakend_tasks.core.targets import Arch, Libc, Recipe
 from krakend_tasks.errors import BuildFailed, ConfigError, KrakendTasksError, ToolchainMissing, require_go
 
@@ -176,3 +176,52 @@ def load_local(plugins: list[Path], kinds: list[str], recipe: Recipe, release: R
     result = parse_output(proc.stdout + proc.stderr, proc.returncode)
     result.loader = "Go loader"
     return result
+
+
+KIND_OF_CHECK = {"SERVER": "server", "MODIFIER": "modifier", "CLIENT": "client"}
+ORDER = ("server", "modifier", "client")  # the order KrakenD's test-plugin checks a file in
+
+
+def krakend_lines(path: Path, kinds: list[str], settings: Settings, krakend_bin: str | Path | None = None,
+                  ) -> tuple[list[str], bool]:
+    """The lines KrakenD's `test-plugin` prints for one file, and whether it passed.
+
+    With `krakend_bin`, that KrakenD's own lines. Otherwise our loader for the file's target (or the
+    one --target names) decides Go, arch, libc and registerers, and the fingerprint comparison
+    decides shared packages, said in the words KrakenD would print for them.
+    """
+    from krakend_tasks.core.elf import read_elf
+    from krakend_tasks.core.targets import parse_target
+
+    if not path.exists():
+        return [f"[KO] Unable to open the plugin {path}."], False
+    name = path.name
+    path = Path(os.path.normpath(path))  # KrakenD opens filepath.Join(folder, name): the path Go's errors name
+    if krakend_bin:
+        result = load_with_krakend([path], kinds, krakend_bin)
+        return [line for line in result.output.splitlines() if line.startswith(("[OK] ", "[KO] "))
+                and " tested plugin(s) in " not in line], result.ok
+    named = settings.selected_targets() if settings.targets not in ("", "all") else []
+    try:
+        found = read_elf(path).target()
+    except KrakendTasksError:
+        found = None
+    target = named[0] if len(named) == 1 else found or parse_target("amd64-generic")
+    result = load_local([path], kinds, settings.recipe(target), settings.release)
+    result.compare_packages(path, target.arch.value, settings.release.version, pull=settings.pull,
+                            modcache=settings.modcache)
+    ordered = [k for k in ORDER if k in kinds]
+    if result.fatal:
+        return [f"fatal error: {result.fatal}"], False
+    opened = [c for c in result.checks if c.kind == "OPEN"]
+    packages = result.packages
+    if opened or (packages is not None and not packages.ok):
+        stem = str(path).removesuffix(".so")  # plugin.Open names the path without .so past dlopen
+        reason = opened[0].detail if opened else f'plugin.Open("{stem}"): {packages.error}'
+        return [f"[KO] {k.upper()}\t{name}: {reason}" for k in ordered], False
+    lines = []
+    for check in result.checks:
+        lines.append(f"[OK] {check.kind}\t{name}" if check.ok else f"[KO] {check.kind}\t{name}: {check.detail}")
+    if packages is None:
+        lines.append(f"note: {result.packages_summary}")
+    return lines, result.ok

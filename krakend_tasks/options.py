@@ -1,0 +1,213 @@
+"""Every command's options, declared once. The nox sessions, the invoke tasks, the `krakend-tasks`
+command line and the options table of docs/sessions-and-tasks.md are all derived from `COMMANDS`.
+
+An option's `dest` is the keyword of the `krakend_tasks.commands` function it feeds; options in
+`SETTINGS` feed the project settings (core/settings.py) through those functions' **settings.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+KINDS = ("server", "client", "modifier")
+
+
+@dataclass(frozen=True)
+class Option:
+    name: str  # the long flag without dashes, with dashes: "krakend-bin"
+    help: str
+    dest: str = ""  # the command function's keyword (default: name with underscores)
+    kind: str = "str"  # str | int | bool | list | switch (--x / --no-x, None when not given)
+    choices: tuple[str, ...] = ()
+    short: str = ""  # "-s", for the two drop-in commands that keep KrakenD's flags
+    positional: bool = False  # nox and the CLI take these as trailing arguments (invoke: --path)
+    metavar: str = ""
+
+    @property
+    def keyword(self) -> str:
+        return self.dest or self.name.replace("-", "_")
+
+    @property
+    def flag(self) -> str:
+        return f"--{self.name}"
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str  # as the CLI and invoke say it: "check-plugin"
+    function: str  # in krakend_tasks.commands
+    help: str
+    options: tuple[Option, ...] = field(default_factory=tuple)
+    settings: bool = True  # takes the SETTINGS options too
+
+    def all_options(self) -> tuple[Option, ...]:
+        return (*self.options, *SETTINGS) if self.settings else self.options
+
+
+TARGET = Option("target", "targets: all, amd64, arm64, alpine, generic, or names like arm64-alpine", dest="targets",
+                metavar="SPEC")
+VERSION = Option("version", "KrakenD version: 2.13.8, 2.13, 2 or latest", metavar="V")
+SETTINGS = (
+    VERSION,
+    TARGET,
+    Option("engine", "where builds run: auto (docker when a daemon answers), docker or local",
+           choices=("auto", "docker", "local")),
+    Option("builder", "repository of the builder images (default krakend/builder)", metavar="REPO"),
+    Option("dist", "output folder, relative to the project (default dist)", metavar="DIR"),
+    Option("pull", "image pull policy: missing (default), always, never", choices=("missing", "always", "never")),
+    Option("network", "Docker network mode of build containers (e.g. host)", metavar="MODE"),
+    Option("krakend-image", "repository of KrakenD's own images (default krakend): ship's base, the matrix",
+           metavar="REPO"),
+    Option("modcache", "module cache KrakenD was compiled from (default /go/pkg/mod)", metavar="DIR"),
+)
+JSON = Option("json", "machine-readable output (JSON)", kind="bool")
+KRAKEND_BIN = Option("krakend-bin", "a KrakenD binary: compare with it / load in it / check the config with it",
+                     metavar="PATH")
+IMAGE = Option("image", "a KrakenD image: its binary's modules and fingerprints (check, inspect), test-plugin "
+                        "(test), check -c (configure)", metavar="IMAGE")
+PATHS = Option("path", ".so files (default: the artifacts of dist/manifest.json)", dest="paths", kind="list",
+               positional=True, metavar="PATH")
+TYPES = Option("type", "plugin type: server, client or modifier (default: what the file exports)",
+               dest="kinds", kind="list", choices=KINDS)
+
+COMMANDS: tuple[Command, ...] = (
+    Command("build", "build", "Build the KrakenD plugin for the selected targets into dist/.", (JSON,)),
+    Command("check", "check", "Check go.sum, Go and libc against a KrakenD release (as check-plugin, and more).", (
+        Option("format", "table (default), json, or krakend (KrakenD's own check-plugin text)", dest="output",
+               choices=("table", "json", "krakend")),
+        Option("fix", "print the commands that fix module differences (KrakenD's -f)", kind="bool"),
+        Option("apply", "run those commands, then check again (go.mod/go.sum restored if one fails)", kind="bool"),
+        Option("go", "Go version the plugin is built with (default: the release's)", metavar="V"),
+        Option("libc", "libc string the plugin is built with (default: the target's)", metavar="S"),
+        KRAKEND_BIN, IMAGE,
+    )),
+    Command("inspect", "inspect", "Describe built plugins without loading them, and predict load failures.",
+            (PATHS, TYPES, JSON, KRAKEND_BIN, IMAGE)),
+    Command("test", "test", "Load built plugins for real and compare their packages with KrakenD's.",
+            (PATHS, TYPES, JSON, KRAKEND_BIN, IMAGE)),
+    Command("new", "new", "Scaffold a plugin project that builds, checks and loads with these tasks.", (
+        Option("type", "server, client or modifier", dest="kind", choices=KINDS),
+        Option("name", "the plugin's name (lower case, digits, dashes)", metavar="NAME"),
+        Option("dest", "folder to create (default: ./NAME); it must not exist or be empty", metavar="DIR"),
+        Option("module", "Go module path (default: example.com/krakend-plugins/NAME)", metavar="PATH"),
+        VERSION,
+    ), settings=False),
+    Command("configure", "configure", "Add the plugin to krakend.json: atomic, with a .bak, idempotent.", (
+        Option("config", "the krakend.json to edit (default: the project's)", metavar="FILE"),
+        Option("type", "server, client or modifier (default: what the built plugin exports)", dest="kind",
+               choices=KINDS),
+        Option("name", "the plugin's name (default: the module's last element)", metavar="NAME"),
+        Option("endpoint", "endpoint path, for client and modifier plugins", metavar="PATH"),
+        Option("method", "the endpoint's method, when several share the path", metavar="M"),
+        Option("backend", "backend index (0-based): where a client goes; puts a modifier on the backend", kind="int",
+               metavar="I"),
+        Option("folder", "plugin folder KrakenD reads (default /opt/krakend/plugins/)", metavar="DIR"),
+        Option("pattern", "file-name pattern KrakenD loads (default .so)", metavar="P"),
+        Option("settings", "the plugin's own configuration, as JSON", dest="plugin_settings", metavar="JSON"),
+        Option("validate", "check every plugin name the config uses against the plugins in dist/", kind="bool"),
+        Option("plugins", "folder of plugins to validate against (default: dist)", metavar="DIR"),
+        KRAKEND_BIN, IMAGE,
+    )),
+    Command("ship", "ship", "Write a Dockerfile of KrakenD's image with the plugin and config; build it.", (
+        Option("config", "the krakend.json to ship (default: krakend.json)", metavar="FILE"),
+        Option("force", "replace a Dockerfile krakend-tasks did not write", kind="bool"),
+        Option("build", "build the image (default: when a Docker daemon answers); --no-build only writes it",
+               kind="switch"),
+        Option("tag", "image tag (default: NAME-krakend:VERSION)", metavar="TAG"),
+        Option("arch", "image architecture (default: the first alpine build)", choices=("amd64", "arm64")),
+    )),
+    Command("matrix", "matrix", "Print the targets as a GitHub Actions matrix (include form).", (JSON,)),
+    Command("check-plugin", "check_plugin", "KrakenD's `check-plugin`, exactly, against a release (no KrakenD).", (
+        Option("sum", "the plugin's go.sum (default ./go.sum)", short="-s", metavar="FILE"),
+        Option("go", "Go version the plugin is built with (default: KrakenD's own)", short="-g", metavar="V"),
+        Option("libc", "libc string the plugin is built with (default: empty)", short="-l", metavar="S"),
+        Option("format", "print the commands that fix module differences", dest="fix", kind="bool", short="-f"),
+        KRAKEND_BIN,
+    )),
+    Command("test-plugin", "test_plugin", "KrakenD's `test-plugin` output for plugin files (no KrakenD).", (
+        Option("server", "the artifact should contain a Server Plugin", kind="bool", short="-s"),
+        Option("client", "the artifact should contain a Client Plugin", kind="bool", short="-c"),
+        Option("modifier", "the artifact should contain a Req/Resp Modifier Plugin", kind="bool", short="-m"),
+        Option("plugin", "plugin files", dest="paths", kind="list", positional=True, metavar="PLUGIN"),
+        KRAKEND_BIN,
+    )),
+)
+BY_NAME = {c.name: c for c in COMMANDS}
+REPEATED = "__as_option"
+
+
+class UsageError(Exception):
+    """A command line that does not fit the command: one line naming the problem and the valid options."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:  # argparse would print usage and exit
+        if message.startswith("unrecognized arguments"):
+            valid = ", ".join(a.option_strings[-1] for a in self._actions if a.option_strings)
+            message = f"{message} (valid options: {valid})"
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def parser(command: Command, prog: str) -> argparse.ArgumentParser:
+    """An argparse parser of the command's options (nox sessions and the CLI)."""
+    p = _Parser(prog=prog, description=command.help, add_help=False, allow_abbrev=False,
+                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("-h", "--help", action="store_true", help="show this help")
+    for o in command.all_options():
+        names = [o.short, o.flag] if o.short else [o.flag]
+        common: dict[str, Any] = {"dest": o.keyword, "help": o.help}
+        if o.kind == "bool":
+            p.add_argument(*names, action="store_true", default=None, **common)
+        elif o.kind == "switch":
+            p.add_argument(*names, action=argparse.BooleanOptionalAction, default=None, **common)
+        elif o.positional:  # trailing arguments, or repeated --path (as invoke takes them)
+            p.add_argument(o.keyword, nargs="*", metavar=o.metavar or o.name.upper(), help=o.help)
+            p.add_argument(o.flag, action="append", dest=f"{o.keyword}{REPEATED}", metavar=o.metavar or None,
+                           help="the same, as an option (repeatable)")
+        else:
+            extra: dict[str, Any] = {"choices": o.choices or None, "metavar": o.metavar or None}
+            if o.kind == "list":
+                extra["action"] = "append"
+            elif o.kind == "int":
+                extra["type"] = int
+            p.add_argument(*names, **common, **extra)
+    return p
+
+
+def parse(command: Command, args: Sequence[str], prog: str) -> dict[str, Any] | None:
+    """The command's keyword arguments from a command line (None values dropped); None for --help,
+    after printing it. UsageError for an unknown option or a bad value."""
+    p = parser(command, prog)
+    values = vars(p.parse_args(list(args)))
+    for key in [k for k in values if k.endswith(REPEATED)]:
+        values[key.removesuffix(REPEATED)] = (values.pop(key) or []) + (values[key.removesuffix(REPEATED)] or [])
+    if values.pop("help"):
+        p.print_help()
+        return None
+    return {k: v for k, v in values.items() if v not in (None, [])}
+
+
+def markdown() -> str:
+    """The options table of docs/sessions-and-tasks.md (a test keeps the docs equal to it)."""
+    lines = ["| command | option | meaning |", "|---|---|---|"]
+    for c in COMMANDS:
+        for i, o in enumerate(c.options):
+            flag = f"{o.short}, {o.flag}" if o.short else o.flag
+            shape = "" if o.kind in ("bool", "switch") else f" {o.metavar or o.name.upper()}"
+            if o.kind == "switch":
+                flag += f" / --no-{o.name}"
+            more = " (repeatable)" if o.kind == "list" and not o.positional else ""
+            where = " (trailing arguments; invoke: repeated " + o.flag + ")" if o.positional else ""
+            lines.append(f"| {'`' + c.name + '`' if i == 0 else ''} | `{flag}{shape}` | {o.help}{more}{where} |")
+        if c.settings:
+            lines.append(f"| {'' if c.options else '`' + c.name + '`'} | the settings below | |")
+    lines += ["", "| setting option (every command but `new`) | meaning |", "|---|---|"]
+    lines += [f"| `{o.flag} {o.metavar or o.name.upper()}` | {o.help} |" for o in SETTINGS]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(markdown(), end="")
