@@ -52,17 +52,18 @@ def run(argv: Sequence[str]) -> int:
             return 0
         from krakend_tasks import commands
 
-        function = getattr(commands, command.function)
-        return function(**given) if not command.settings else function(".", **given)
+        if not command.settings:
+            return commands.run(command.function, **given)
+        return commands.run(command.function, ".", **given)
     except UsageError as exc:
         print(exc, file=sys.stderr)
         return 2
     except KrakendTasksError as exc:
         print(exc, file=sys.stderr)
         return exc.exit_code
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (commands.Terminated): cleanups have run
         print(f"{PROG}: interrupted", file=sys.stderr)
-        return 130
+        return getattr(exc, "exit_code", 128 + 2)
 
 
 def main() -> None:

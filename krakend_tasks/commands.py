@@ -6,11 +6,44 @@ status (or a raised KrakendTasksError) into their own way of failing.
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-FORMATS = ("table", "json", "krakend")
+from krakend_tasks.options import FORMATS
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (what CI runners and `timeout` send), raised where the work is, so that containers
+    and temporaries are cleaned up as for Ctrl-C. The command line exits 128 + 15."""
+
+    exit_code = 128 + signal.SIGTERM
+
+
+@contextmanager
+def terminate_as_interrupt() -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, frame: Any) -> None:
+        raise Terminated()
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def run(function: str, *args: Any, **kwargs: Any) -> int:
+    """Run the command function of that name (what every adapter calls), SIGTERM handled as Ctrl-C."""
+    with terminate_as_interrupt():
+        return globals()[function](*args, **kwargs)
 
 
 def build(project: str | Path, *, json: bool = False, **settings: Any) -> int:

@@ -66,12 +66,11 @@ def _run(c: Context, command: Command, arguments: dict[str, Any]) -> None:
 
     config = c.config.get("krakend", {})
     given = {k: v for k, v in arguments.items() if v not in (None, [])}
-    function = getattr(commands, command.function)
     if not command.settings:  # new: creates a project, only the version setting applies
-        _call(lambda: function(**{"version": config.get("version"), **given}))
+        _call(lambda: commands.run(command.function, **{"version": config.get("version"), **given}))
         return
     values = {key: config.get(key) for key in SETTING_KEYS}
-    _call(lambda: function(config.get("project") or ".", **{**values, **given}))
+    _call(lambda: commands.run(command.function, config.get("project") or ".", **{**values, **given}))
 
 
 def _call(run: Any) -> None:

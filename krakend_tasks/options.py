@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 KINDS = ("server", "client", "modifier")
+FORMATS = ("table", "json", "krakend")  # check --format
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("build", "build", "Build the KrakenD plugin for the selected targets into dist/.", (JSON,)),
     Command("check", "check", "Check go.sum, Go and libc against a KrakenD release (as check-plugin, and more).", (
         Option("format", "table (default), json, or krakend (KrakenD's own check-plugin text)", dest="output",
-               choices=("table", "json", "krakend")),
+               choices=FORMATS),
         Option("fix", "print the commands that fix module differences (KrakenD's -f)", kind="bool"),
         Option("apply", "run those commands, then check again (go.mod/go.sum restored if one fails)", kind="bool"),
         Option("go", "Go version the plugin is built with (default: the release's)", metavar="V"),

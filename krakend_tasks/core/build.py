@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -15,6 +12,7 @@ from typing import Protocol
 
 from krakend_tasks.core import fingerprints, semver
 from krakend_tasks.core.fidelity import refuse_unloadable
+from krakend_tasks.core.files import locked, sha256, write_atomic
 from krakend_tasks.core.gomod import GoMod, read_go_mod
 from krakend_tasks.core.releases import Release
 from krakend_tasks.core.settings import Settings
@@ -139,14 +137,6 @@ def go_line_problem(gomod: GoMod, go: str) -> str | None:
     return None
 
 
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def read_manifest(dist: Path) -> list[Artifact]:
     path = dist / MANIFEST
     if not path.is_file():
@@ -158,20 +148,9 @@ def read_manifest(dist: Path) -> list[Artifact]:
 
 
 def record(dist: Path, artifact: Artifact) -> None:
-    """Add or replace the artifact's entry in dist/manifest.json, atomically."""
-    entries = [a for a in read_manifest(dist) if a.path != artifact.path] + [artifact]
-    entries.sort(key=lambda a: a.path)
-    write_atomic(dist / MANIFEST, json.dumps({"artifacts": [asdict(a) for a in entries]}, indent=2) + "\n")
-
-
-def write_atomic(path: Path, text: str, mode: int = 0o644) -> None:
-    """Write `text` to `path` through a temporary file in the same folder: all or nothing."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Add or replace the artifact's entry in dist/manifest.json: atomically, under a lock, so that
+    builds running at once into one dist/ all keep their entry."""
+    with locked(dist / MANIFEST):
+        entries = [a for a in read_manifest(dist) if a.path != artifact.path] + [artifact]
+        entries.sort(key=lambda a: a.path)
+        write_atomic(dist / MANIFEST, json.dumps({"artifacts": [asdict(a) for a in entries]}, indent=2) + "\n")

@@ -7,8 +7,9 @@ written atomically, after a `.bak` copy of the original, and only when something
 from __future__ import annotations
 
 import json
+import os
 import re
-import shutil
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -170,19 +171,26 @@ def _holder(config: dict[str, Any], placement: Placement) -> tuple[str, dict[str
 def configure(path: str | Path, placements: list[Placement], folder: str = DEFAULT_FOLDER,
               pattern: str = DEFAULT_PATTERN) -> Outcome:
     """Add the placements to the file at `path`: atomic, with a backup, and idempotent."""
-    from krakend_tasks.core.build import write_atomic
+    from krakend_tasks.core.files import locked, write_atomic
 
-    config = read_config(path)
-    outcome = Outcome(config.path)
-    for placement in placements:
-        outcome.changes += add_plugin(config.data, placement, folder, pattern)
-    text = config.render()
-    if text == config.text:
-        outcome.changes = []
-        return outcome
-    outcome.backup = config.path.with_name(config.path.name + ".bak")
-    shutil.copy2(config.path, outcome.backup)
-    write_atomic(config.path, text, mode=config.path.stat().st_mode & 0o7777)
+    path = Path(path)
+    with locked(path):  # read, change and write as one step: concurrent runs keep every change
+        config = read_config(path)
+        outcome = Outcome(config.path)
+        for placement in placements:
+            outcome.changes += add_plugin(config.data, placement, folder, pattern)
+        text = config.render()
+        if text == config.text:
+            outcome.changes = []
+            return outcome
+        real = Path(os.path.realpath(path))  # a symlink stays a symlink; the file it names is updated
+        mode = real.stat().st_mode & 0o7777
+        if not mode & stat.S_IWUSR or not os.access(real, os.W_OK) or not os.access(real.parent, os.W_OK):
+            raise KrakendConfigError(f"{path} is read-only (or its folder is): nothing was changed",
+                                     hint="make it writable (chmod u+w), or pass --config with a writable copy")
+        outcome.backup = real.with_name(real.name + ".bak")
+        write_atomic(outcome.backup, real.read_bytes(), mode=mode | 0o200)
+        write_atomic(real, text, mode=mode)
     return outcome
 
 

@@ -192,7 +192,7 @@ def read_table(path: str | Path, source: str | None = None, modules: dict[str, s
 
 def write_table(fingerprints: Fingerprints, path: Path, title: str) -> None:
     """Write a table `read_table` reads back (atomically: a cache or a refreshed data file)."""
-    from krakend_tasks.core.build import write_atomic
+    from krakend_tasks.core.files import write_atomic
 
     lines = [f"# {title}", f"# go: {fingerprints.go}", f"# arch: {fingerprints.arch}",
              "# Columns: package, module, version, fingerprint."]
@@ -216,7 +216,7 @@ def bundled(version: str, arch: str) -> Fingerprints | None:
 
 def from_binary(path: str | Path) -> Fingerprints:
     """A KrakenD binary's fingerprints, cached on disk by the binary's sha256 (hashed once per file)."""
-    from krakend_tasks.core.build import sha256, write_atomic
+    from krakend_tasks.core.files import sha256, write_atomic
     from krakend_tasks.core.settings import cache_dir
     from krakend_tasks.errors import ConfigError
 

@@ -157,8 +157,9 @@ def read_go_sum(path: str | Path) -> dict[str, str]:
 
 
 def _read(path: Path, kind: str) -> str:
+    """The file's text; a UTF-8 byte-order mark (some editors write one) is not part of it."""
     try:
-        return path.read_text()
+        return path.read_text().removeprefix("\ufeff")
     except FileNotFoundError:
         raise GoModuleError(f"{path} not found",
                             hint=f"run it in the plugin's folder, or create the {kind} (`go mod init`, `go mod tidy`)"

@@ -72,7 +72,7 @@ def render(kind: str, name: str, module: str, release: Release) -> dict[str, str
 def new(dest: str | Path, kind: str, name: str | None = None, module: str | None = None,
         release: Release | None = None) -> list[Path]:
     """Write a new plugin project into `dest` (which must not exist or be empty); return its files."""
-    from krakend_tasks.core.build import write_atomic
+    from krakend_tasks.core.files import write_atomic
     from krakend_tasks.core.releases import resolve
 
     dest = Path(dest)

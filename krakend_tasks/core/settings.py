@@ -8,6 +8,7 @@ Environment variables are `KRAKEND_TASKS_<FIELD>` (upper case).
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -84,6 +85,7 @@ def load_settings(project: str | Path = ".", **arguments: Any) -> Settings:
     if unknown:
         raise ConfigError(f"unknown setting(s): {', '.join(sorted(unknown))}",
                           hint=f"known settings: {', '.join(sorted(SCALARS))}, target.<name>")
+    _refuse_bad_values(values)
     values["project"] = root
     for key in ("dist",):
         if key in values:
@@ -94,6 +96,24 @@ def load_settings(project: str | Path = ".", **arguments: Any) -> Settings:
     settings.release  # noqa: B018 - validate the version early
     settings.selected_targets()
     return settings
+
+
+CHOICES = {"engine": ("auto", "docker", "local"), "pull": ("missing", "always", "never")}
+SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+def _refuse_bad_values(values: dict[str, Any]) -> None:
+    """An empty value (an unset shell variable) never widens the job; choices and names are checked."""
+    for key, value in values.items():
+        if isinstance(value, str) and not value.strip():
+            raise ConfigError(f"setting {key!r} is empty", hint="give it a value, or leave it out for its default")
+    for key, allowed in CHOICES.items():
+        if key in values and values[key] not in allowed:
+            raise ConfigError(f"unknown {key} {values[key]!r}", hint=f"use one of: {', '.join(allowed)}")
+    name = values.get("name")
+    if name is not None and not (isinstance(name, str) and SAFE_NAME.match(name) and ".." not in name):
+        raise ConfigError(f"invalid plugin file name {name!r}",
+                          hint="letters, digits, '.', '_' and '-' only: it names files inside dist/")
 
 
 def _from_env() -> dict[str, str]:

@@ -10,8 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from krakend_tasks.core.build import read_manifest, write_atomic
+from krakend_tasks.core.build import read_manifest
 from krakend_tasks.core.configure import read_config
+from krakend_tasks.core.files import write_atomic
 from krakend_tasks.core.settings import Settings
 from krakend_tasks.core.targets import Libc
 from krakend_tasks.errors import ConfigError, DestinationExists, KrakendConfigError

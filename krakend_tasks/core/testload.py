@@ -86,6 +86,9 @@ def parse_output(output: str, exit_code: int) -> LoadResult:
             result.fatal = line.removeprefix("fatal error:").strip()
     if result.fatal or any(not c.ok for c in result.checks):
         result.ok = False
+    if not result.checks and not result.fatal:  # nothing said about any plugin: not a pass
+        result.ok = False
+        result.fatal = "the loader printed no [OK]/[KO] line (is it KrakenD's test-plugin?)"
     return result
 
 

@@ -110,8 +110,12 @@ class DockerEngine:
         )
         if self.settings.network:
             run["network_mode"] = self.settings.network
-        code = run_container(self.client, run, log)
         tmp = job.output.parent / tmp_name
+        try:
+            code = run_container(self.client, run, log)
+        except BaseException:  # Ctrl-C, SIGTERM: the container is gone, so is its partial output
+            tmp.unlink(missing_ok=True)
+            raise
         if code != 0:
             tmp.unlink(missing_ok=True)
             raise BuildFailed(f"go build failed for {recipe.target} in {recipe.image} (exit {code})",

@@ -6,8 +6,10 @@ packages a plugin shares with KrakenD get KrakenD's fingerprints.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import subprocess
 from pathlib import Path
 
@@ -68,10 +70,22 @@ class LocalEngine:
 
 
 def run_streaming(command: list[str], cwd: Path, env: dict[str, str], log: Log) -> int:
-    """Run a command, passing each output line to `log` as it comes; return the exit status."""
-    with subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          text=True, errors="replace") as proc:
-        assert proc.stdout is not None
+    """Run a command, passing each output line to `log` as it comes; return the exit status.
+
+    Interrupted (Ctrl-C, SIGTERM), the command and every process it started are stopped before
+    the interruption goes on.
+    """
+    proc = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, errors="replace", start_new_session=True)
+    assert proc.stdout is not None
+    try:
         for line in proc.stdout:
             log(line.rstrip("\n"))
         return proc.wait()
+    except BaseException:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        raise
+    finally:
+        proc.stdout.close()
