@@ -52,9 +52,7 @@ def run(argv: Sequence[str]) -> int:
             return 0
         from krakend_tasks import commands
 
-        if not command.settings:
-            return commands.run(command.function, **given)
-        return commands.run(command.function, ".", **given)
+        return commands.run(command, ".", given=given)
     except UsageError as exc:
         print(exc, file=sys.stderr)
         return 2

@@ -9,12 +9,12 @@ from __future__ import annotations
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from krakend_tasks.options import FORMATS
+from krakend_tasks.options import FORMATS, Command
 
 
 class Terminated(KeyboardInterrupt):
@@ -40,10 +40,16 @@ def terminate_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def run(function: str, *args: Any, **kwargs: Any) -> int:
-    """Run the command function of that name (what every adapter calls), SIGTERM handled as Ctrl-C."""
+def run(command: Command, project: str | Path = ".", defaults: Mapping[str, Any] | None = None,
+        given: Mapping[str, Any] | None = None) -> int:
+    """Run a command of krakend_tasks.options (what every adapter calls): `defaults` are the
+    adapter's settings, `given` the options of this run. SIGTERM is handled as Ctrl-C."""
+    defaults, given = dict(defaults or {}), dict(given or {})
+    function = globals()[command.function]
     with terminate_as_interrupt():
-        return globals()[function](*args, **kwargs)
+        if not command.settings:  # new creates a project: of the settings, only the version applies
+            return function(**{"version": defaults.get("version"), **given})
+        return function(project, **{**defaults, **given})
 
 
 def build(project: str | Path, *, json: bool = False, **settings: Any) -> int:

@@ -66,11 +66,8 @@ def _run(c: Context, command: Command, arguments: dict[str, Any]) -> None:
 
     config = c.config.get("krakend", {})
     given = {k: v for k, v in arguments.items() if v not in (None, [])}
-    if not command.settings:  # new: creates a project, only the version setting applies
-        _call(lambda: commands.run(command.function, **{"version": config.get("version"), **given}))
-        return
-    values = {key: config.get(key) for key in SETTING_KEYS}
-    _call(lambda: commands.run(command.function, config.get("project") or ".", **{**values, **given}))
+    defaults = {key: config.get(key) for key in SETTING_KEYS}
+    _call(lambda: commands.run(command, config.get("project") or ".", defaults, given))
 
 
 def _call(run: Any) -> None:

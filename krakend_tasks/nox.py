@@ -89,13 +89,9 @@ def _session(name: str, spec: Spec, project: str, settings: dict[str, Any]) -> C
             s.error(str(exc))
         if given is None:  # --help was printed
             return
-        if not command.settings:  # creates a project: no project settings apply
-            status = _call(s, lambda: commands.run(command.function, **{"version": settings.get("version"), **given}))
-        else:
-            options = {**settings, **given}
-            if spec.targets is not None:
-                options["targets"] = spec.targets
-            status = _call(s, lambda: commands.run(command.function, project, **options))
+        if spec.targets is not None:
+            given["targets"] = spec.targets
+        status = _call(s, lambda: commands.run(command, project, settings, given))
         if status:
             s.error(f"{spec.command}: {FAILURE.get(spec.command, 'failed')}")
 
