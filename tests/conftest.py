@@ -189,3 +189,23 @@ def run_host(host: Path, target: str, *args: str) -> subprocess.CompletedProcess
 
     prefix = emulator(load_settings(".", version=VERSION).recipe(parse_target(target)))
     return subprocess.run([*prefix, str(host), *args], capture_output=True, text=True, timeout=120)
+
+
+def interrupt_when(proc: subprocess.Popen, ready, sig: int, what: str) -> str:
+    """Send `sig` to `proc` a second after `ready()` holds (the work is under way); return its output."""
+    import time
+
+    try:
+        deadline = time.monotonic() + 60
+        while not ready():
+            assert time.monotonic() < deadline and proc.poll() is None, f"{what} did not start"
+            time.sleep(0.1)
+        time.sleep(1)
+        proc.send_signal(sig)
+        return proc.communicate(timeout=60)[0].decode()
+    finally:
+        proc.kill()
+
+
+def running_build_container(client) -> bool:
+    return any(c.status == "running" for c in our_containers(client))

@@ -9,7 +9,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -21,7 +20,15 @@ from krakend_tasks.core.testload import load_local
 from krakend_tasks.engines.docker import DockerEngine, docker_client
 from krakend_tasks.errors import BuildFailed, DockerUnavailable, ImageMissing
 
-from .conftest import EXPECTED, VERSION, build_example, docker_settings, our_containers
+from .conftest import (
+    EXPECTED,
+    VERSION,
+    build_example,
+    docker_settings,
+    interrupt_when,
+    our_containers,
+    running_build_container,
+)
 
 
 @pytest.fixture(scope="module")
@@ -105,16 +112,7 @@ def test_ctrl_c_removes_the_container(example, docker_client):
     code = ("from krakend_tasks.core.build import build; from krakend_tasks.core.settings import load_settings; "
             f"build(load_settings({str(example)!r}, targets='amd64-generic', **{docker_settings()!r}))")
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 60
-        while not [c for c in our_containers(docker_client) if c.status == "running"]:
-            assert time.monotonic() < deadline and proc.poll() is None, "no build container appeared"
-            time.sleep(0.1)
-        time.sleep(1)
-        proc.send_signal(signal.SIGINT)
-        output = proc.communicate(timeout=60)[0].decode()
-    finally:
-        proc.kill()
+    output = interrupt_when(proc, lambda: running_build_container(docker_client), signal.SIGINT, "the build container")
     assert proc.returncode != 0 and "KeyboardInterrupt" in output
     assert our_containers(docker_client) == []
     assert not list((example / "dist").glob("*.so"))

@@ -15,7 +15,16 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import PYTHON, ROOT, VERSION, docker_settings, our_containers, run
+from .conftest import (
+    PYTHON,
+    ROOT,
+    VERSION,
+    docker_settings,
+    interrupt_when,
+    our_containers,
+    run,
+    running_build_container,
+)
 
 CONFIGS = ROOT / "tests" / "data" / "configs"
 SERVER = "plugin/http-server"
@@ -102,16 +111,7 @@ def test_sigterm_mid_docker_build_removes_the_container(example, docker_client):
     forced_rebuild(example)
     env = {f"KRAKEND_TASKS_{k.upper()}": v for k, v in docker_settings().items()}
     proc = start_build(example, env)
-    try:
-        deadline = time.monotonic() + 60
-        while not [c for c in our_containers(docker_client) if c.status == "running"]:
-            assert time.monotonic() < deadline and proc.poll() is None, "no build container appeared"
-            time.sleep(0.1)
-        time.sleep(1)
-        proc.send_signal(signal.SIGTERM)
-        output = proc.communicate(timeout=60)[0].decode()
-    finally:
-        proc.kill()
+    output = interrupt_when(proc, lambda: running_build_container(docker_client), signal.SIGTERM, "the container")
     assert proc.returncode == 128 + signal.SIGTERM, output
     assert "Traceback" not in output and "interrupted" in output
     assert our_containers(docker_client) == []
@@ -121,16 +121,7 @@ def test_sigterm_mid_docker_build_removes_the_container(example, docker_client):
 def test_sigterm_mid_local_build_stops_go_and_leaves_nothing(example, cross):
     forced_rebuild(example)
     proc = start_build(example, {"KRAKEND_TASKS_ENGINE": "local", "KRAKEND_TASKS_VERSION": VERSION})
-    try:
-        deadline = time.monotonic() + 60
-        while not go_builds_of(example):
-            assert time.monotonic() < deadline and proc.poll() is None, "go build did not start"
-            time.sleep(0.1)
-        time.sleep(1)
-        proc.send_signal(signal.SIGTERM)
-        output = proc.communicate(timeout=60)[0].decode()
-    finally:
-        proc.kill()
+    output = interrupt_when(proc, lambda: bool(go_builds_of(example)), signal.SIGTERM, "go build")
     assert proc.returncode == 128 + signal.SIGTERM, output
     assert "Traceback" not in output
     time.sleep(0.5)
