@@ -25,6 +25,7 @@ from pathlib import Path
 from krakend_tasks.core.build import build
 from krakend_tasks.core.settings import Settings, load_settings
 from krakend_tasks.core.targets import ALL_TARGETS
+from krakend_tasks.engines import engine_for
 
 ROOT = Path(__file__).resolve().parent.parent
 VERSION = "2.13.8"
@@ -45,13 +46,13 @@ def bench_local(project: Path, cache: Path) -> dict[str, tuple[float, float]]:
     results = {}
     for target in ALL_TARGETS:
         settings = load_settings(project, engine="local", version=VERSION, targets=target.name)
-        cold = timed(lambda s=settings: build(s, log=quiet))
+        cold = timed(lambda s=settings: build(s, engine_for(s), log=quiet))
         results[target.name] = (cold, warm_best(settings))
     return results
 
 
 def warm_best(settings: Settings) -> float:
-    return min(timed(lambda: build(settings, log=quiet)) for _ in range(3))
+    return min(timed(lambda: build(settings, engine_for(settings), log=quiet)) for _ in range(3))
 
 
 def plain_go_build(project: Path) -> float:
@@ -74,7 +75,7 @@ def bench_docker(project: Path, builder: str, network: str | None,
         volume = f"krakend-tasks-gocache-1.25.12-{target.name}"  # the build cache; modules stay cached
         with contextlib.suppress(docker.errors.NotFound):
             client.volumes.get(volume).remove(force=True)
-        cold = timed(lambda s=settings: build(s, log=quiet))
+        cold = timed(lambda s=settings: build(s, engine_for(s), log=quiet))
         results[target.name] = (cold, warm_best(settings))
         recipe = settings.recipe(target)
         env = recipe.environment(on_host=False)

@@ -41,10 +41,15 @@ def terminate_as_interrupt() -> Iterator[None]:
 
 
 def run(command: Command, project: str | Path = ".", defaults: Mapping[str, Any] | None = None,
-        given: Mapping[str, Any] | None = None) -> int:
+        given: Mapping[str, Any] | None = None, source: str = "settings") -> int:
     """Run a command of krakend_tasks.options (what every adapter calls): `defaults` are the
-    adapter's settings, `given` the options of this run. SIGTERM is handled as Ctrl-C."""
-    defaults, given = dict(defaults or {}), dict(given or {})
+    adapter's settings (`source` names them in errors), `given` the options of this run.
+    SIGTERM is handled as Ctrl-C."""
+    from krakend_tasks.core.settings import checked
+
+    defaults = {k: v for k, v in (defaults or {}).items() if v is not None}
+    given = dict(given or {})
+    checked(defaults, source)
     function = globals()[command.function]
     with terminate_as_interrupt():
         if not command.settings:  # new creates a project: of the settings, only the version applies
@@ -56,11 +61,13 @@ def build(project: str | Path, *, json: bool = False, **settings: Any) -> int:
     """Build the selected targets; print the artifacts. Returns 0 (failures raise)."""
     from krakend_tasks.core.build import build as run_build
     from krakend_tasks.core.settings import load_settings
+    from krakend_tasks.engines import engine_for
     from krakend_tasks.render import print_artifacts, progress
 
     loaded = load_settings(project, **settings)
+    engine = engine_for(loaded)
     with progress([t.name for t in loaded.selected_targets()], "build") as mark:
-        artifacts = run_build(loaded, progress=mark)
+        artifacts = run_build(loaded, engine, progress=mark)
     print_artifacts(artifacts, as_machine=json)
     return 0
 
@@ -80,7 +87,8 @@ def check(project: str | Path, *, output: str = "table", fix: bool = False, appl
     targets = loaded.selected_targets()
     if output == "krakend":
         targets = targets[:1]  # KrakenD's check knows no targets; its libc is compared as given
-    options = dict(go=go, libc=libc, krakend_bin=krakend_bin, image=image, krakend_format=output == "krakend")
+    options: dict[str, Any] = dict(go=go, libc=libc, krakend_bin=krakend_bin, image=image,
+                                   krakend_format=output == "krakend")
     reports = {t.name: check_project(loaded, t, **options) for t in targets}
     if apply:
         first = next(iter(reports.values()))
@@ -102,8 +110,8 @@ def check(project: str | Path, *, output: str = "table", fix: bool = False, appl
 def _plugins(project: str | Path, paths: list[str] | None, settings: dict[str, Any]):
     """(path, target) pairs: given paths (their target: --target when it names one, else read from the
     ELF), else the artifacts of dist's manifest for the selected targets."""
-    from krakend_tasks.core.build import read_manifest
     from krakend_tasks.core.elf import read_elf
+    from krakend_tasks.core.manifest import read_manifest
     from krakend_tasks.core.settings import load_settings
     from krakend_tasks.core.targets import parse_target
     from krakend_tasks.errors import ConfigError
@@ -149,7 +157,7 @@ def inspect(project: str | Path, *, paths: list[str] | None = None, kinds: list[
 def test(project: str | Path, *, paths: list[str] | None = None, kinds: list[str] | None = None,
          json: bool = False, krakend_bin: str | None = None, image: str | None = None, **settings: Any) -> int:
     """Load plugins for real: a KrakenD binary, a KrakenD image, or the Go loader. 0: all load, 1: not."""
-    from krakend_tasks.core.elf import read_elf
+    from krakend_tasks.core.elf import read_build_info, read_elf
     from krakend_tasks.core.testload import load_in_image, load_local, load_with_krakend
     from krakend_tasks.render import print_loads, progress
 
@@ -158,7 +166,8 @@ def test(project: str | Path, *, paths: list[str] | None = None, kinds: list[str
     with progress([str(path) for path, _ in pairs], "load") as mark:
         for path, plugin_target in pairs:
             mark(str(path), "running")
-            plugin_kinds = kinds or read_elf(path).kinds or ["server"]
+            read_build_info(path)  # not a Go file: NotAPlugin, before loading anything
+            plugin_kinds = kinds or read_elf(path).plugin_types or ["server"]
             recipe = loaded.recipe(plugin_target)
             if krakend_bin:
                 result = load_with_krakend([path], plugin_kinds, krakend_bin)
@@ -232,18 +241,18 @@ def test_plugin(project: str | Path, *, paths: list[str] | None = None, server: 
 def new(kind: str | None = None, name: str | None = None, dest: str | None = None, module: str | None = None,
         version: str | None = None) -> int:
     """Scaffold a plugin project in `dest` (default ./NAME)."""
+    from krakend_tasks.core.plugin_types import NAMES
     from krakend_tasks.core.releases import resolve
-    from krakend_tasks.core.scaffold import KINDS
     from krakend_tasks.core.scaffold import new as scaffold
     from krakend_tasks.errors import ConfigError
     from krakend_tasks.render import print_lines
 
-    if not kind or not (name or dest):
+    if not kind or (name is None and not dest):
         raise ConfigError("new needs a plugin type and a name",
-                          hint=f"e.g. new --type {'|'.join(KINDS)} --name my-plugin")
+                          hint=f"e.g. new --type {'|'.join(NAMES)} --name my-plugin")
     release = resolve(version or "latest")
     folder = Path(dest or name)  # type: ignore[arg-type]
-    written = scaffold(folder, kind, name or folder.name, module, release)
+    written = scaffold(folder, kind, folder.name if name is None else name, module, release)
     print_lines(f"new {kind} plugin in {folder} for KrakenD {release.version} (Go {release.go}):",
                 [str(p.relative_to(folder)) for p in written])
     print(f"next: cd {folder} && nox -s unit build check test_plugin", file=sys.stderr)
@@ -256,8 +265,6 @@ def configure(project: str | Path, *, config: str | None = None, kind: str | Non
               validate: bool = False, plugins: str | None = None, krakend_bin: str | None = None,
               image: str | None = None, **settings: Any) -> int:
     """Add the plugin to krakend.json; optionally check every plugin name it uses, and KrakenD's own check."""
-    import json
-
     from krakend_tasks.core import configure as cfg
     from krakend_tasks.core.settings import load_settings
     from krakend_tasks.errors import ConfigError
@@ -266,15 +273,18 @@ def configure(project: str | Path, *, config: str | None = None, kind: str | Non
     loaded = load_settings(project, **settings)
     path = Path(config) if config else loaded.project / "krakend.json"
     try:
-        extra = json.loads(plugin_settings) if plugin_settings else None
+        extra = cfg.parse_json(plugin_settings) if plugin_settings else None
     except ValueError as exc:
         raise ConfigError(f"--settings is not JSON: {exc}", hint='e.g. --settings \'{"path": "/hi"}\'') from None
+    if extra is not None and not isinstance(extra, dict):
+        raise ConfigError(f"--settings is a JSON {type(extra).__name__}, not an object",
+                          hint='the plugin\'s configuration is an object, e.g. --settings \'{"path": "/hi"}\'')
     kind = kind or _built_kind(loaded)
     if kind in ("client", "modifier") and not endpoint:
         endpoint = _only_endpoint(path)
     if backend is not None and not str(backend).isdigit():
         raise ConfigError(f"--backend {backend!r} is not an index", hint="give 0 for the first backend, 1 for the next")
-    placement = cfg.Placement(kind, name or _default_name(loaded), endpoint, method,
+    placement = cfg.Placement(kind, loaded.plugin_name() if name is None else name, endpoint, method,
                               None if backend is None else int(backend), extra)
     outcome = cfg.configure(path, [placement], folder or cfg.DEFAULT_FOLDER, pattern or cfg.DEFAULT_PATTERN)
     if outcome.changed:
@@ -297,26 +307,19 @@ def configure(project: str | Path, *, config: str | None = None, kind: str | Non
 
 def _built_kind(loaded: Any) -> str:
     """The plugin type of the built artifacts, read from their exported registerers."""
-    from krakend_tasks.core.build import read_manifest
     from krakend_tasks.core.elf import read_elf
+    from krakend_tasks.core.manifest import read_manifest
     from krakend_tasks.errors import ConfigError
 
     artifacts = read_manifest(loaded.dist_dir)
     if not artifacts:
         raise ConfigError("which plugin type? nothing is built yet", hint="pass --type server|client|modifier")
     elf = read_elf(loaded.dist_dir / artifacts[0].path)
-    kinds = elf.kinds
+    kinds = elf.plugin_types
     if len(kinds) != 1:
         raise ConfigError(f"{artifacts[0].path} exports {', '.join(elf.registerers) or 'no registerer'}",
                           hint="pass --type server|client|modifier")
     return kinds[0]
-
-
-def _default_name(loaded: Any) -> str:
-    from krakend_tasks.core.build import plugin_name
-    from krakend_tasks.core.gomod import read_go_mod
-
-    return loaded.name or plugin_name(read_go_mod(loaded.project / "go.mod"))
 
 
 def _only_endpoint(path: Path) -> str:
@@ -335,9 +338,9 @@ def ship(project: str | Path, *, config: str | None = None, force: bool = False,
 
     build: True builds (no daemon is an error), False does not, None builds when a daemon answers.
     """
-    from krakend_tasks.core.build import log_to_stderr
     from krakend_tasks.core.settings import load_settings
     from krakend_tasks.core.ship import build_image, write_dockerfile
+    from krakend_tasks.engines.job import log_to_stderr
     from krakend_tasks.errors import DockerUnavailable
 
     loaded = load_settings(project, **settings)
@@ -345,7 +348,7 @@ def ship(project: str | Path, *, config: str | None = None, force: bool = False,
     print(f"wrote {shipment.dockerfile} (FROM {shipment.base}; plugin builds: {', '.join(shipment.arches)})")
     if build is False:
         return 0
-    tag = tag or f"{_default_name(loaded)}-krakend:{loaded.release.version}"
+    tag = tag or f"{loaded.plugin_name()}-krakend:{loaded.release.version}"
     try:
         image = build_image(loaded, shipment, tag, arch or shipment.arches[0], log_to_stderr)
     except DockerUnavailable as exc:

@@ -13,6 +13,7 @@ the project's file and `KRAKEND_TASKS_*` variables.
 
 from __future__ import annotations
 
+import os
 from inspect import Parameter, Signature
 from typing import Any
 
@@ -64,10 +65,14 @@ def make_task(command: Command) -> Task:
 def _run(c: Context, command: Command, arguments: dict[str, Any]) -> None:
     from krakend_tasks import commands
 
-    config = c.config.get("krakend", {})
+    config = dict(c.config.get("krakend", {}))
+    prefix = f"{getattr(c.config, '_env_prefix', None) or 'INVOKE_'}KRAKEND_"  # invoke skips unknown ones
+    config |= {k[len(prefix):].lower(): v for k, v in os.environ.items()
+               if k.startswith(prefix) and k[len(prefix):].lower() not in config}
+    project = config.pop("project", None) or "."
     given = {k: v for k, v in arguments.items() if v not in (None, [])}
-    defaults = {key: config.get(key) for key in SETTING_KEYS}
-    _call(lambda: commands.run(command, config.get("project") or ".", defaults, given))
+    source = "invoke configuration (krakend.*: invoke.yaml, INVOKE_KRAKEND_*, collection())"
+    _call(lambda: commands.run(command, project, config, given, source))
 
 
 def _call(run: Any) -> None:

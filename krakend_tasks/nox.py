@@ -73,8 +73,8 @@ def register(project: str = ".", *, prefix: str = "", default: bool = False, **s
         names.append(full)
         if full in existing and getattr(existing[full].func, MARK, False):
             continue
-        nox.session(_session(full, spec, project, settings), name=full, python=False, default=default,
-                    tags=["krakend"])
+        nox.session(name=full, python=False, default=default, tags=["krakend"])(
+            _session(full, spec, project, settings))
     return names
 
 
@@ -91,7 +91,7 @@ def _session(name: str, spec: Spec, project: str, settings: dict[str, Any]) -> C
             return
         if spec.targets is not None:
             given["targets"] = spec.targets
-        status = _call(s, lambda: commands.run(command, project, settings, given))
+        status = _call(s, lambda: commands.run(command, project, settings, given, "register()"))
         if status:
             s.error(f"{spec.command}: {FAILURE.get(spec.command, 'failed')}")
 

@@ -12,7 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-KINDS = ("server", "client", "modifier")
+from krakend_tasks.core.plugin_types import NAMES
+
+KINDS = NAMES  # plugin types
 FORMATS = ("table", "json", "krakend")  # check --format
 
 

@@ -9,8 +9,8 @@ from contextlib import contextmanager
 from dataclasses import asdict
 from typing import Any, TextIO
 
-from krakend_tasks.core.build import Artifact
 from krakend_tasks.core.check import Report
+from krakend_tasks.core.manifest import Artifact
 
 
 def as_json(value: Any) -> str:

@@ -50,15 +50,22 @@ EXPECTED = {  # target -> (ELF architecture, libc) of its plugin
 }
 
 
+def build_in(settings, log=lambda _: None):
+    """Build with the engine the settings name, as the build command does."""
+    from krakend_tasks.core.build import build
+    from krakend_tasks.engines import engine_for
+
+    return build(settings, engine_for(settings, log), log=log)
+
+
 def build_example(tmp_path_factory, **settings):
     """Build a fresh copy of the example for every target: (settings, artifacts, log lines)."""
-    from krakend_tasks.core.build import build
     from krakend_tasks.core.settings import load_settings
 
     project = copy_example(tmp_path_factory.mktemp(settings.get("engine", "auto")) / "hello")
     loaded = load_settings(project, **settings)
     lines: list[str] = []
-    return loaded, build(loaded, log=lines.append), lines
+    return loaded, build_in(loaded, log=lines.append), lines
 
 
 @pytest.fixture

@@ -24,6 +24,7 @@ from .conftest import (
     EXPECTED,
     VERSION,
     build_example,
+    build_in,
     docker_settings,
     interrupt_when,
     our_containers,
@@ -64,7 +65,7 @@ def test_cache_volumes_hold_the_go_caches(built, docker_client):
     ).decode().split()
     assert int(listing[0]) > 200  # a populated GOCACHE (256 shards + README, trim.txt)
     assert "uuid@v1.6.0" in listing  # the example's shared module, compiled from /go/pkg/mod
-    again = build(load_settings(settings.project, **docker_settings(), targets="amd64-generic"), log=lambda _: None)
+    again = build_in(load_settings(settings.project, **docker_settings(), targets="amd64-generic"))
     assert again[0].sha256 == next(a.sha256 for a in artifacts if a.target == "amd64-generic")
 
 
@@ -81,7 +82,7 @@ def test_compile_error_leaves_no_container(example, docker_client):
     settings = load_settings(example, **docker_settings(), targets="amd64-alpine")
     lines: list[str] = []
     with pytest.raises(BuildFailed) as err:
-        build(settings, log=lines.append)
+        build_in(settings, log=lines.append)
     assert "go build failed for amd64-alpine in local/krakend-builder:2.13.8" in str(err.value)
     assert any("undefined: undefined_name" in line for line in lines)
     assert our_containers(docker_client) == []
@@ -92,7 +93,7 @@ def test_missing_image(example, docker_client):
     settings = load_settings(example, **{**docker_settings(), "builder": "local/no-such-builder"},
                              targets="amd64-generic")
     with pytest.raises(ImageMissing) as err:
-        build(settings, engine=DockerEngine(docker_client, settings), log=lambda _: None)
+        build(settings, DockerEngine(docker_client, pull="never", network="host"), log=lambda _: None)
     assert "image local/no-such-builder:2.13.8-linux-generic is not present" in str(err.value)
     assert err.value.exit_code == 5
     assert our_containers(docker_client) == []
@@ -109,8 +110,12 @@ def test_no_daemon(monkeypatch):
 def test_ctrl_c_removes_the_container(example, docker_client):
     """SIGINT to a running build: the process stops and its container is removed."""
     (example / "krakend-tasks.toml").write_text('[target.amd64-generic]\nenv = { GOFLAGS = "-a -buildvcs=false" }\n')
-    code = ("from krakend_tasks.core.build import build; from krakend_tasks.core.settings import load_settings; "
-            f"build(load_settings({str(example)!r}, targets='amd64-generic', **{docker_settings()!r}))")
+    # Ctrl-C as a terminal sends it, also when this suite runs in the background (which ignores SIGINT)
+    code = ("import signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+            "from krakend_tasks.core.build import build; from krakend_tasks.core.settings import load_settings; "
+            "from krakend_tasks.engines import engine_for; "
+            f"s = load_settings({str(example)!r}, targets='amd64-generic', **{docker_settings()!r}); "
+            "build(s, engine_for(s))")
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     output = interrupt_when(proc, lambda: running_build_container(docker_client), signal.SIGINT, "the build container")
     assert proc.returncode != 0 and "KeyboardInterrupt" in output

@@ -4,15 +4,16 @@ import json
 
 import pytest
 
-from krakend_tasks.core.build import build, read_manifest
+from krakend_tasks.core.build import build
 from krakend_tasks.core.elf import read_elf
+from krakend_tasks.core.manifest import read_manifest
 from krakend_tasks.core.settings import load_settings
 from krakend_tasks.core.targets import parse_target
 from krakend_tasks.core.testload import load_local
 from krakend_tasks.engines.local import LocalEngine
 from krakend_tasks.errors import BuildFailed, ConfigError, GoModuleError
 
-from .conftest import EXPECTED, VERSION, build_example
+from .conftest import EXPECTED, VERSION, build_example, build_in
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +29,7 @@ def test_every_target_is_the_right_elf(built):
         assert a.path == f"hello-{VERSION}-{a.target}.so"
         elf = read_elf(path)
         assert (elf.arch, elf.libc) == EXPECTED[a.target], a.target
-        assert elf.kind == "ET_DYN" and elf.build_info.settings["-buildmode"] == "plugin"
+        assert elf.elf_type == "ET_DYN" and elf.build_info.settings["-buildmode"] == "plugin"
         assert elf.build_info.go == "1.25.12"  # GOTOOLCHAIN pinned to KrakenD 2.13.8's Go
         assert elf.registerers == ("HandlerRegisterer",)
     assert any("libc may differ" in line for line in lines)
@@ -65,12 +66,12 @@ def test_a_musl_plugin_fails_in_a_glibc_loader(built):
 
 def test_compile_error_is_a_build_failure_and_keeps_the_old_artifact(example, cross):
     settings = load_settings(example, engine="local", version=VERSION, targets="amd64-generic")
-    build(settings, log=lambda _: None)
+    build_in(settings)
     good = (settings.dist_dir / f"hello-{VERSION}-amd64-generic.so").read_bytes()
     (example / "broken.go").write_text("package main\n\nfunc broken() { undefined_name() }\n")
     lines: list[str] = []
     with pytest.raises(BuildFailed) as err:
-        build(settings, engine=LocalEngine(settings), log=lines.append)
+        build(settings, LocalEngine(), log=lines.append)
     assert "go build failed for amd64-generic" in str(err.value) and err.value.exit_code == 6
     assert any("undefined: undefined_name" in line for line in lines)
     assert (settings.dist_dir / f"hello-{VERSION}-amd64-generic.so").read_bytes() == good
@@ -79,17 +80,17 @@ def test_compile_error_is_a_build_failure_and_keeps_the_old_artifact(example, cr
 
 def test_no_go_mod(tmp_path):
     with pytest.raises(GoModuleError) as err:
-        build(load_settings(tmp_path, engine="local"), log=lambda _: None)
+        build_in(load_settings(tmp_path, engine="local"))
     assert "go.mod not found" in str(err.value) and err.value.exit_code == 3
 
 
 def test_go_line_newer_than_krakend_go(example):
     (example / "go.mod").write_text("module example.com/x\n\ngo 1.26.0\n")
     with pytest.raises(ConfigError, match=r"requires go 1\.26\.0, but KrakenD is built with Go 1\.25\.12"):
-        build(load_settings(example, engine="local", version=VERSION), log=lambda _: None)
+        build_in(load_settings(example, engine="local", version=VERSION))
 
 
 def test_no_generic_builder_before_2_1_3(example):
     (example / "go.mod").write_text("module example.com/x\n\ngo 1.17\n")
     with pytest.raises(ConfigError, match="has no generic builder"):
-        build(load_settings(example, engine="local", version="2.0.6", targets="generic"), log=lambda _: None)
+        build_in(load_settings(example, engine="local", version="2.0.6", targets="generic"))

@@ -205,6 +205,7 @@ def test_cli_check_compatible_exits_0(isolated, tmp_path):
     ("github.com/a/b v1.0.0\n", 3, "go.sum:1: malformed go.sum line"),
 ])
 def test_cli_check_bad_go_sum(isolated, tmp_path, content, code, message):
+    (tmp_path / "go.mod").write_text("module example.com/p\n\ngo 1.25\n\nrequire github.com/a/b v1.0.0\n")
     if content is not None:
         (tmp_path / "go.sum").write_text(content)
     out = run([PYTHON, "-m", "krakend_tasks", "check", "--version", "2.13.8"], tmp_path, env=isolated)

@@ -11,7 +11,7 @@ import pytest
 from krakend_tasks.core.configure import Placement, configure, krakend_check, used_plugins
 from krakend_tasks.errors import ConfigError, KrakendConfigError
 
-from .conftest import PYTHON, ROOT, run
+from .conftest import PYTHON, ROOT, build_in, run
 
 CONFIGS = ROOT / "tests" / "data" / "configs"
 SERVER = "plugin/http-server"
@@ -74,6 +74,22 @@ def test_idempotent_second_run_changes_nothing(gateway):
     second = configure(gateway, placements)
     assert first.changed and not second.changed and second.backup is None
     assert gateway.read_text() == text and first.backup.read_text() == backup
+
+
+def test_numbers_keep_how_they_are_written(tmp_path):
+    """1e3 is not rewritten as 1000.0, nor 1e400 as Infinity (which is not JSON); a string that
+    looks like our internal mark stays a string."""
+    path = tmp_path / "krakend.json"
+    original = ('{\n  "version": 3,\n  "timeout": 1e3,\n  "huge": 1e400,\n  "tiny": -2.50E-7,\n'
+                '  "big": 123456789012345678901234567890,\n  "text": "\\u0000number:1"\n}\n')
+    path.write_text(original)
+    configure(path, [Placement("server", "geo")])
+    data = json.loads(path.read_text())
+    assert data["plugin"] and data["extra_config"][SERVER]["name"] == ["geo"]
+    for line in ('"timeout": 1e3,', '"huge": 1e400,', '"tiny": -2.50E-7,', '"big": 123456789012345678901234567890,',
+                 '"text": "\\u0000number:1"'):
+        assert line in path.read_text()
+    assert without(data, ("plugin",), ("extra_config",)) == json.loads(original)
 
 
 def test_tabs_and_file_mode_are_kept(tmp_path):
@@ -164,13 +180,12 @@ def test_krakend_check_confirms_the_result(gateway, tmp_path):
 
 def test_validate_names_against_real_plugins(tmp_path, cross):
     """The names a config uses against the names built plugins really register (loaded for real)."""
-    from krakend_tasks.core.build import build
     from krakend_tasks.core.scaffold import new
     from krakend_tasks.core.settings import load_settings
 
     project = tmp_path / "geo"
     new(project, "modifier", "geo", release=load_settings(".", version="2.13.8").release)
-    build(load_settings(project, version="2.13.8", engine="local", targets="amd64-generic"), log=lambda _: None)
+    build_in(load_settings(project, version="2.13.8", engine="local", targets="amd64-generic"))
     config = project / "krakend.json"
     configure(config, [Placement("server", "missing-one")])
     validate = [PYTHON, "-m", "krakend_tasks", "configure", "--type", "modifier", "--validate"]

@@ -22,7 +22,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from krakend_tasks.core import fingerprints
-from krakend_tasks.core.build import build
 from krakend_tasks.core.fidelity import refuse_unloadable
 from krakend_tasks.core.gomod import read_go_mod
 from krakend_tasks.core.settings import load_settings
@@ -30,7 +29,7 @@ from krakend_tasks.core.targets import TARGET_NAMES, parse_target
 from krakend_tasks.core.testload import LoadResult
 from krakend_tasks.errors import KrakendTasksError, NoFingerprints, NotAPlugin, UnloadableBuild
 
-from .conftest import PYTHON, ROOT, VERSION, docker_settings, our_containers, run, run_host
+from .conftest import PYTHON, ROOT, VERSION, build_in, docker_settings, our_containers, run, run_host
 
 SHARED_PLUGIN = ROOT / "tests" / "data" / "shared-plugin"
 SHARED_TABLES = ROOT.parent / "shared" / "krakend"
@@ -62,7 +61,7 @@ def shared_builds(tmp_path_factory, docker_client, cross) -> dict[tuple[str, str
         project = tmp_path_factory.mktemp(engine) / "shared"
         shutil.copytree(SHARED_PLUGIN, project)
         loaded = load_settings(project, **options)
-        for artifact in build(loaded, log=lambda _: None):
+        for artifact in build_in(loaded):
             out[(engine, artifact.target)] = loaded.dist_dir / artifact.path
     assert our_containers(docker_client) == []
     return out
@@ -150,8 +149,7 @@ def test_wrong_version_of_a_shared_module_is_named_with_its_fix(shared_builds, t
     env = {**os.environ, "GOTOOLCHAIN": "go1.25.12", "GOFLAGS": "-mod=mod", "GOMODCACHE": "/go/pkg/mod"}
     subprocess.run(["go", "get", "github.com/google/uuid@v1.5.0"], cwd=project, env=env, check=True,
                    capture_output=True)
-    artifact = build(load_settings(project, engine="local", version=VERSION, targets="amd64-generic"),
-                     log=lambda _: None)[0]
+    artifact = build_in(load_settings(project, engine="local", version=VERSION, targets="amd64-generic"))[0]
     comparison = fingerprints.compare(fingerprints.read_fingerprints(project / "dist" / artifact.path),
                                       krakend_table("amd64"))
     assert comparison.error == "plugin was built with a different version of package github.com/google/uuid"
@@ -284,7 +282,7 @@ def go_without_plugins(tmp_path_factory, cross) -> Path:
 
 @pytest.mark.parametrize(("kind", "error", "message"), [
     ("text", NotAPlugin, "is not an ELF file"),
-    ("not-go", NoFingerprints, "is not a Go program or plugin"),
+    ("not-go", NotAPlugin, "is not a Go program or plugin"),
     ("no-plugin-support", NoFingerprints, "holds no package fingerprints"),
     ("stripped", NoFingerprints, "has no symbol table"),
     ("truncated", NotAPlugin, "damaged ELF file"),

@@ -11,7 +11,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from krakend_tasks.core.build import build
 from krakend_tasks.core.elf import read_elf
 from krakend_tasks.core.preflight import preflight
 from krakend_tasks.core.settings import load_settings
@@ -19,7 +18,7 @@ from krakend_tasks.core.targets import TARGET_NAMES, parse_target
 from krakend_tasks.core.testload import load_in_image, load_local, parse_output
 from krakend_tasks.errors import NotAPlugin
 
-from .conftest import EXAMPLE, PYTHON, ROOT, VERSION, run
+from .conftest import EXAMPLE, PYTHON, ROOT, VERSION, build_in, run
 
 DATA = ROOT / "tests" / "data"
 KINDS = {"server": (EXAMPLE, "hello", "HandlerRegisterer"),
@@ -35,7 +34,7 @@ def plugins(tmp_path_factory, cross):
         project = tmp_path_factory.mktemp(kind) / kind
         shutil.copytree(source, project, ignore=shutil.ignore_patterns("dist*"))
         s = load_settings(project, engine="local", version=VERSION)
-        for artifact in build(s, log=lambda _: None):
+        for artifact in build_in(s):
             out[(kind, artifact.target)] = s.dist_dir / artifact.path
     return out
 

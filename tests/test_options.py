@@ -16,7 +16,7 @@ from krakend_tasks import nox as kt_nox
 from krakend_tasks.invoke import collection
 from krakend_tasks.options import BY_NAME, COMMANDS, Command, Option, markdown
 
-from .conftest import EXAMPLE, PYTHON, ROOT, VERSION, copy_example, run, run_host
+from .conftest import EXAMPLE, PYTHON, ROOT, VERSION, build_in, copy_example, run, run_host
 
 SESSIONS = {"build": "build", "check": "check", "inspect": "inspect", "test": "test_plugin", "new": "new",
             "configure": "configure", "ship": "ship", "matrix": "matrix", "check-plugin": "krakend_check_plugin",
@@ -253,12 +253,10 @@ SUMMARY_KO = re.compile(r"\[KO\] (\d+) tested plugin\(s\) in [0-9.]+(ns|µs|ms|s
 @pytest.fixture(scope="module")
 def built(tmp_path_factory, cross) -> dict[str, Path]:
     """The example for amd64-generic the right way, and the same source from the host's module cache."""
-    from krakend_tasks.core.build import build
     from krakend_tasks.core.settings import load_settings
 
     project = copy_example(tmp_path_factory.mktemp("tp") / "hello")
-    good = build(load_settings(project, engine="local", version=VERSION, targets="amd64-generic"),
-                 log=lambda _: None)[0]
+    good = build_in(load_settings(project, engine="local", version=VERSION, targets="amd64-generic"))[0]
     wrong = project / "wrong" / "hello.so"
     env = {"GOTOOLCHAIN": "go1.25.12", "GOMODCACHE": str(Path.home() / "go" / "pkg" / "mod"), "CGO_ENABLED": "1"}
     subprocess.run(["go", "build", "-buildmode=plugin", "-o", str(wrong), "."], cwd=project, check=True,

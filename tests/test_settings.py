@@ -1,10 +1,16 @@
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from krakend_tasks.core.settings import load_settings
+from krakend_tasks.core.settings import RECIPE_KEYS, SCALARS, load_settings
 from krakend_tasks.core.targets import parse_target
 from krakend_tasks.errors import ConfigError
+
+EMPTY = Path(tempfile.mkdtemp(prefix="kt-settings-"))  # a project folder with no settings file
 
 
 def write_pyproject(root: Path, body: str) -> None:
@@ -49,8 +55,8 @@ def test_own_file_and_per_target_overrides(tmp_path):
 
 @pytest.mark.parametrize(("body", "message"), [
     ("[tool.krakend-tasks\nversion=", "cannot parse"),
-    ('[tool.krakend-tasks]\nflavour = "x"\n', "unknown setting(s): flavour"),
-    ('[tool.krakend-tasks.target.amd64-alpine]\nimg = "x"\n', "unknown key(s) img"),
+    ('[tool.krakend-tasks]\nflavour = "x"\n', "unknown setting 'flavour'"),
+    ('[tool.krakend-tasks.target.amd64-alpine]\nimg = "x"\n', "unknown setting 'target.amd64-alpine.img'"),
     ('[tool.krakend-tasks.target.sparc-alpine]\nimage = "x"\n', "unknown target 'sparc-alpine'"),
     ('[tool.krakend-tasks]\nversion = "7"\n', "unknown KrakenD version '7'"),
 ])
@@ -58,3 +64,49 @@ def test_bad_files(tmp_path, body, message):
     write_pyproject(tmp_path, body)
     with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
         load_settings(tmp_path)
+
+
+JSON_LIKE = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=12),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=8)
+KEYS = st.sampled_from(sorted(SCALARS | {"target"})) | st.text(max_size=8)
+TARGETS = st.dictionaries(st.sampled_from(["amd64-alpine", "arm64", "aarch64-musl", "sparc"]),
+                          st.dictionaries(st.sampled_from(sorted(RECIPE_KEYS)) | st.text(max_size=4), JSON_LIKE,
+                                          max_size=3) | JSON_LIKE, max_size=2)
+
+
+@settings(max_examples=300, deadline=None)
+@given(values=st.dictionaries(KEYS, JSON_LIKE, max_size=4), overrides=st.none() | TARGETS)
+def test_settings_of_any_shape_load_or_raise_a_config_error(values, overrides):
+    """Random values of every type, as the Python API, invoke.yaml or a TOML file could give them:
+    either settings that work, or a ConfigError; never another exception."""
+    if overrides is not None:
+        values = {**values, "target": overrides}
+    try:
+        loaded = load_settings(EMPTY, **values)
+    except ConfigError as exc:
+        assert exc.message and exc.hint
+        return
+    for target in loaded.selected_targets():
+        recipe = loaded.recipe(target)
+        assert isinstance(recipe.image, str) and all(isinstance(v, str) for v in recipe.env.values())
+
+
+@settings(max_examples=200, deadline=None)
+@given(variables=st.dictionaries(st.sampled_from(sorted(SCALARS)) | st.text("ABCXYZ_", min_size=1, max_size=6),
+                                 st.text(max_size=12).filter(lambda v: "\0" not in v), max_size=3))
+def test_environment_variables_of_any_value_load_or_raise_a_config_error(variables):
+    names = {f"KRAKEND_TASKS_{k.upper()}": v for k, v in variables.items()}
+    saved = {k: v for k, v in os.environ.items() if k.startswith("KRAKEND_TASKS_")}
+    for k in saved:
+        del os.environ[k]
+    os.environ.update(names)
+    try:
+        load_settings(EMPTY).selected_targets()
+    except ConfigError as exc:
+        assert exc.message and exc.hint
+    finally:
+        for k in names:
+            os.environ.pop(k, None)
+        os.environ.update(saved)

@@ -9,18 +9,17 @@ import shutil
 
 import pytest
 
-from krakend_tasks.core.build import build
 from krakend_tasks.core.scaffold import new
 from krakend_tasks.core.settings import load_settings
 
-from .conftest import PYTHON, STANDIN, VERSION, our_containers, run
+from .conftest import PYTHON, STANDIN, VERSION, build_in, our_containers, run
 
 
 @pytest.fixture
 def shipped_project(tmp_path, cross):
     project = tmp_path / "geo"
     new(project, "server", release=load_settings(".", version=VERSION).release)
-    build(load_settings(project, engine="local", targets="alpine"), log=lambda _: None)
+    build_in(load_settings(project, engine="local", targets="alpine"))
     return project
 
 

@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from krakend_tasks.core import fingerprints, semver
-from krakend_tasks.core.build import go_line_problem, read_manifest
 from krakend_tasks.core.findings import Finding
-from krakend_tasks.core.gomod import GoMod, read_go_mod, read_go_sum
+from krakend_tasks.core.gomod import GoMod, go_line_problem, read_go_mod, read_go_sum
 from krakend_tasks.core.krakend_deps import Descriptor, for_release, from_binary
+from krakend_tasks.core.manifest import read_manifest
 from krakend_tasks.core.settings import Settings
 from krakend_tasks.core.targets import Target
 from krakend_tasks.errors import GoModuleError, require_go
@@ -80,14 +80,15 @@ def fix_command(diff: Diff, indirect: bool) -> str:
 
 
 def check(go_sum: str | Path, krakend: Descriptor, go: str | None = None, libc: str = "",
-          release_go: str | None = None) -> Report:
+          release_go: str | None = None, need_go_mod: bool = False) -> Report:
     """Check the plugin whose go.sum is given (its go.mod beside it) against KrakenD's side.
 
-    `go` defaults to KrakenD's own Go and `libc` to "", as in KrakenD's check-plugin.
+    `go` defaults to KrakenD's own Go and `libc` to "", as in KrakenD's check-plugin, which reads
+    no go.mod; `need_go_mod` makes a missing one an error.
     """
     go_sum = Path(go_sum)
     go_mod = go_sum.with_name("go.mod")
-    mod = read_go_mod(go_mod) if go_mod.is_file() else None
+    mod = read_go_mod(go_mod) if need_go_mod or go_mod.exists() else None
     # a plugin with no requirements (standard library only) has no go.sum and nothing to compare
     deps = {} if mod and not mod.requires and not go_sum.exists() else read_go_sum(go_sum)
     plugin = Descriptor(go=go or krakend.go, libc=libc, deps=deps, source=str(go_sum))
@@ -133,7 +134,8 @@ def check_project(settings: Settings, target: Target, *, go: str | None = None, 
     if not krakend_format:
         go = go or release.go
         libc = target_libc if libc is None else libc
-    report = check(settings.project / "go.sum", krakend, go=go, libc=libc or "", release_go=release.go)
+    report = check(settings.project / "go.sum", krakend, go=go, libc=libc or "", release_go=release.go,
+                   need_go_mod=not krakend_format)  # KrakenD's check reads no go.mod
     if not krakend_format:
         report.findings += built_plugin_findings(settings, target, krakend_bin=krakend_bin, image=image)
     return report

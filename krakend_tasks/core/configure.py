@@ -9,14 +9,15 @@ from __future__ import annotations
 import json
 import os
 import re
+import secrets
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from krakend_tasks.core.plugin_types import PluginType, plugin_type
 from krakend_tasks.errors import ConfigError, KrakendConfigError
 
-NAMESPACES = {"server": "plugin/http-server", "client": "plugin/http-client", "modifier": "plugin/req-resp-modifier"}
 DEFAULT_FOLDER = "/opt/krakend/plugins/"
 DEFAULT_PATTERN = ".so"
 TEMPLATE_MARKS = ("{{", "{%")
@@ -45,8 +46,33 @@ class ConfigFile:
     indent: str | int | None = 4
 
     def render(self) -> str:
-        text = json.dumps(self.data, indent=self.indent, ensure_ascii=False)
+        text = _NUMBER.sub(r"\1", json.dumps(self.data, indent=self.indent, ensure_ascii=False))
         return text + "\n" if self.text.endswith("\n") or not self.text else text
+
+
+# A JSON number with a fraction or exponent is kept as written (1e3 stays 1e3, 1e400 stays 1e400):
+# parsed into a marked string, rendered back without quotes. The mark is a NUL (json.dumps writes
+# \u0000) and a token of this process, so that no string of the document can pass for one.
+_TOKEN = secrets.token_hex(8)
+_MARK = f"\x00{_TOKEN}:"
+_NUMBER = re.compile(rf'"\\u0000{_TOKEN}:([-+.eE0-9]+)"')
+
+
+def parse_json(text: str) -> Any:
+    """JSON as KrakenD reads it, refusing what is not JSON (NaN, Infinity) or is ambiguous
+    (a key twice in one object); numbers keep their text."""
+    def constant(name: str) -> Any:
+        raise ValueError(f"{name} is not a JSON value")
+
+    def unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        keys = [k for k, _ in pairs]
+        twice = sorted({k for k in keys if keys.count(k) > 1})
+        if twice:
+            raise ValueError(f"the key {twice[0]!r} appears twice in one object (only one would count)")
+        return dict(pairs)
+
+    return json.loads(text, parse_float=lambda number: _MARK + number, parse_constant=constant,
+                      object_pairs_hook=unique)
 
 
 @dataclass
@@ -71,9 +97,10 @@ def read_config(path: str | Path) -> ConfigFile:
         raise KrakendConfigError(f"{path} does not exist",
                                  hint="create one (krakend-tasks new writes an example), or give its path") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise KrakendConfigError(f"cannot read {path}: {exc}", hint="give the path of a JSON file") from None
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise KrakendConfigError(f"cannot read {path}: {reason}", hint="give the path of a UTF-8 JSON file") from None
     try:
-        data = json.loads(text)
+        data = parse_json(text)
     except ValueError as exc:
         if path.suffix == ".tmpl" or any(mark in text for mark in TEMPLATE_MARKS):
             raise KrakendConfigError(
@@ -99,25 +126,24 @@ def _indent(text: str) -> str | int | None:
 def add_plugin(config: dict[str, Any], placement: Placement, folder: str = DEFAULT_FOLDER,
                pattern: str = DEFAULT_PATTERN) -> list[str]:
     """Add `placement` (and the root plugin block) to `config` in place; return what changed."""
-    if placement.kind not in NAMESPACES:
-        raise ConfigError(f"unknown plugin type {placement.kind!r}", hint="use server, client or modifier")
+    kind = plugin_type(placement.kind)
     if not placement.name:
         raise ConfigError("the plugin name is empty", hint="give the name the plugin registers")
     changes = []
-    loading = config.setdefault("plugin", {})
-    if not isinstance(loading, dict):
-        raise KrakendConfigError("the root `plugin` key is not an object",
-                                 hint='make it {"folder": ..., "pattern": ...}')
+    loading = _member(config, "plugin", dict, "the root")
     for key, value in (("folder", folder), ("pattern", pattern)):
         if loading.get(key) != value:
             changes.append(f"plugin.{key}: {loading.get(key)!r} -> {value!r}")
             loading[key] = value
     where, holder = _holder(config, placement)
-    namespace = NAMESPACES[placement.kind]
-    extra = holder.setdefault("extra_config", {})
-    block = extra.setdefault(namespace, {})
-    if placement.kind == "client":
+    namespace = kind.namespace
+    extra = _member(holder, "extra_config", dict, where)
+    block = _member(extra, namespace, dict, f"{where} extra_config")
+    if kind is PluginType.CLIENT:
         current = block.get("name")
+        if current is not None and not isinstance(current, str):
+            raise KrakendConfigError(f"{where}: {namespace} name is {current!r}, not a string",
+                                     hint="a client plugin's name is a string: fix it by hand")
         if current not in (None, placement.name):
             raise ConfigError(f"{where} already uses the client plugin {current!r}",
                               hint="a backend has one client plugin: remove it first, or pick another backend")
@@ -128,6 +154,9 @@ def add_plugin(config: dict[str, Any], placement: Placement, folder: str = DEFAU
         names = block.setdefault("name", [])
         if isinstance(names, str):
             names = block["name"] = [names]
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise KrakendConfigError(f"{where}: {namespace} name is {names!r}, not a list of names",
+                                     hint='write it as a list of strings, e.g. "name": ["my-plugin"]')
         if placement.name not in names:
             names.append(placement.name)
             changes.append(f"{where}: {namespace} {placement.name}")
@@ -140,11 +169,11 @@ def add_plugin(config: dict[str, Any], placement: Placement, folder: str = DEFAU
 
 def _holder(config: dict[str, Any], placement: Placement) -> tuple[str, dict[str, Any]]:
     """The object whose extra_config receives the plugin, and a description of it."""
-    if placement.kind == "server":
+    if placement.kind == PluginType.SERVER:
         return "service", config
     if not placement.endpoint:
         raise ConfigError(f"a {placement.kind} plugin goes on an endpoint", hint="give --endpoint /path")
-    endpoints = [e for e in config.get("endpoints") or [] if isinstance(e, dict)]
+    endpoints = [e for e in _member(config, "endpoints", list, "the root", create=False) if isinstance(e, dict)]
     matches = [e for e in endpoints if e.get("endpoint") == placement.endpoint
                and (placement.method is None or e.get("method", "GET").upper() == placement.method.upper())]
     if not matches:
@@ -155,9 +184,9 @@ def _holder(config: dict[str, Any], placement: Placement) -> tuple[str, dict[str
         raise ConfigError(f"several endpoints {placement.endpoint}", hint="choose one with --method")
     endpoint = matches[0]
     where = f"{endpoint.get('method', 'GET')} {placement.endpoint}"
-    backends = endpoint.get("backend", [])
+    backends = _member(endpoint, "backend", list, where, create=False)
     index = placement.backend
-    if index is None and placement.kind == "client":
+    if index is None and placement.kind == PluginType.CLIENT:
         if len(backends) != 1:
             raise ConfigError(f"{where} has {len(backends)} backends", hint="choose one with --backend N (0-based)")
         index = 0
@@ -165,7 +194,20 @@ def _holder(config: dict[str, Any], placement: Placement) -> tuple[str, dict[str
         return where, endpoint
     if not 0 <= index < len(backends):
         raise ConfigError(f"{where} has no backend {index}", hint=f"backends are 0..{len(backends) - 1}")
+    if not isinstance(backends[index], dict):
+        raise KrakendConfigError(f"{where} backend {index} is {backends[index]!r}, not an object",
+                                 hint="fix the backend in the configuration")
     return f"{where} backend {index}", backends[index]
+
+
+def _member(holder: dict[str, Any], key: str, kind: type, where: str, create: bool = True) -> Any:
+    """holder[key], made empty when absent (if `create`), refused when it has another JSON type."""
+    value = holder.setdefault(key, kind()) if create else holder.get(key, kind())
+    if not isinstance(value, kind):
+        shape = "an object" if kind is dict else "a list"
+        raise KrakendConfigError(f"{where}: {key!r} is {json.dumps(value)[:60]}, not {shape}",
+                                 hint=f"KrakenD expects {shape} there: fix the configuration by hand")
+    return value
 
 
 def configure(path: str | Path, placements: list[Placement], folder: str = DEFAULT_FOLDER,
@@ -196,7 +238,7 @@ def configure(path: str | Path, placements: list[Placement], folder: str = DEFAU
 
 def used_plugins(config: dict[str, Any]) -> dict[str, set[str]]:
     """kind -> plugin names the configuration refers to, wherever they are."""
-    used: dict[str, set[str]] = {kind: set() for kind in NAMESPACES}
+    used: dict[str, set[str]] = {kind: set() for kind in PluginType}
     holders = [("service", config)]
     for endpoint in config.get("endpoints", []) or []:
         if isinstance(endpoint, dict):
@@ -204,8 +246,9 @@ def used_plugins(config: dict[str, Any]) -> dict[str, set[str]]:
             holders += [("backend", b) for b in endpoint.get("backend", []) or [] if isinstance(b, dict)]
     for _, holder in holders:
         extra = holder.get("extra_config") or {}
-        for kind, namespace in NAMESPACES.items():
-            names = (extra.get(namespace) or {}).get("name") if isinstance(extra, dict) else None
+        for kind in PluginType:
+            block = extra.get(kind.namespace) if isinstance(extra, dict) else None
+            names = block.get("name") if isinstance(block, dict) else None
             if isinstance(names, str):
                 used[kind].add(names)
             elif isinstance(names, list):
@@ -222,12 +265,12 @@ def provided_plugins(paths: list[Path], settings: Any) -> dict[str, set[str]]:
     from krakend_tasks.core.elf import read_elf
     from krakend_tasks.core.testload import load_local
 
-    groups: dict[Any, list[tuple[Path, list[str]]]] = {}
+    groups: dict[Any, list[tuple[Path, list[PluginType]]]] = {}
     for path in paths:
         elf = read_elf(path)
-        if elf.kinds:
-            groups.setdefault(elf.target(), []).append((path, elf.kinds))
-    provided: dict[str, set[str]] = {kind: set() for kind in NAMESPACES}
+        if elf.plugin_types:
+            groups.setdefault(elf.target(), []).append((path, elf.plugin_types))
+    provided: dict[str, set[str]] = {kind: set() for kind in PluginType}
     if not groups:
         return provided
     target = min(groups, key=lambda t: (t.arch.value != "amd64", t.name))
@@ -239,15 +282,13 @@ def provided_plugins(paths: list[Path], settings: Any) -> dict[str, set[str]]:
     return provided
 
 
-
-
 def missing_plugins(config: dict[str, Any], provided: dict[str, set[str]]) -> list[str]:
     """What the configuration uses that no plugin provides, one sentence each."""
     problems = []
     for kind, names in used_plugins(config).items():
         for name in sorted(names - provided[kind]):
             have = ", ".join(sorted(provided[kind])) or "none"
-            problems.append(f"{NAMESPACES[kind]} uses {name!r}, which no plugin registers "
+            problems.append(f"{plugin_type(kind).namespace} uses {name!r}, which no plugin registers "
                             f"({kind} plugins found: {have})")
     return problems
 
@@ -261,14 +302,14 @@ def krakend_check(config: Path, krakend_bin: str | None = None, image: str | Non
         proc = subprocess.run([krakend_bin, "check", "-c", str(config)], capture_output=True, text=True,
                               errors="replace")
         return proc.returncode == 0, proc.stdout + proc.stderr
-    from krakend_tasks.engines.docker import docker_client, ensure_image, run_container
+    from krakend_tasks.engines.docker import bind, docker_client, ensure_image, run_container
 
     client = docker_client()
     ensure_image(client, str(image), pull, lambda _: None)
     lines: list[str] = []
-    mount = {str(config.resolve().parent): {"bind": "/etc/krakend-check", "mode": "ro"}}
+    mount = [bind(config.resolve().parent, "/etc/krakend-check", read_only=True)]
     code = run_container(client, dict(
-        image=image, command=["krakend", "check", "-c", f"/etc/krakend-check/{config.name}"], volumes=mount,
+        image=image, command=["krakend", "check", "-c", f"/etc/krakend-check/{config.name}"], mounts=mount,
         network_mode="none", labels={"krakend-tasks": "check-config"}, entrypoint=[],
     ), lines.append)
     return code == 0, "\n".join(lines)

@@ -8,13 +8,14 @@ import struct
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
+from krakend_tasks.core.plugin_types import PluginType
 from krakend_tasks.core.targets import Arch, Libc, Target
 from krakend_tasks.errors import NotAPlugin
 
 MAGIC = b"\xff Go buildinf:"
-KIND_SYMBOL = {"server": "HandlerRegisterer", "client": "ClientRegisterer", "modifier": "ModifierRegisterer"}
-REGISTERERS = tuple(KIND_SYMBOL.values())
+REGISTERERS = tuple(t.registerer for t in PluginType)
 MACHINES = {"EM_X86_64": "amd64", "EM_AARCH64": "arm64", "EM_386": "386", "EM_ARM": "arm"}
 
 
@@ -45,7 +46,7 @@ class ElfFile:
     path: Path
     elf_class: int  # 32 or 64
     arch: str  # amd64, arm64, ...
-    kind: str  # ET_DYN, ET_EXEC
+    elf_type: str  # ET_DYN, ET_EXEC
     libc: str  # musl, glibc, none
     needed: tuple[str, ...]
     glibc_max: str | None  # highest GLIBC_x.y symbol version required
@@ -53,9 +54,9 @@ class ElfFile:
     registerers: tuple[str, ...]
 
     @property
-    def kinds(self) -> list[str]:
-        """The plugin types the file exports a registerer for: server, client, modifier."""
-        return [kind for kind, symbol in KIND_SYMBOL.items() if symbol in self.registerers]
+    def plugin_types(self) -> list[PluginType]:
+        """The plugin types the file exports a registerer for."""
+        return [t for t in PluginType if t.registerer in self.registerers]
 
     def target(self) -> Target | None:
         """The builder-matrix target this file was built for, or None (another architecture)."""
@@ -83,13 +84,13 @@ def read_elf(path: str | Path) -> ElfFile:
         needed, glibc, interp = _dynamic(elf)
         info = build_info_of(elf, data)
         registerers = _registerers(elf, info.path if info else None)
-        kind = elf["e_type"]
+        elf_type = elf["e_type"]
         elf_class = elf.elfclass
     except (ELFError, ArithmeticError, LookupError, ValueError, AssertionError, OSError, TypeError) as exc:
         raise NotAPlugin(f"{path} is a damaged ELF file: {exc}", hint="rebuild it; the file may be truncated") from None
     libc = ("musl" if "musl" in interp or any("musl" in n or n == "libc.so" for n in needed)
             else "glibc" if glibc or "libc.so.6" in needed else "none")
-    return ElfFile(path, elf_class, arch, kind, libc, tuple(needed), glibc, info, registerers)
+    return ElfFile(path, elf_class, arch, elf_type, libc, tuple(needed), glibc, info, registerers)
 
 
 def check_bounds(elf, size: int) -> None:
@@ -113,7 +114,8 @@ def read_build_info(path: str | Path) -> BuildInfo:
     """The Go build info of an ELF file; NotAPlugin when it has none."""
     elf = read_elf(path)
     if elf.build_info is None:
-        raise NotAPlugin(f"{path} has no Go build info", hint="it was not built by Go 1.18 or later")
+        raise NotAPlugin(f"{path} is not a Go program or plugin (no Go build info)",
+                         hint="pass a plugin built with go build -buildmode=plugin, or the KrakenD binary itself")
     return elf.build_info
 
 
@@ -130,7 +132,7 @@ def read_go_string(path: str | Path, symbol: str) -> str | None:
         header = _read_at(elf, symbols[symbol][0], 2 * size)
         if header is None:
             return None
-        order = "little" if elf.little_endian else "big"
+        order: Literal["little", "big"] = "little" if elf.little_endian else "big"
         pointer, length = int.from_bytes(header[:size], order), int.from_bytes(header[size:], order)
         value = _read_at(elf, pointer, length) if length < 1 << 16 else None
         return value.decode(errors="replace") if value is not None else None
@@ -154,7 +156,8 @@ def _dynamic(elf) -> tuple[list[str], str | None, str]:
     interp = ""
     for section in elf.iter_sections():
         if isinstance(section, DynamicSection):
-            needed += [t.needed for t in section.iter_tags() if t.entry.d_tag == "DT_NEEDED"]
+            needed += [t.needed for t in section.iter_tags()  # type: ignore[attr-defined]
+                       if t.entry.d_tag == "DT_NEEDED"]
         elif isinstance(section, GNUVerNeedSection):
             for _, auxes in section.iter_versions():
                 for aux in auxes:

@@ -8,8 +8,6 @@ reproduce the official build; `refuse_unloadable` stops a build that would not.
 
 from __future__ import annotations
 
-import contextlib
-import os
 import shlex
 from collections.abc import Mapping
 from pathlib import Path
@@ -52,22 +50,3 @@ def refuse_unloadable(env: Mapping[str, str], project: Path, gomod: GoMod,
 def _sets_trimpath(flag: str) -> bool:
     name, _, value = flag.lstrip("-").partition("=")
     return name == "trimpath" and value.lower() in ("", "1", "t", "true")
-
-
-def prepare_modcache(modcache: str) -> None:
-    """Create KrakenD's module cache path on this host, or say how to."""
-    path = Path(modcache)
-    with contextlib.suppress(OSError):  # not allowed: said below, with the fix
-        path.mkdir(parents=True, exist_ok=True)
-    if not (path.is_dir() and os.access(path, os.W_OK | os.X_OK)):
-        raise UnloadableBuild(
-            f"the module cache {modcache} cannot be created or written by this user: KrakenD compiled its modules "
-            f"from {modcache}, and a plugin compiled from another module cache does not load",
-            hint=f"sudo mkdir -p {modcache} && sudo chown $(id -u):$(id -g) {modcache}; or use --engine docker",
-        )
-
-
-def gopath_for(modcache: str) -> str | None:
-    """The GOPATH whose module cache is `modcache` (/go for /go/pkg/mod), if it has that shape."""
-    suffix = "/pkg/mod"
-    return modcache[: -len(suffix)] or "/" if modcache.endswith(suffix) else None

@@ -81,7 +81,7 @@ def read_fingerprints(path: str | Path) -> Fingerprints:
     finally:
         data.close()
     if info is None:
-        raise NoFingerprints(f"{path} is not a Go program or plugin (no Go build info)",
+        raise NotAPlugin(f"{path} is not a Go program or plugin (no Go build info)",
                              hint="pass the KrakenD binary itself, or a plugin built with go build -buildmode=plugin")
     hashes = {name[len(HASH):]: value.hex() for name, value in symbols.items() if name.startswith(HASH)}
     if not hashes:

@@ -45,7 +45,8 @@ class GoMod:
     def replacement(self, path: str, version: str) -> Replace | None:
         """The replace directive that applies to path@version, if any (version-specific wins)."""
         exact = [r for r in self.replaces if r.old == path and r.old_version == version]
-        return (exact or [r for r in self.replaces if r.old == path and r.old_version is None] or [None])[-1]
+        found = exact or [r for r in self.replaces if r.old == path and r.old_version is None]
+        return found[-1] if found else None
 
 
 _TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|`[^`]*`|\(|\)|=>|[^\s()"`]+(?:=>)?')
@@ -96,7 +97,7 @@ def _directive(mod: GoMod, verb: str, args: list[str], indirect: bool, where: st
         mod.module = args[0]
     elif verb == "go":
         need(1, "1.23.0")
-        if not re.fullmatch(r"1(\.\d+){1,2}((rc|beta)\d+)?", args[0]):
+        if not GO_VERSION.fullmatch(args[0]):
             raise GoModuleError(f"{where}: invalid go version {args[0]!r}", hint="use a version like 1.25.3")
         mod.go = args[0]
     elif verb == "toolchain":
@@ -119,6 +120,20 @@ def _directive(mod: GoMod, verb: str, args: list[str], indirect: bool, where: st
         mod.replaces.append(Replace(old[0], old[1] if len(old) == 2 else None,
                                     new[0], new[1] if len(new) == 2 else None))
     # retract, godebug, tool and ignore do not change which versions are linked
+
+
+GO_VERSION = re.compile(r"1\.(\d+)(?:\.(\d+))?(?:(beta|rc)(\d+))?")
+
+
+def go_version_key(version: str) -> tuple[int, int, int, int]:
+    """Go's order of go-line versions: 1.25 < 1.26beta1 < 1.26rc1 < 1.26.0 < 1.26.1."""
+    match = GO_VERSION.fullmatch(version)
+    if not match:
+        raise GoModuleError(f"invalid go version {version!r}", hint="use a version like 1.25.3")
+    minor, patch, pre, number = match.groups()
+    if pre:
+        return (int(minor), 0 if pre == "beta" else 1, int(number), 0)
+    return (int(minor), 2 if patch is not None else -1, int(patch or 0), 0)
 
 
 def _check_version(version: str, where: str) -> None:
@@ -165,4 +180,18 @@ def _read(path: Path, kind: str) -> str:
                             hint=f"run it in the plugin's folder, or create the {kind} (`go mod init`, `go mod tidy`)"
                             ) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise GoModuleError(f"cannot read {path}: {exc}", hint=f"check the {kind} file") from None
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise GoModuleError(f"cannot read {path}: {reason}", hint=f"it must be a readable {kind} file") from None
+
+
+def plugin_name(gomod: GoMod) -> str:
+    """The module path's last element: the plugin's default name."""
+    return gomod.module.rstrip("/").rsplit("/", 1)[-1]
+
+
+def go_line_problem(gomod: GoMod, go: str) -> str | None:
+    """Why go.mod's `go` line cannot build with KrakenD's Go version `go`, or None."""
+    if gomod.go and go_version_key(gomod.go) > go_version_key(go):
+        return (f"{gomod.path} requires go {gomod.go}, but KrakenD is built with Go {go}: "
+                "a plugin must use exactly that Go")
+    return None

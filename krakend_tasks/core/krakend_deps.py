@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from krakend_tasks.core.elf import read_elf, read_go_string
+from krakend_tasks.core.elf import read_build_info, read_go_string
 from krakend_tasks.core.gomod import read_go_mod
 from krakend_tasks.core.releases import Release
 from krakend_tasks.core.settings import cache_dir
@@ -40,14 +40,12 @@ class Descriptor:
 
 def from_binary(path: str | Path) -> Descriptor:
     """Read a KrakenD binary's build info, and its lura core.GoVersion/GlibcVersion variables."""
-    elf = read_elf(path)
-    if elf.build_info is None:
-        raise DependencySourceError(f"{path} has no Go build info", hint="pass the KrakenD binary itself")
-    go = read_go_string(path, f"{LURA_CORE}.GoVersion") or elf.build_info.go
+    info = read_build_info(path)  # a file that is not Go: NotAPlugin
+    go = read_go_string(path, f"{LURA_CORE}.GoVersion") or info.go
     libc = read_go_string(path, f"{LURA_CORE}.GlibcVersion")
     if libc is None:
         libc = _libc_from_version_command(path)
-    return Descriptor(go=go, libc=libc or "", deps=elf.build_info.versions(), source=f"binary {path}")
+    return Descriptor(go=go, libc=libc or "", deps=info.versions(), source=f"binary {path}")
 
 
 def parse_version_output(text: str) -> dict[str, str]:

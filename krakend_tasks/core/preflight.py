@@ -6,10 +6,11 @@ Each finding names the failure users otherwise meet at runtime, its cause and th
 from __future__ import annotations
 
 from krakend_tasks.core.check import compare
-from krakend_tasks.core.elf import KIND_SYMBOL, ElfFile
+from krakend_tasks.core.elf import ElfFile
 from krakend_tasks.core.findings import Finding
 from krakend_tasks.core.fingerprints import Comparison
 from krakend_tasks.core.krakend_deps import Descriptor
+from krakend_tasks.core.plugin_types import plugin_type
 from krakend_tasks.core.releases import Release
 from krakend_tasks.core.targets import Libc, Target
 
@@ -57,7 +58,7 @@ def preflight(elf: ElfFile, target: Target, release: Release, kinds: list[str] =
     elif packages_summary:
         findings.append(Finding("warning", "packages", packages_summary, "pass --krakend-bin or --image"))
     for kind in kinds:
-        symbol = KIND_SYMBOL[kind]
+        symbol = plugin_type(kind).registerer
         if symbol not in elf.registerers:
             error(kind, f"declared a {kind} plugin but exports no {symbol}: test-plugin says `The plugin does not "
                   f"contain a {symbol}.`", f"export `var {symbol} = ...` from package main")

@@ -7,12 +7,13 @@ import re
 from importlib import resources
 from pathlib import Path
 
-from krakend_tasks.core.configure import DEFAULT_FOLDER, DEFAULT_PATTERN, NAMESPACES, Placement, add_plugin
+from krakend_tasks.core.configure import DEFAULT_FOLDER, DEFAULT_PATTERN, Placement, add_plugin
+from krakend_tasks.core.plugin_types import plugin_type
 from krakend_tasks.core.releases import Release
 from krakend_tasks.errors import ConfigError, DestinationExists
 
-KINDS = tuple(NAMESPACES)
-NAME = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
+NAME = re.compile(r"[a-z][a-z0-9-]{0,62}\Z")
+MODULE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._~-]*(/[A-Za-z0-9._~-]+)*\Z")  # Go's module path characters
 COMMON = {  # template in data/scaffold/common -> file written
     "plugin.go": "plugin.go", "noxfile.py": "noxfile.py", "tasks.py": "tasks.py", "gitignore": ".gitignore",
     "README.md": "README.md", "workflow.yml": ".github/workflows/plugin.yml",
@@ -23,7 +24,6 @@ COMMON = {  # template in data/scaffold/common -> file written
 SHARED_MODULE, SHARED_VERSION = "github.com/google/uuid", "v1.6.0"
 GO_SUM = (f"{SHARED_MODULE} {SHARED_VERSION} h1:NIvaJDMOsjHA8n1jAhLSgzrAzy1Hgr+hNrb57e+94F0=\n"
           f"{SHARED_MODULE} {SHARED_VERSION}/go.mod h1:TIyPZe4MgqvfeYDBFedMoGGpEw/LqOeaOT+nhxU+yHo=\n")
-DESCRIPTION = {"server": "HTTP server", "client": "HTTP client", "modifier": "request modifier"}
 
 
 def example_config(kind: str, name: str, release: Release) -> dict:
@@ -46,13 +46,15 @@ def example_config(kind: str, name: str, release: Release) -> dict:
 
 def render(kind: str, name: str, module: str, release: Release) -> dict[str, str]:
     """relative path -> text of every file of the new project."""
-    if kind not in KINDS:
-        raise ConfigError(f"unknown plugin type {kind!r}", hint=f"use one of: {', '.join(KINDS)}")
+    plugin = plugin_type(kind)
     if not NAME.match(name):
         raise ConfigError(f"invalid plugin name {name!r}",
                           hint="use lower-case letters, digits and dashes, starting with a letter (e.g. my-plugin)")
+    if not MODULE.match(module) or any(e.startswith(".") or e.endswith(".") for e in module.split("/")):
+        raise ConfigError(f"invalid Go module path {module!r}",
+                          hint="elements of letters, digits and -._~ joined by '/', e.g. github.com/acme/my-plugin")
     tokens = {"__NAME__": name, "__VERSION__": release.version, "__GO__": release.go,
-              "__KIND__": DESCRIPTION[kind]}
+              "__KIND__": plugin.description}
     base = resources.files("krakend_tasks.data").joinpath("scaffold")
     sources = {dest: base / "common" / src for src, dest in COMMON.items()}
     sources |= {f: base / kind / f for f in ("main.go", "main_test.go")}
@@ -76,8 +78,9 @@ def new(dest: str | Path, kind: str, name: str | None = None, module: str | None
     from krakend_tasks.core.releases import resolve
 
     dest = Path(dest)
-    name = name or dest.name
-    files = render(kind, name, module or f"example.com/krakend-plugins/{name}", release or resolve("latest"))
+    name = dest.name if name is None else name
+    module = f"example.com/krakend-plugins/{name}" if module is None else module
+    files = render(kind, name, module, release or resolve("latest"))
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
         raise DestinationExists(f"{dest} already exists and is not empty; nothing was written",
                                 hint="choose a new folder (--dest), or remove this one first")

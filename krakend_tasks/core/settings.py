@@ -2,7 +2,9 @@
 
 The file is `[tool.krakend-tasks]` in the plugin's pyproject.toml, or `krakend-tasks.toml`
 beside its go.mod; per-target recipe overrides go in `[tool.krakend-tasks.target.<name>]`.
-Environment variables are `KRAKEND_TASKS_<FIELD>` (upper case).
+Environment variables are `KRAKEND_TASKS_<FIELD>` (upper case). Every source is checked against
+one schema (`Raw`, msgspec) as it is read: a wrong type, an unknown key or an empty value is an
+error naming the source, never ignored and never a traceback.
 """
 
 from __future__ import annotations
@@ -10,16 +12,52 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
+import msgspec
+
+from krakend_tasks.core.gomod import GoMod, plugin_name, read_go_mod
 from krakend_tasks.core.releases import Release, resolve
 from krakend_tasks.core.targets import Recipe, Target, parse_target, select_targets
 from krakend_tasks.errors import ConfigError
 
 ENV_PREFIX = "KRAKEND_TASKS_"
-RECIPE_KEYS = {"image", "cc", "host_cc", "env", "ldflags"}
+Text = Annotated[str, msgspec.Meta(pattern=r"\S")]  # a string with something in it
+Engine = Literal["auto", "docker", "local"]
+Pull = Literal["missing", "always", "never"]
+
+
+class RawTarget(msgspec.Struct, forbid_unknown_fields=True):
+    """`[target.<name>]`: one target's recipe overrides."""
+
+    image: Text | None = None
+    cc: Text | None = None
+    host_cc: Text | None = None
+    env: dict[Text, str] = {}
+    ldflags: str | None = None
+
+
+class Raw(msgspec.Struct, forbid_unknown_fields=True):
+    """The settings as any source gives them: what is allowed, and its type."""
+
+    version: Text | None = None
+    targets: Text | Annotated[list[Text], msgspec.Meta(min_length=1)] | None = None
+    engine: Engine | None = None
+    dist: Text | None = None
+    name: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*\Z")] | None = None
+    builder: Text | None = None
+    pull: Pull | None = None
+    network: Text | None = None
+    krakend_image: Text | None = None
+    runner: Text | None = None
+    modcache: Text | None = None
+    target: dict[str, Any] | None = None  # [target.<name>] tables: RawTarget, checked one by one
+
+
+RECIPE_KEYS = set(RawTarget.__struct_fields__)
 
 
 @dataclass(frozen=True)
@@ -29,13 +67,12 @@ class Settings:
     project: Path = Path(".")  # the plugin's folder (with go.mod)
     version: str = "latest"  # KrakenD release: full, minor, major or latest
     targets: str = "all"  # target spec, see targets.select_targets
-    engine: str = "auto"  # auto | docker | local
+    engine: Engine = "auto"
     dist: Path = Path("dist")  # relative to project
     name: str | None = None  # plugin file name; default: last element of the module path
     builder: str = "krakend/builder"  # image repository of the builder images
-    pull: str = "missing"  # missing | always | never
+    pull: Pull = "missing"
     network: str | None = None  # docker network mode for builds (None: the daemon's default)
-    go: str | None = None  # Go version the plugin is built with (check); default: the release's
     krakend_image: str = "krakend"  # repository of KrakenD's own images (ship, CI matrix)
     runner: str = "ubuntu-24.04"  # CI runner label of the matrix (builders are amd64 images)
     modcache: str = "/go/pkg/mod"  # the module cache KrakenD was compiled from (its GOPATH/pkg/mod)
@@ -48,6 +85,12 @@ class Settings:
     @property
     def dist_dir(self) -> Path:
         return self.project / self.dist
+
+    def plugin_name(self, gomod: GoMod | None = None) -> str:
+        """The `name` setting, else the last element of the module path (go.mod read if not given)."""
+        if self.name:
+            return self.name
+        return plugin_name(gomod or read_go_mod(self.project / "go.mod"))
 
     def selected_targets(self) -> list[Target]:
         return select_targets(self.targets)
@@ -71,7 +114,13 @@ def cache_dir() -> Path:
     return Path(base) / "krakend-tasks"
 
 
-SCALARS = {f.name for f in fields(Settings)} - {"target_overrides"}
+SCALARS = {f.name for f in fields(Settings)} - {"project", "target_overrides"}
+HINTS = {
+    "engine": "one of: auto, docker, local", "pull": "one of: missing, always, never",
+    "name": "a plain file name: letters, digits, '.', '_' and '-' (it names files inside dist/)",
+    "targets": 'a string ("arm64") or a list of strings (["amd64-alpine", "arm64-alpine"])',
+    "env": "a table of strings, e.g. env = { GOFLAGS = \"-tags=prod\" }",
+}
 
 
 def load_settings(project: str | Path = ".", **arguments: Any) -> Settings:
@@ -80,17 +129,11 @@ def load_settings(project: str | Path = ".", **arguments: Any) -> Settings:
     values: dict[str, Any] = {}
     values.update(_from_file(root))
     values.update(_from_env())
-    values.update({k: v for k, v in arguments.items() if v is not None})
-    unknown = set(values) - SCALARS - {"target_overrides"}
-    if unknown:
-        raise ConfigError(f"unknown setting(s): {', '.join(sorted(unknown))}",
-                          hint=f"known settings: {', '.join(sorted(SCALARS))}, target.<name>")
-    _refuse_bad_values(values)
+    values.update(checked({k: v for k, v in arguments.items() if v is not None}, "arguments"))
     values["project"] = root
-    for key in ("dist",):
-        if key in values:
-            values[key] = Path(values[key])
-    if isinstance(values.get("targets"), (list, tuple)):
+    if "dist" in values:
+        values["dist"] = Path(values["dist"])
+    if isinstance(values.get("targets"), list):
         values["targets"] = ",".join(values["targets"])
     settings = replace(Settings(), **values)
     settings.release  # noqa: B018 - validate the version early
@@ -98,60 +141,87 @@ def load_settings(project: str | Path = ".", **arguments: Any) -> Settings:
     return settings
 
 
-CHOICES = {"engine": ("auto", "docker", "local"), "pull": ("missing", "always", "never")}
-SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+def checked(values: Mapping[str, Any], source: str) -> dict[str, Any]:
+    """`values` as Settings fields, or a ConfigError naming the source, the key, the value and the
+    expected type. `target` (per-target overrides) becomes `target_overrides`."""
+    plain = {k: str(v) if isinstance(v, Path) else v for k, v in values.items()}
+    raw = _convert(plain, Raw, source)
+    out = {k: getattr(raw, k) for k in plain if k != "target"}
+    if raw.target is not None:
+        out["target_overrides"] = {
+            parse_target(name).name: {k: getattr(over, k) for k in table}
+            for name, table in raw.target.items()
+            for over in [_convert(table, RawTarget, source, f"target.{name}")]}
+    return out
 
 
-def _refuse_bad_values(values: dict[str, Any]) -> None:
-    """An empty value (an unset shell variable) never widens the job; choices and names are checked."""
-    for key, value in values.items():
-        if isinstance(value, str) and not value.strip():
-            raise ConfigError(f"setting {key!r} is empty", hint="give it a value, or leave it out for its default")
-    for key, allowed in CHOICES.items():
-        if key in values and values[key] not in allowed:
-            raise ConfigError(f"unknown {key} {values[key]!r}", hint=f"use one of: {', '.join(allowed)}")
-    name = values.get("name")
-    if name is not None and not (isinstance(name, str) and SAFE_NAME.match(name) and ".." not in name):
-        raise ConfigError(f"invalid plugin file name {name!r}",
-                          hint="letters, digits, '.', '_' and '-' only: it names files inside dist/")
+def _convert(values: Any, schema: type[msgspec.Struct], source: str, prefix: str = "") -> Any:
+    try:
+        return msgspec.convert(values, schema)
+    except msgspec.ValidationError as exc:
+        raise _config_error(str(exc), values, source, prefix) from None
 
 
-def _from_env() -> dict[str, str]:
-    return {
-        name: os.environ[ENV_PREFIX + name.upper()]
-        for name in SCALARS - {"project"}
-        if os.environ.get(ENV_PREFIX + name.upper())
-    }
+def _config_error(error: str, values: Any, source: str, prefix: str) -> ConfigError:
+    """msgspec's `Expected `str`, got `float` - at `$.version`` in our words."""
+    problem, _, where = error.partition(" - at `$")
+    steps = re.findall(r"\.([\w-]+)|\[(\d+)\]", where)
+    keys: list[str | int] = [name or int(index) for name, index in steps]
+    known = sorted(RECIPE_KEYS) if prefix else sorted({*SCALARS, "target.<name>"})
+    unknown = re.match(r"Object contains unknown field `(.+)`", problem)
+    if unknown:
+        place = ".".join(str(k) for k in [prefix, *keys, unknown.group(1)] if k != "")
+        return ConfigError(f"{source}: unknown setting {place!r}", hint=f"known: {', '.join(known)}")
+    value = values
+    for key in keys:
+        if isinstance(value, dict):
+            value = value.get(key)
+        elif isinstance(value, list) and isinstance(key, int):
+            value = value[key]
+    place = "".join(f"[{k}]" if isinstance(k, int) else f".{k}" for k in keys)
+    place = (prefix + place).lstrip(".") or "settings"
+    if problem.startswith("Expected `str` matching regex"):
+        problem = "an empty value" if isinstance(value, str) and not value.strip() else "not allowed"
+    problem = re.sub(r"Invalid enum value .*", "not one of the choices", problem)
+    problem = problem.replace(" | null", "").replace("Expected", "expected").replace("`object`", "a table")
+    last = next((k for k in reversed([prefix.rpartition(".")[2], *keys]) if isinstance(k, str) and k), "")
+    hint = HINTS.get(str(last)) or (
+        "give it a value, or leave it out" if problem == "an empty value"
+        else "write it as a table: [target.<name>] with keys " + ", ".join(sorted(RECIPE_KEYS))
+        if "a table" in problem else 'write it as a quoted string, e.g. version = "2.13"')
+    return ConfigError(f"{source}: {place} = {value!r}: {problem}", hint=hint)
+
+
+def _from_env() -> dict[str, Any]:
+    """`KRAKEND_TASKS_*` variables; an unknown one (a typo) is an error, an empty one is unset."""
+    given = {k[len(ENV_PREFIX):].lower(): v for k, v in os.environ.items() if k.startswith(ENV_PREFIX) and v}
+    unknown = sorted(set(given) - SCALARS)
+    if unknown:
+        raise ConfigError(f"unknown environment variable {ENV_PREFIX}{unknown[0].upper()}",
+                          hint=f"known: {', '.join(ENV_PREFIX + k.upper() for k in sorted(SCALARS))}")
+    return checked(given, "environment")
 
 
 def _from_file(root: Path) -> dict[str, Any]:
-    pyproject, own = root / "pyproject.toml", root / "krakend-tasks.toml"
-    if own.is_file():
-        table, path = _read_toml(own), own
-    elif pyproject.is_file():
-        table, path = _read_toml(pyproject).get("tool", {}).get("krakend-tasks", {}), pyproject
-    else:
-        return {}
-    table = dict(table)
-    if "target" in table:
-        table["target_overrides"] = _target_overrides(table.pop("target"), path)
-    return table
-
-
-def _target_overrides(raw: dict[str, Any], path: Path) -> dict[str, dict[str, Any]]:
-    out: dict[str, dict[str, Any]] = {}
-    for name, over in raw.items():
-        target = parse_target(name)
-        bad = set(over) - RECIPE_KEYS
-        if bad:
-            raise ConfigError(f"{path}: unknown key(s) {', '.join(sorted(bad))} for target {name}",
-                              hint=f"per-target keys are {', '.join(sorted(RECIPE_KEYS))}")
-        out[target.name] = dict(over)
-    return out
+    own, pyproject = root / "krakend-tasks.toml", root / "pyproject.toml"
+    if own.exists():
+        return checked(_read_toml(own), str(own))
+    if pyproject.exists():
+        table = _read_toml(pyproject).get("tool", {}).get("krakend-tasks", {})
+        if not isinstance(table, dict):
+            raise ConfigError(f"{pyproject}: [tool.krakend-tasks] is not a table", hint="write it as a TOML table")
+        return checked(table, f"{pyproject} [tool.krakend-tasks]")
+    return {}
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        return tomllib.loads(path.read_text())
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"cannot parse {path}: {exc}", hint="fix the TOML syntax") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"cannot parse {path}: not UTF-8 text", hint="save it as UTF-8 (TOML requires it)") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}",
+                          hint="it must be a readable file (settings live in krakend-tasks.toml or pyproject.toml)"
+                          ) from None

@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from krakend_tasks.core.build import read_manifest
 from krakend_tasks.core.configure import read_config
 from krakend_tasks.core.files import write_atomic
+from krakend_tasks.core.manifest import read_manifest
 from krakend_tasks.core.settings import Settings
 from krakend_tasks.core.targets import Libc
 from krakend_tasks.errors import ConfigError, DestinationExists, KrakendConfigError
@@ -47,27 +47,32 @@ def dockerfile_text(settings: Settings, name: str, config: Path, folder: str, in
 
 def write_dockerfile(settings: Settings, config: str = "krakend.json", force: bool = False) -> Shipment:
     """Write `Dockerfile` in the project; an existing one is replaced only if we wrote it (or force)."""
-    from krakend_tasks.core.build import plugin_name
-    from krakend_tasks.core.gomod import read_go_mod
-
     project = settings.project
     config_path = project / config
     loading = read_config(config_path).data.get("plugin")
     if not isinstance(loading, dict) or not loading.get("folder"):
         raise KrakendConfigError(f"{config_path} has no root `plugin` block with a folder",
                                  hint="add the plugin first: krakend-tasks configure")
-    name = settings.name or plugin_name(read_go_mod(project / "go.mod"))
+    name = settings.plugin_name()
     installed_as = f"{name}.so"
     pattern = loading.get("pattern", "")
     if pattern not in installed_as:
         raise ConfigError(f"plugin.pattern {pattern!r} of {config_path} does not match {installed_as}",
                           hint='use a pattern the file name contains, such as ".so"')
-    built = {a.target for a in read_manifest(settings.dist_dir) if a.krakend == settings.release.version}
+    built = {a.target: settings.dist_dir / a.path for a in read_manifest(settings.dist_dir)
+             if a.krakend == settings.release.version}
+    missing = [str(path) for target, path in built.items() if target.endswith("-alpine") and not path.is_file()]
+    if missing:
+        raise ConfigError(f"{', '.join(missing)}: in {settings.dist_dir / 'manifest.json'} but not on disk",
+                          hint="build again: nox -s build -- --target alpine")
     arches = tuple(a for a in ("amd64", "arm64") if f"{a}-{Libc.ALPINE.value}" in built)
     if not arches:
         raise ConfigError(f"no alpine build of KrakenD {settings.release.version} in {settings.dist_dir}",
                           hint="build first: nox -s build -- --target alpine (KrakenD's image is Alpine)")
     path = project / "Dockerfile"
+    if path.is_dir() or (path.exists() and not path.is_file()):
+        raise DestinationExists(f"{path} is a folder (or not a file); it was left as it is",
+                                hint="move it away: ship writes a file named Dockerfile")
     if path.exists() and not force and MARK not in path.read_text(errors="replace"):
         raise DestinationExists(f"{path} exists and was not written by krakend-tasks; it was left as it is",
                                 hint="move it away, or pass --force to replace it")

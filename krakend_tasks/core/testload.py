@@ -15,18 +15,19 @@ import platform
 import re
 import shutil
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from krakend_tasks.core.fingerprints import Comparison, findings_for
+from krakend_tasks.core.plugin_types import TEST_ORDER, plugin_type
 from krakend_tasks.core.releases import Release
 from krakend_tasks.core.settings import Settings, cache_dir
 from krakend_tasks.core.targets import Arch, Libc, Recipe
 from krakend_tasks.errors import BuildFailed, ConfigError, KrakendTasksError, ToolchainMissing, require_go
 
-KINDS = {"server": "-s", "client": "-c", "modifier": "-m"}
 NO_MODULE_DATA = "runtime: no plugin module data"
 
 
@@ -130,7 +131,7 @@ def emulator(recipe: Recipe) -> list[str]:
     return [qemu, "-L", "/usr/aarch64-linux-gnu"] if recipe.target.libc is Libc.GENERIC else [qemu]
 
 
-def load_with_krakend(plugins: list[Path], kinds: list[str], krakend: str | Path) -> LoadResult:
+def load_with_krakend(plugins: list[Path], kinds: Sequence[str], krakend: str | Path) -> LoadResult:
     """Run a local KrakenD binary's `test-plugin` and parse its result."""
     try:
         proc = subprocess.run([str(krakend), "test-plugin", *_flags(kinds), *map(str, plugins)],
@@ -143,18 +144,18 @@ def load_with_krakend(plugins: list[Path], kinds: list[str], krakend: str | Path
     return result
 
 
-def load_in_image(plugins: list[Path], kinds: list[str], image: str, recipe: Recipe, pull: str = "missing",
+def load_in_image(plugins: list[Path], kinds: Sequence[str], image: str, recipe: Recipe, pull: str = "missing",
                   command: str = "krakend") -> LoadResult:
     """Run `krakend test-plugin` in a KrakenD image (Docker SDK), arm64 under the daemon's emulation."""
-    from krakend_tasks.engines.docker import docker_client, ensure_image, run_container
+    from krakend_tasks.engines.docker import bind, docker_client, ensure_image, run_container
 
     client = docker_client()
     ensure_image(client, image, pull, lambda _: None)
-    mounts = {str(p.resolve().parent): {"bind": f"/plugins/{i}", "mode": "ro"} for i, p in enumerate(plugins)}
+    mounts = [bind(p.resolve().parent, f"/plugins/{i}", read_only=True) for i, p in enumerate(plugins)]
     paths = [f"/plugins/{i}/{p.name}" for i, p in enumerate(plugins)]
     lines: list[str] = []
     code = run_container(client, dict(
-        image=image, command=[command, "test-plugin", *_flags(kinds), *paths], volumes=mounts, network_mode="none",
+        image=image, command=[command, "test-plugin", *_flags(kinds), *paths], mounts=mounts, network_mode="none",
         platform=f"linux/{recipe.target.arch.value}", labels={"krakend-tasks": "test-plugin"}, entrypoint=[],
     ), lines.append)
     result = parse_output("\n".join(lines), code)
@@ -162,15 +163,13 @@ def load_in_image(plugins: list[Path], kinds: list[str], image: str, recipe: Rec
     return result
 
 
-def _flags(kinds: list[str]) -> list[str]:
-    unknown = [k for k in kinds if k not in KINDS]
-    if not kinds or unknown:
-        raise ConfigError(f"plugin type(s) {unknown or kinds} not understood",
-                          hint="use server, client and/or modifier")
-    return [KINDS[k] for k in kinds]
+def _flags(kinds: Sequence[str]) -> list[str]:
+    if not kinds:
+        raise ConfigError("no plugin type to test", hint="use server, client and/or modifier")
+    return [plugin_type(k).flag for k in kinds]
 
 
-def load_local(plugins: list[Path], kinds: list[str], recipe: Recipe, release: Release) -> LoadResult:
+def load_local(plugins: list[Path], kinds: Sequence[str], recipe: Recipe, release: Release) -> LoadResult:
     """Load plugins with the Go loader built for their target; return the parsed result."""
     flags = _flags(kinds)
     loader = build_loader(recipe, release)
@@ -181,11 +180,9 @@ def load_local(plugins: list[Path], kinds: list[str], recipe: Recipe, release: R
     return result
 
 
-KIND_OF_CHECK = {"SERVER": "server", "MODIFIER": "modifier", "CLIENT": "client"}
-ORDER = ("server", "modifier", "client")  # the order KrakenD's test-plugin checks a file in
 
 
-def krakend_lines(path: Path, kinds: list[str], settings: Settings, krakend_bin: str | Path | None = None,
+def krakend_lines(path: Path, kinds: Sequence[str], settings: Settings, krakend_bin: str | Path | None = None,
                   ) -> tuple[list[str], bool]:
     """The lines KrakenD's `test-plugin` prints for one file, and whether it passed.
 
@@ -213,15 +210,16 @@ def krakend_lines(path: Path, kinds: list[str], settings: Settings, krakend_bin:
     result = load_local([path], kinds, settings.recipe(target), settings.release)
     result.compare_packages(path, target.arch.value, settings.release.version, pull=settings.pull,
                             modcache=settings.modcache)
-    ordered = [k for k in ORDER if k in kinds]
+    ordered = [t for t in TEST_ORDER if t in kinds]
     if result.fatal:
         return [f"fatal error: {result.fatal}"], False
     opened = [c for c in result.checks if c.kind == "OPEN"]
     packages = result.packages
     if opened or (packages is not None and not packages.ok):
         stem = str(path).removesuffix(".so")  # plugin.Open names the path without .so past dlopen
-        reason = opened[0].detail if opened else f'plugin.Open("{stem}"): {packages.error}'
-        return [f"[KO] {k.upper()}\t{name}: {reason}" for k in ordered], False
+        error = packages.error if packages is not None else ""
+        reason = opened[0].detail if opened else f'plugin.Open("{stem}"): {error}'
+        return [f"[KO] {t.label}\t{name}: {reason}" for t in ordered], False
     lines = []
     for check in result.checks:
         lines.append(f"[OK] {check.kind}\t{name}" if check.ok else f"[KO] {check.kind}\t{name}: {check.detail}")

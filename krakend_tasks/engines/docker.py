@@ -17,10 +17,8 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from krakend_tasks.core.build import BuildJob, Log
-from krakend_tasks.core.fidelity import gopath_for
-from krakend_tasks.core.settings import Settings
-from krakend_tasks.errors import BuildFailed, DockerUnavailable, ImageMissing
+from krakend_tasks.engines.job import BuildJob, Log
+from krakend_tasks.errors import BuildFailed, ConfigError, DockerUnavailable, ImageMissing
 
 if TYPE_CHECKING:
     import docker
@@ -30,7 +28,7 @@ MODULE_VOLUME = "krakend-tasks-gomod"  # Go's module cache: sources only, the sa
 
 
 def build_cache_volume(job: BuildJob) -> str:
-    return f"krakend-tasks-gocache-{job.release.go}-{job.recipe.target.name}"
+    return f"krakend-tasks-gocache-{job.go}-{job.recipe.target.name}"
 
 
 def docker_client() -> docker.DockerClient:
@@ -58,6 +56,9 @@ def ensure_image(client: docker.DockerClient, image: str, pull: str, log: Log, p
         client.images.get(image)
     except docker.errors.ImageNotFound:
         present = False
+    except docker.errors.APIError as exc:
+        raise ConfigError(f"invalid image name {image!r}: {exc.explanation or exc}",
+                          hint="image names look like repository[:tag], e.g. krakend/builder:2.13.8") from None
     if pull == "never" and not present:
         raise ImageMissing(f"image {image} is not present and pulling is off (pull=never)",
                            hint=f"`docker pull {image}`, or set the image with `builder` / `target.<name>.image`")
@@ -78,9 +79,10 @@ def ensure_image(client: docker.DockerClient, image: str, pull: str, log: Log, p
 class DockerEngine:
     name = "docker"
 
-    def __init__(self, client: docker.DockerClient, settings: Settings) -> None:
+    def __init__(self, client: docker.DockerClient, pull: str = "missing", network: str | None = None) -> None:
         self.client = client
-        self.settings = settings
+        self.pull = pull  # missing | always | never
+        self.network = network  # the build containers' network mode (None: the daemon's default)
 
     def go_environment(self, job: BuildJob) -> dict[str, str]:
         env = {"GOCACHE": "/cache/build", "GOFLAGS": "-buildvcs=false", **job.recipe.environment(on_host=False),
@@ -90,7 +92,7 @@ class DockerEngine:
 
     def build(self, job: BuildJob, log: Log) -> None:
         recipe = job.recipe
-        ensure_image(self.client, recipe.image, self.settings.pull, log)
+        ensure_image(self.client, recipe.image, self.pull, log)
         tmp_name = f".{job.output.name}.{uuid.uuid4().hex[:12]}.partial"
         go = job.go_args('"$KT_LDFLAGS"', "/tmp/kt/plugin.so")
         seed = shlex.quote(f"/out/{job.output.name}")  # an up-to-date output lets Go skip the link
@@ -102,14 +104,12 @@ class DockerEngine:
         env = {**self.go_environment(job), "KT_LDFLAGS": recipe.linker_flags(on_host=False)}
         run = dict(
             image=recipe.image, command=["sh", "-c", script], environment=env, working_dir="/src",
-            volumes={str(job.project): {"bind": "/src", "mode": "ro"},
-                     str(job.output.parent): {"bind": "/out", "mode": "rw"},
-                     MODULE_VOLUME: {"bind": job.modcache, "mode": "rw"},
-                     build_cache_volume(job): {"bind": "/cache", "mode": "rw"}},
+            mounts=[bind(job.project, "/src", read_only=True), bind(job.output.parent, "/out"),
+                    volume(MODULE_VOLUME, job.modcache), volume(build_cache_volume(job), "/cache")],
             labels={LABEL: "build", f"{LABEL}.target": recipe.target.name},
         )
-        if self.settings.network:
-            run["network_mode"] = self.settings.network
+        if self.network:
+            run["network_mode"] = self.network
         tmp = job.output.parent / tmp_name
         try:
             code = run_container(self.client, run, log)
@@ -121,6 +121,12 @@ class DockerEngine:
             raise BuildFailed(f"go build failed for {recipe.target} in {recipe.image} (exit {code})",
                               hint="read the compiler output above; fix the code or go.mod, then build again")
         os.replace(tmp, job.output)
+
+
+def gopath_for(modcache: str) -> str | None:
+    """The GOPATH whose module cache is `modcache` (/go for /go/pkg/mod), if it has that shape."""
+    suffix = "/pkg/mod"
+    return modcache[: -len(suffix)] or "/" if modcache.endswith(suffix) else None
 
 
 def copy_from_image(image: str, path: str, dest: Path, platform: str = "linux/amd64", pull: str = "missing") -> Path:
@@ -149,11 +155,38 @@ def copy_from_image(image: str, path: str, dest: Path, platform: str = "linux/am
     return dest / member.name
 
 
+def bind(host: Path, target: str, read_only: bool = False) -> docker.types.Mount:
+    """A bind mount (any host path, ':' included, unlike the `volumes` shorthand)."""
+    from docker.types import Mount
+
+    return Mount(target, str(host), type="bind", read_only=read_only)
+
+
+def volume(name: str, target: str) -> docker.types.Mount:
+    from docker.types import Mount
+
+    return Mount(target, name, type="volume")
+
+
 def run_container(client: docker.DockerClient, options: dict[str, Any], log: Log) -> int:
-    """Run a container to completion streaming its logs live; always remove it."""
-    container = client.containers.create(**options)
+    """Run a container to completion streaming its logs live; always remove it. A container the
+    daemon refuses to create (an unknown network, a bad mount) is a ConfigError."""
+    import docker
+
+    def refused(exc: docker.errors.APIError) -> ConfigError:
+        return ConfigError(f"Docker refused the {options['labels'].get(LABEL, '')} container of {options['image']}: "
+                           f"{exc.explanation or exc}",
+                           hint="check what it names: the network, the image (does it have that command?), paths")
+
     try:
-        container.start()
+        container = client.containers.create(**options)
+    except docker.errors.APIError as exc:
+        raise refused(exc) from None
+    try:
+        try:
+            container.start()
+        except docker.errors.APIError as exc:
+            raise refused(exc) from None
         pending = b""
         for chunk in container.logs(stream=True, follow=True):
             pending += chunk

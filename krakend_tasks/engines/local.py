@@ -13,10 +13,8 @@ import signal
 import subprocess
 from pathlib import Path
 
-from krakend_tasks.core.build import BuildJob, Log
-from krakend_tasks.core.fidelity import prepare_modcache
-from krakend_tasks.core.settings import Settings
-from krakend_tasks.errors import BuildFailed, ToolchainMissing, require_go
+from krakend_tasks.engines.job import BuildJob, Log
+from krakend_tasks.errors import BuildFailed, ToolchainMissing, UnloadableBuild, require_go
 
 APT_HINTS = {
     "musl-gcc": "apt-get install musl-tools",
@@ -32,8 +30,7 @@ class LocalEngine:
 
     name = "local"
 
-    def __init__(self, settings: Settings | None = None) -> None:
-        self.settings = settings
+    def __init__(self) -> None:
         self._warned = False
 
     def go_environment(self, job: BuildJob) -> dict[str, str]:
@@ -42,7 +39,7 @@ class LocalEngine:
         prepare_modcache(job.modcache)
         env = {**os.environ, "GOFLAGS": os.environ.get("GOFLAGS") or "-buildvcs=false",
                **job.recipe.environment(on_host=True)}
-        return {**env, "GOTOOLCHAIN": f"go{job.release.go}", "GOMODCACHE": job.modcache}
+        return {**env, "GOTOOLCHAIN": f"go{job.go}", "GOMODCACHE": job.modcache}
 
     def build(self, job: BuildJob, log: Log) -> None:
         require_go("to build on this host, or use --engine docker")
@@ -67,6 +64,19 @@ class LocalEngine:
             os.replace(tmp, job.output)
         finally:
             tmp.unlink(missing_ok=True)
+
+
+def prepare_modcache(modcache: str) -> None:
+    """Create KrakenD's module cache path on this host, or say how to."""
+    path = Path(modcache)
+    with contextlib.suppress(OSError):  # not allowed: said below, with the fix
+        path.mkdir(parents=True, exist_ok=True)
+    if not (path.is_dir() and os.access(path, os.W_OK | os.X_OK)):
+        raise UnloadableBuild(
+            f"the module cache {modcache} cannot be created or written by this user: KrakenD compiled its modules "
+            f"from {modcache}, and a plugin compiled from another module cache does not load",
+            hint=f"sudo mkdir -p {modcache} && sudo chown $(id -u):$(id -g) {modcache}; or use --engine docker",
+        )
 
 
 def run_streaming(command: list[str], cwd: Path, env: dict[str, str], log: Log) -> int:

@@ -1,0 +1,64 @@
+"""dist/manifest.json: what was built, for which target and KrakenD, with its digest."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from krakend_tasks.core.files import locked, write_atomic
+from krakend_tasks.errors import ConfigError
+
+MANIFEST = "manifest.json"
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """A built plugin and its record in dist/manifest.json."""
+
+    path: str  # file name inside dist/
+    target: str
+    krakend: str
+    go: str
+    sha256: str
+    size: int
+    engine: str
+    duration: float
+
+
+WRITABLE = "set `dist` to a folder you can write"
+
+
+def prepare_dist(dist: Path) -> None:
+    """Create the output folder, or say why it cannot be used, before anything is built."""
+    try:
+        dist.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise ConfigError(f"{dist} is a file, not a folder", hint="move it away, or set another `dist`") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot create {dist}: {exc.strerror}", hint=WRITABLE) from None
+    if not os.access(dist, os.W_OK | os.X_OK):
+        raise ConfigError(f"{dist} is not writable", hint=f"fix its permissions, or {WRITABLE}")
+
+
+def read_manifest(dist: Path) -> list[Artifact]:
+    path = dist / MANIFEST
+    if not path.exists():
+        return []
+    try:
+        return [Artifact(**entry) for entry in json.loads(path.read_text())["artifacts"]]
+    except (ValueError, KeyError, TypeError) as exc:
+        reason = exc if isinstance(exc, json.JSONDecodeError) else "its entries are not what krakend-tasks writes"
+        raise ConfigError(f"cannot read {path}: {reason}", hint="delete it and build again") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}", hint="delete it and build again") from None
+
+
+def record(dist: Path, artifact: Artifact) -> None:
+    """Add or replace the artifact's entry in dist/manifest.json: atomically, under a lock, so that
+    builds running at once into one dist/ all keep their entry."""
+    with locked(dist / MANIFEST):
+        entries = [a for a in read_manifest(dist) if a.path != artifact.path] + [artifact]
+        entries.sort(key=lambda a: a.path)
+        write_atomic(dist / MANIFEST, json.dumps({"artifacts": [asdict(a) for a in entries]}, indent=2) + "\n")

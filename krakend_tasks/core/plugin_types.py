@@ -1,0 +1,44 @@
+"""The three kinds of KrakenD plugin, and everything each one implies."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class PluginType(StrEnum):
+    """server, client or modifier: a string (so "server" == PluginType.SERVER) that also knows
+    its registerer symbol, its extra_config namespace, its test-plugin flag and its description."""
+
+    registerer: str  # the exported symbol KrakenD looks up in the .so
+    namespace: str  # where krakend.json names it
+    flag: str  # `krakend test-plugin` flag
+    description: str
+
+    def __new__(cls, value: str, registerer: str, namespace: str, flag: str, description: str) -> PluginType:
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member.registerer, member.namespace, member.flag, member.description = registerer, namespace, flag, description
+        return member
+
+    SERVER = ("server", "HandlerRegisterer", "plugin/http-server", "-s", "HTTP server")
+    CLIENT = ("client", "ClientRegisterer", "plugin/http-client", "-c", "HTTP client")
+    MODIFIER = ("modifier", "ModifierRegisterer", "plugin/req-resp-modifier", "-m", "request modifier")
+
+    @property
+    def label(self) -> str:
+        """How test-plugin names the check: SERVER, CLIENT, MODIFIER."""
+        return self.value.upper()
+
+
+NAMES = tuple(t.value for t in PluginType)  # "server", "client", "modifier"
+TEST_ORDER = (PluginType.SERVER, PluginType.MODIFIER, PluginType.CLIENT)  # the order test-plugin checks a file in
+
+
+def plugin_type(name: str) -> PluginType:
+    """The type named `name`; a ConfigError lists the three otherwise."""
+    from krakend_tasks.errors import ConfigError
+
+    for member in PluginType:
+        if member.value == name:
+            return member
+    raise ConfigError(f"unknown plugin type {name!r}", hint=f"use one of: {', '.join(NAMES)}")

@@ -1,0 +1,464 @@
+"""Hostile but realistic input, as users give it: broken go.mod/go.sum files, files that are not
+plugins, odd krakend.json shapes, settings of the wrong type from every source, bad names for
+`new`, and ship without what it needs. Each case must end with its documented exit status and a
+short message (with the fix) naming the problem; never a traceback, and the files it was given
+keep their bytes.
+
+The command line runs in-process, so an unexpected exception fails the case with its traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from krakend_tasks.cli import run
+
+from .conftest import EXAMPLE, PYTHON, VERSION
+from .conftest import run as run_process
+
+DIR = object()  # a file spec: make a folder
+GONE = object()  # a file spec: remove it
+SETTING_KEYS = ("version", "targets", "engine", "dist", "name", "builder", "pull", "network", "krakend_image",
+                "runner", "modcache")
+
+
+@dataclass
+class Case:
+    id: str
+    argv: list[str]
+    status: int
+    message: str
+    files: dict[str, object] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict)
+    unchanged: tuple[str, ...] = ()  # these files keep their bytes, and get no .bak
+
+    @property
+    def param(self):
+        return pytest.param(self, id=self.id)
+
+
+def _go_sum_cases() -> list[Case]:
+    lines = {
+        "one-word": "garbage", "two-fields": "github.com/a/b v1.0.0", "four-fields": "github.com/a/b v1.0.0 h1:x= x",
+        "bad-version": "github.com/a/b one h1:x=", "no-h1": "github.com/a/b v1.0.0 md5:x=",
+        "tabs": "github.com/a/b\tv1.0.0\th1:x=", "nul": "\x00\x00\x00",
+        "conflict-marker": "<<<<<<< HEAD", "html": "<html><body>404</body></html>",
+        "version-without-v": "github.com/a/b 1.0.0 h1:x=",
+    }
+    cases = []
+    for label, line in lines.items():
+        body = f"github.com/google/uuid v1.6.0 h1:KjICUD=\n{line}\n"
+        cases.append(Case(f"check-{label}", ["check", "--version", VERSION], 3, "malformed go.sum line",
+                          {"go.sum": body}, unchanged=("go.sum",)))
+        cases.append(Case(f"check-plugin-{label}", ["check-plugin", "--version", VERSION], 3,
+                          "malformed go.sum line", {"go.sum": body}, unchanged=("go.sum",)))
+    cases += [
+        Case("check-go-sum-missing", ["check"], 3, "go.sum not found", {"go.sum": GONE}),
+        Case("check-go-sum-folder", ["check"], 3, "cannot read go.sum: Is a directory", {"go.sum": DIR}),
+        Case("check-go-sum-binary", ["check"], 3, "cannot read go.sum: not UTF-8 text", {"go.sum": b"\xff\xfe\x00"}),
+        Case("check-plugin-go-sum-missing", ["check-plugin"], 1, "open ./go.sum: no such file or directory",
+             {"go.sum": GONE}),
+        Case("check-plugin-other-sum-missing", ["check-plugin", "-s", "x/go.sum"], 1,
+             "open x/go.sum: no such file or directory"),
+        Case("check-plugin-go-sum-binary", ["check-plugin"], 3, "not UTF-8 text", {"go.sum": b"\x80abc"}),
+    ]
+    return cases
+
+
+def _go_mod_cases() -> list[Case]:
+    bodies = {
+        "no-module": ("go 1.22\n", "no module directive"),
+        "go-banana": ("module x\n\ngo banana\n", "invalid go version 'banana'"),
+        "go-two-args": ("module x\n\ngo 1.22 1.23\n", "usage: go 1.23.0"),
+        "require-no-version": ("module x\n\nrequire github.com/a/b\n", "usage: require module/path v1.2.3"),
+        "require-bad-version": ("module x\n\nrequire github.com/a/b one\n", "invalid version 'one'"),
+        "replace-no-arrow": ("module x\n\nreplace a v1.0.0 b v1.0.0\n", "usage: replace old [v] => new [v]"),
+        "replace-too-long": ("module x\n\nreplace a v1 v2 => b\n", "usage: replace old [v] => new [v]"),
+        "module-twice-args": ("module a b\n", "usage: module module/path"),
+        "binary": (b"module \xff\xfe\n", "not UTF-8 text"),
+    }
+    cases = []
+    for label, (body, message) in bodies.items():
+        cases.append(Case(f"check-go-mod-{label}", ["check"], 3, message, {"go.mod": body}, unchanged=("go.mod",)))
+        cases.append(Case(f"build-go-mod-{label}", ["build", "--engine", "local"], 3, message, {"go.mod": body},
+                          unchanged=("go.mod",)))
+    rc = "module example.com/x\n\ngo 1.26rc1\n"
+    cases += [
+        Case("check-go-mod-missing", ["check"], 3, "go.mod not found", {"go.mod": GONE}),
+        Case("check-go-mod-folder", ["check"], 3, "cannot read go.mod: Is a directory", {"go.mod": DIR}),
+        Case("build-go-mod-missing", ["build", "--engine", "local"], 3, "go.mod not found", {"go.mod": GONE}),
+        Case("check-go-1.26rc1", ["check", "--version", VERSION], 1, "", {"go.mod": rc}),
+        Case("build-go-1.26rc1", ["build", "--engine", "local", "--version", VERSION], 2,
+             "requires go 1.26rc1, but KrakenD is built with Go 1.25.12", {"go.mod": rc}),
+        Case("build-go-1.26", ["build", "--engine", "local", "--version", VERSION], 2, "requires go 1.26",
+             {"go.mod": "module example.com/x\n\ngo 1.26\n"}),
+        Case("ship-go-mod-missing", ["ship", "--no-build"], 3, "go.mod not found", {"go.mod": GONE}),
+    ]
+    return cases
+
+
+NOT_PLUGINS = {  # file spec -> the message of reading it
+    "empty": (b"", "is not an ELF file"),
+    "text": ("#!/bin/sh\necho krakend\n", "is not an ELF file"),
+    "random": (bytes(range(256)) * 8, "is not an ELF file"),
+    "elf-header-only": ("ELF-HEADER", "damaged ELF file"),
+    "c-program": ("C-PROGRAM", "is not a Go program or plugin"),
+    "folder": (DIR, "Is a directory"),
+    "missing": (GONE, "No such file or directory"),
+    "dangling-link": ("DANGLING", "No such file or directory"),
+}
+
+
+def _elf_cases() -> list[Case]:
+    cases = []
+    for label, (spec, message) in NOT_PLUGINS.items():
+        files = {"x.so": spec}
+        cases += [
+            Case(f"inspect-{label}", ["inspect", "--version", VERSION, "x.so"], 8, message, files),
+            Case(f"test-{label}", ["test", "--version", VERSION, "x.so"], 8, message, files),
+            Case(f"check-krakend-bin-{label}", ["check", "--version", VERSION, "--krakend-bin", "x.so"], 8, message,
+                 files),
+            Case(f"inspect-krakend-bin-{label}", ["inspect", "--version", VERSION, "--krakend-bin", "x.so",
+                                                  "/bin/true"], 8, message, files),
+        ]
+    cases += [
+        Case("test-plugin-not-a-plugin", ["test-plugin", "--version", VERSION, "-s", "x.so"], 1,
+             "[KO] SERVER\tx.so:", {"x.so": "#!/bin/sh\n"}),
+        Case("test-plugin-missing", ["test-plugin", "--version", VERSION, "-s", "x.so"], 1,
+             "[KO] Unable to open the plugin x.so.", {"x.so": GONE}),
+        Case("test-plugin-no-type", ["test-plugin", "x.so"], 1, "You must declare the expected type of the plugin."),
+        Case("test-plugin-no-file", ["test-plugin", "-s"], 1, "At least one plugin is required."),
+        Case("inspect-nothing-built", ["inspect"], 2, "no built plugin in dist"),
+        Case("test-nothing-built", ["test"], 2, "no built plugin in dist"),
+        Case("inspect-manifest-not-json", ["inspect"], 2, "cannot read dist/manifest.json",
+             {"dist/manifest.json": "{"}),
+        Case("inspect-manifest-wrong-shape", ["inspect"], 2, "its entries are not what krakend-tasks writes",
+             {"dist/manifest.json": '{"artifacts": [{"path": 1}]}'}),
+        Case("inspect-manifest-folder", ["inspect"], 2, "cannot read dist/manifest.json",
+             {"dist/manifest.json": DIR}),
+    ]
+    return cases
+
+
+CONFIG = "krakend.json"
+TEMPLATE = '{"version": 3, "endpoints": [{{ template "endpoints.tmpl" . }}]}'
+
+
+def _krakend_json_cases() -> list[Case]:
+    server = ["configure", "--type", "server", "--name", "x"]
+    client = ["configure", "--type", "client", "--name", "x", "--endpoint", "/a"]
+    modifier = ["configure", "--type", "modifier", "--name", "x", "--endpoint", "/a"]
+    one = '{"version": 3, "endpoints": [{"endpoint": "/a", "backend": [{"host": ["http://a"]}]}]}'
+    bad = {  # label -> (command, file, message)
+        "syntax": (server, '{"version": 3,', "is not valid JSON"),
+        "nan": (server, '{"version": 3, "timeout": NaN}', "NaN is not a JSON value"),
+        "infinity": (server, '{"version": 3, "timeout": Infinity}', "Infinity is not a JSON value"),
+        "minus-infinity": (server, '{"version": 3, "timeout": -Infinity}', "-Infinity is not a JSON value"),
+        "duplicate-key": (server, '{"version": 3, "a": 1, "a": 2}', "the key 'a' appears twice"),
+        "nested-duplicate": (client, '{"endpoints": [{"endpoint": "/a", "endpoint": "/b"}]}', "appears twice"),
+        "list": (server, "[1, 2]", "holds a JSON list, not an object"),
+        "string": (server, '"krakend"', "holds a JSON str, not an object"),
+        "number": (server, "3", "holds a JSON int, not an object"),
+        "empty": (server, "", "is not valid JSON"),
+        "byte-order-mark": (server, '\ufeff{"version": 3}', "is not valid JSON"),
+        "template": (server, TEMPLATE, "is a KrakenD flexible-config template"),
+        "not-utf8": (server, b'{"version": 3, "a": "\xff"}', "not UTF-8 text"),
+        "folder": (server, DIR, "Is a directory"),
+        "missing": (server, GONE, "does not exist"),
+        "plugin-string": (server, '{"plugin": "x"}', "'plugin' is \"x\", not an object"),
+        "plugin-list": (server, '{"plugin": []}', "'plugin' is [], not an object"),
+        "extra-config-list": (server, '{"extra_config": []}', "'extra_config' is [], not an object"),
+        "extra-config-number": (server, '{"extra_config": 5}', "'extra_config' is 5, not an object"),
+        "namespace-string": (server, '{"extra_config": {"plugin/http-server": "x"}}', "not an object"),
+        "namespace-list": (server, '{"extra_config": {"plugin/http-server": ["x"]}}', "not an object"),
+        "server-name-number": (server, '{"extra_config": {"plugin/http-server": {"name": 5}}}',
+                               "name is 5, not a list of names"),
+        "server-name-object": (server, '{"extra_config": {"plugin/http-server": {"name": {}}}}',
+                               "not a list of names"),
+        "server-name-numbers": (server, '{"extra_config": {"plugin/http-server": {"name": [1]}}}',
+                                "not a list of names"),
+        "endpoints-object": (client, '{"endpoints": {"endpoint": "/a"}}', "'endpoints' is"),
+        "endpoints-string": (client, '{"endpoints": "/a"}', "not a list"),
+        "backend-object": (client, '{"endpoints": [{"endpoint": "/a", "backend": {"host": ["x"]}}]}',
+                           "'backend' is"),
+        "backend-string": (modifier, '{"endpoints": [{"endpoint": "/a", "backend": "x"}]}', "not a list"),
+        "backend-element-number": (client, '{"endpoints": [{"endpoint": "/a", "backend": [5]}]}',
+                                   "backend 0 is 5, not an object"),
+        "client-name-list": (client, '{"endpoints": [{"endpoint": "/a", "backend": [{"extra_config": '
+                                     '{"plugin/http-client": {"name": ["x"]}}}]}]}', "not a string"),
+    }
+    cases = [Case(f"configure-{label}", argv, 10, message, {CONFIG: body},
+                  unchanged=(CONFIG,) if body not in (DIR, GONE) else ())
+             for label, (argv, body, message) in bad.items()]
+    refused = {  # label -> (command, message): exit 2, a usage problem
+        "no-endpoint": (["configure", "--type", "client", "--name", "x", "--endpoint", "/nope"], "no endpoint /nope"),
+        "backend-out-of-range": ([*client, "--backend", "3"], "has no backend 3"),
+        "backend-negative": ([*client, "--backend", "-1"], "--backend -1 is not an index"),
+        "backend-word": ([*client, "--backend", "one"], "invalid int value"),
+        "settings-not-json": ([*server, "--settings", "{x"], "--settings is not JSON"),
+        "settings-list": ([*server, "--settings", "[1, 2]"], "--settings is a JSON list, not an object"),
+        "settings-nan": ([*server, "--settings", '{"a": NaN}'], "NaN is not a JSON value"),
+        "type-unknown": (["configure", "--type", "proxy", "--name", "x"], "invalid choice: 'proxy'"),
+        "empty-name": (["configure", "--type", "server", "--name", ""], "the plugin name is empty"),
+        "no-type-nothing-built": (["configure", "--name", "x"], "which plugin type? nothing is built yet"),
+    }
+    cases += [Case(f"configure-{label}", argv, 2, message, {CONFIG: one}, unchanged=(CONFIG,))
+              for label, (argv, message) in refused.items()]
+    two = '{"endpoints": [{"endpoint": "/a"}, {"endpoint": "/b"}]}'
+    cases.append(Case("configure-which-endpoint", ["configure", "--type", "modifier", "--name", "x"], 2,
+                      "has 2 endpoints: which one?", {CONFIG: two}, unchanged=(CONFIG,)))
+    cases.append(Case("configure-client-taken", client, 2, "already uses the client plugin 'other'",
+                      {CONFIG: '{"endpoints": [{"endpoint": "/a", "backend": [{"extra_config": '
+                                '{"plugin/http-client": {"name": "other"}}}]}]}'}, unchanged=(CONFIG,)))
+    return cases
+
+
+WRONG_TYPES = {"int": ("5", "expected `str`, got `int`"), "float": ("2.13", "expected `str`, got `float`"),
+               "bool": ("true", "expected `str`, got `bool`"), "table": ("{ a = 1 }", "expected `str`, got `object`"),
+               "empty": ('""', "an empty value"), "blank": ('"  "', "an empty value")}
+
+
+def _settings_file_cases() -> list[Case]:
+    cases = []
+    for key in SETTING_KEYS:
+        for label, (value, message) in WRONG_TYPES.items():
+            if key == "targets" and label in ("int", "float", "bool", "table"):
+                message = message.replace("`str`", "`str | array`")
+            own = f"{key} = {value}\n"
+            cases.append(Case(f"toml-{key}-{label}", ["matrix"], 2, f"krakend-tasks.toml: {key} = ",
+                              {"krakend-tasks.toml": own}))
+            if label in ("float", "empty"):
+                cases.append(Case(f"pyproject-{key}-{label}", ["matrix"], 2,
+                                  f"pyproject.toml [tool.krakend-tasks]: {key} = ",
+                                  {"pyproject.toml": f"[tool.krakend-tasks]\n{own}"}))
+    toml = "krakend-tasks.toml"
+    cases += [
+        Case("toml-engine-unknown", ["matrix"], 2, "engine = 'podman': not one of the choices",
+             {toml: 'engine = "podman"'}),
+        Case("toml-pull-sometimes", ["matrix"], 2, "pull = 'sometimes': not one of the choices",
+             {toml: 'pull = "sometimes"'}),
+        Case("toml-name-escapes", ["matrix"], 2, "name = '../../evil': not allowed", {toml: 'name = "../../evil"'}),
+        Case("toml-name-absolute", ["matrix"], 2, "name = '/abs/evil': not allowed", {toml: 'name = "/abs/evil"'}),
+        Case("toml-name-newline", ["matrix"], 2, "not allowed", {toml: 'name = "x\\n"'}),
+        Case("toml-targets-list-of-int", ["matrix"], 2, "targets[1] = 5: expected `str`, got `int`",
+             {toml: 'targets = ["arm64", 5]'}),
+        Case("toml-targets-unknown", ["matrix"], 2, "unknown target 'sparc'", {toml: 'targets = "sparc"'}),
+        Case("toml-version-unknown", ["matrix"], 2, "unknown KrakenD version '7'", {toml: 'version = "7"'}),
+        Case("toml-unknown-key", ["matrix"], 2, "unknown setting 'flavour'", {toml: 'flavour = "x"'}),
+        Case("toml-dead-key-go", ["matrix"], 2, "unknown setting 'go'", {toml: 'go = "1.22"'}),
+        Case("toml-target-not-table", ["matrix"], 2, "target = 3: expected a table", {toml: "target = 3"}),
+        Case("toml-target-entry-not-table", ["matrix"], 2, "target.amd64-alpine = 3: expected a table",
+             {toml: "[target]\namd64-alpine = 3"}),
+        Case("toml-target-unknown", ["matrix"], 2, "unknown target 'sparc'", {toml: '[target.sparc]\nimage = "x"'}),
+        Case("toml-target-unknown-key", ["matrix"], 2, "unknown setting 'target.arm64-alpine.img'",
+             {toml: '[target.arm64-alpine]\nimg = "x"'}),
+        Case("toml-target-env-string", ["matrix"], 2, "target.arm64-alpine.env = 'FOO=1': expected a table",
+             {toml: '[target.arm64-alpine]\nenv = "FOO=1"'}),
+        Case("toml-target-env-int", ["matrix"], 2, "expected `str`, got `int`",
+             {toml: '[target.arm64-alpine]\nenv = { FOO = 1 }'}),
+        Case("toml-target-host-cc-empty", ["matrix"], 2, "target.arm64-alpine.host_cc = '': an empty value",
+             {toml: '[target.arm64-alpine]\nhost_cc = ""'}),
+        Case("toml-target-image-int", ["matrix"], 2, "target.arm64-alpine.image = 5: expected `str`",
+             {toml: "[target.arm64-alpine]\nimage = 5"}),
+        Case("toml-syntax", ["matrix"], 2, "cannot parse krakend-tasks.toml", {toml: "version = "}),
+        Case("toml-not-utf8", ["matrix"], 2, "not UTF-8 text", {toml: b'version = "\xff"'}),
+        Case("toml-folder", ["matrix"], 2, "cannot read krakend-tasks.toml: Is a directory", {toml: DIR}),
+        Case("pyproject-syntax", ["matrix"], 2, "cannot parse pyproject.toml", {"pyproject.toml": "[tool"}),
+        Case("pyproject-table-is-string", ["matrix"], 2, "[tool.krakend-tasks] is not a table",
+             {"pyproject.toml": '[tool]\nkrakend-tasks = "x"'}),
+        Case("pyproject-table-is-array", ["matrix"], 2, "[tool.krakend-tasks] is not a table",
+             {"pyproject.toml": '[[tool.krakend-tasks]]\nversion = "2"'}),
+    ]
+    return cases
+
+
+def _settings_env_cases() -> list[Case]:
+    bad = {
+        "ENGINE": ("podman", "environment: engine = 'podman': not one of the choices"),
+        "PULL": ("sometimes", "environment: pull = 'sometimes': not one of the choices"),
+        "NAME": ("../x", "environment: name = '../x': not allowed"),
+        "VERSION": ("9", "unknown KrakenD version '9'"),
+        "TARGETS": ("sparc", "unknown target 'sparc'"),
+        "DIST": ("  ", "environment: dist = '  ': an empty value"),
+        "BUILDER": (" ", "environment: builder = ' ': an empty value"),
+        "GO": ("1.22", "unknown environment variable KRAKEND_TASKS_GO"),
+        "VERISON": ("2.13", "unknown environment variable KRAKEND_TASKS_VERISON"),
+        "TARGET": ("arm64", "unknown environment variable KRAKEND_TASKS_TARGET"),
+    }
+    return [Case(f"env-{var.lower()}-{value.strip() or 'blank'}", ["matrix"], 2, message,
+                 env={f"KRAKEND_TASKS_{var}": value}) for var, (value, message) in bad.items()]
+
+
+def _argument_cases() -> list[Case]:
+    return [
+        Case("arg-target-empty", ["build", "--target", ""], 2, "arguments: targets = '': an empty value"),
+        Case("arg-version-empty", ["build", "--version", ""], 2, "arguments: version = '': an empty value"),
+        Case("arg-dist-empty", ["build", "--dist", ""], 2, "arguments: dist = '': an empty value"),
+        Case("arg-network-blank", ["build", "--network", " "], 2, "arguments: network = ' ': an empty value"),
+        Case("arg-version-unknown", ["build", "--version", "1.0"], 2, "unknown KrakenD version '1.0'"),
+        Case("arg-target-unknown", ["build", "--target", "riscv64"], 2, "unknown target 'riscv64'"),
+        Case("arg-engine-unknown", ["build", "--engine", "podman"], 2, "invalid choice: 'podman'"),
+        Case("arg-pull-unknown", ["check", "--pull", "sometimes"], 2, "invalid choice: 'sometimes'"),
+        Case("arg-unknown-option", ["build", "--bogus"], 2, "unrecognized arguments: --bogus"),
+        Case("arg-unknown-command", ["bogus"], 2, "unknown command 'bogus'"),
+        Case("arg-format-unknown", ["check", "--format", "xml"], 2, "invalid choice: 'xml'"),
+        Case("arg-type-unknown", ["inspect", "--type", "bogus"], 2, "invalid choice: 'bogus'"),
+        Case("arg-dist-is-file", ["build", "--engine", "local", "--version", VERSION, "--target", "amd64-generic",
+                                  "--dist", "main.go"], 2, "main.go is a file, not a folder", unchanged=("main.go",)),
+        Case("arg-no-command", [], 2, "usage: krakend-tasks COMMAND"),
+    ]
+
+
+def _new_cases() -> list[Case]:
+    names = {"upper": "Hello", "space": "my plugin", "digit-first": "1plugin", "slash": "a/b", "dots": "..",
+             "newline": "x\nreplace", "too-long": "x" * 64, "underscore": "my_plugin", "empty": ""}
+    cases = [Case(f"new-name-{label}", ["new", "--type", "server", "--name", name, "--dest", "fresh"], 2,
+                  "invalid plugin name")
+             for label, name in names.items()]
+    modules = {"newline": "a/b\nreplace x => ../y", "space": "a b", "leading-slash": "/a/b", "trailing-slash": "a/b/",
+               "double-slash": "a//b", "dot-element": "a/./b", "dotdot": "a/../b", "quote": 'a/"b', "empty": ""}
+    cases += [Case(f"new-module-{label}", ["new", "--type", "server", "--name", "x", "--dest", "fresh",
+                                           "--module", module], 2, "invalid Go module path") for label, module in
+              modules.items()]
+    cases += [
+        Case("new-type-unknown", ["new", "--type", "proxy", "--name", "x"], 2, "invalid choice: 'proxy'"),
+        Case("new-no-type", ["new", "--name", "x"], 2, "new needs a plugin type and a name"),
+        Case("new-version-unknown", ["new", "--type", "server", "--name", "x", "--version", "3"], 2,
+             "unknown KrakenD version '3'"),
+        Case("new-dest-not-empty", ["new", "--type", "server", "--name", "x", "--dest", "."], 11,
+             "already exists and is not empty", unchanged=("main.go", "go.mod")),
+        Case("new-dest-is-file", ["new", "--type", "server", "--name", "x", "--dest", "main.go"], 11,
+             "already exists and is not empty", unchanged=("main.go",)),
+    ]
+    return cases
+
+
+def _alpine_manifest(*present: str) -> dict[str, object]:
+    """A manifest listing amd64 and arm64 alpine builds; only those in `present` exist on disk."""
+    entries = [{"path": f"hello-{VERSION}-{t}.so", "target": t, "krakend": VERSION, "go": "1.25.12",
+                "sha256": "0" * 64, "size": 4, "engine": "local", "duration": 0.1}
+               for t in ("amd64-alpine", "arm64-alpine")]
+    files: dict[str, object] = {"dist/manifest.json": json.dumps({"artifacts": entries})}
+    files |= {f"dist/hello-{VERSION}-{t}.so": b"\x7fELF" for t in present}
+    return files
+
+
+def _ship_cases() -> list[Case]:
+    built = _alpine_manifest("amd64-alpine", "arm64-alpine")
+    ship = ["ship", "--version", VERSION, "--no-build"]
+    plain = '{"version": 3}'
+    return [
+        Case("ship-no-config", ship, 10, "krakend.json does not exist", {**built, CONFIG: GONE}),
+        Case("ship-config-without-plugin", ship, 10, "has no root `plugin` block", {**built, CONFIG: plain}),
+        Case("ship-config-not-json", ship, 10, "is not valid JSON", {**built, CONFIG: "{"}),
+        Case("ship-pattern-mismatch", ship, 2, "does not match hello.so",
+             {**built, CONFIG: '{"plugin": {"folder": "/p/", "pattern": ".plugin"}}'}),
+        Case("ship-nothing-built", ship, 2, "no alpine build of KrakenD 2.13.8"),
+        Case("ship-artifacts-gone", ship, 2, "but not on disk", _alpine_manifest()),
+        Case("ship-one-artifact-gone", ship, 2, f"hello-{VERSION}-arm64-alpine.so: in",
+             _alpine_manifest("amd64-alpine")),
+        Case("ship-foreign-dockerfile", ship, 11, "was not written by krakend-tasks",
+             {**built, "Dockerfile": "FROM scratch\n"}, unchanged=("Dockerfile",)),
+        Case("ship-dockerfile-folder", [*ship, "--force"], 11, "is a folder", {**built, "Dockerfile": DIR}),
+        Case("ship-arch-unknown", [*ship, "--arch", "riscv64"], 2, "invalid choice: 'riscv64'"),
+        Case("ship-manifest-not-json", ship, 2, "cannot read dist/manifest.json", {"dist/manifest.json": "["}),
+    ]
+
+
+CASES = [*_go_sum_cases(), *_go_mod_cases(), *_elf_cases(), *_krakend_json_cases(), *_settings_file_cases(),
+         *_settings_env_cases(), *_argument_cases(), *_new_cases(), *_ship_cases()]
+
+
+def _make(project: Path, files: dict[str, object]) -> None:
+    for relative, spec in files.items():
+        path = project / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.exists() or path.is_symlink():
+            path.unlink()
+        if spec is GONE:
+            continue
+        if spec is DIR:
+            path.mkdir()
+        elif spec == "C-PROGRAM":
+            shutil.copy("/bin/true", path)
+        elif spec == "ELF-HEADER":
+            path.write_bytes(Path("/bin/true").read_bytes()[:64])
+        elif spec == "DANGLING":
+            path.symlink_to(project / "nowhere")
+        elif isinstance(spec, bytes):
+            path.write_bytes(spec)
+        else:
+            path.write_text(str(spec))
+
+
+def _snapshot(project: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(project)): p.read_bytes() for p in project.rglob("*") if p.is_file()}
+
+
+@pytest.mark.parametrize("case", [c.param for c in CASES])
+def test_hostile_input(case: Case, tmp_path, monkeypatch, capsys):
+    project = tmp_path / "hello"
+    shutil.copytree(EXAMPLE, project, ignore=shutil.ignore_patterns("dist*"))
+    _make(project, case.files)
+    before = _snapshot(project)
+    for name in [n for n in os.environ if n.startswith("KRAKEND_TASKS_")]:
+        monkeypatch.delenv(name)
+    for name, value in case.env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.chdir(project)
+
+    status = run(case.argv)
+
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err
+    assert (status, case.message in out + err) == (case.status, True), out + err
+    if status not in (0, 1):  # an error: its message and a hint, nothing else
+        assert len(err.strip().splitlines()) <= 2, err
+    after = _snapshot(project)
+    for name in case.unchanged:
+        assert after.get(name) == before.get(name), f"{name} changed"
+        assert f"{name}.bak" not in after
+    if case.argv[:1] == ["new"]:
+        assert not (project / "fresh").exists() and set(after) == set(before), "new wrote something"
+
+
+def test_the_suite_is_large_and_has_unique_names():
+    names = [c.id for c in CASES]
+    assert len(names) >= 200 and len(set(names)) == len(names)
+
+
+# The adapters read settings of their own: register() in a noxfile, invoke.yaml, INVOKE_KRAKEND_*.
+NOXFILE = "import krakend_tasks.nox\n\nkrakend_tasks.nox.register({args})\n"
+TASKS = "import krakend_tasks.invoke\n\nns = krakend_tasks.invoke.collection()\n"
+
+
+@pytest.mark.parametrize(("tool", "register", "extra", "env", "message"), [
+    ("nox", "version=2.13", "", {}, "register(): version = 2.13: expected `str`, got `float`"),
+    ("nox", "pull='sometimes'", "", {}, "register(): pull = 'sometimes': not one of the choices"),
+    ("nox", "", "", {"KRAKEND_TASKS_PULL": "sometimes"}, "environment: pull = 'sometimes'"),
+    ("nox", "", "--target ''", {}, "arguments: targets = '': an empty value"),
+    ("invoke", "", "version: 2.13\n", {}, "invoke configuration (krakend.*"),
+    ("invoke", "", "verison: '2.13'\n", {}, "unknown setting 'verison'"),
+    ("invoke", "", "", {"INVOKE_KRAKEND_BOGUS": "1"}, "unknown setting 'bogus'"),
+    ("invoke", "", "targets: []\n", {}, "targets = []: expected `array` of length >= 1"),
+])
+def test_adapter_settings_of_the_wrong_type(example, tool, register, extra, env, message):
+    if tool == "nox":
+        (example / "noxfile.py").write_text(NOXFILE.format(args=register))
+        argv = ["nox", "-s", "matrix", "--", *([a.strip("'") for a in extra.split()] if extra else [])]
+    else:
+        (example / "tasks.py").write_text(TASKS)
+        if extra:
+            (example / "invoke.yaml").write_text("krakend:\n" + "".join(f"  {line}\n" for line in extra.splitlines()))
+        argv = ["invoke", "matrix"]
+    out = run_process([PYTHON, "-m", *argv], example, env=env)
+    assert out.returncode != 0 and message in out.stdout + out.stderr, out.stdout + out.stderr
+    assert "Traceback" not in out.stdout + out.stderr
