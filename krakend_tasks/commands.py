@@ -9,18 +9,50 @@ from __future__ import annotations
 import signal
 import sys
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from krakend_tasks.options import FORMATS, Command
+from krakend_tasks.core import configure as cfg
+from krakend_tasks.core.build import build as run_build
+from krakend_tasks.core.check import apply_fixes, check_project
+from krakend_tasks.core.check import check as check_go_sum
+from krakend_tasks.core.elf import read_build_info, read_elf
+from krakend_tasks.core.fingerprints import findings_for
+from krakend_tasks.core.krakend_deps import for_release, from_binary
+from krakend_tasks.core.manifest import read_manifest
+from krakend_tasks.core.matrix import matrix as ci_matrix
+from krakend_tasks.core.plugin_types import NAMES
+from krakend_tasks.core.preflight import preflight
+from krakend_tasks.core.releases import resolve
+from krakend_tasks.core.scaffold import new as scaffold
+from krakend_tasks.core.settings import checked, load_settings
+from krakend_tasks.core.ship import build_image, write_dockerfile
+from krakend_tasks.core.targets import parse_target
+from krakend_tasks.core.testload import krakend_lines, load_in_image, load_local, load_with_krakend
+from krakend_tasks.engines import engine_for
+from krakend_tasks.engines.job import log_to_stderr
+from krakend_tasks.errors import ConfigError, DockerUnavailable
+from krakend_tasks.options import FORMATS, Command, session_names
+from krakend_tasks.render import (
+    check_json,
+    go_duration,
+    krakend_text,
+    print_artifacts,
+    print_check,
+    print_inspection,
+    print_lines,
+    print_loads,
+    print_matrix,
+    progress,
+)
 
 
 class Terminated(KeyboardInterrupt):
     """SIGTERM (what CI runners and `timeout` send), raised where the work is, so that containers
     and temporaries are cleaned up as for Ctrl-C. The command line exits 128 + 15."""
-
     exit_code = 128 + signal.SIGTERM
 
 
@@ -45,8 +77,6 @@ def run(command: Command, project: str | Path = ".", defaults: Mapping[str, Any]
     """Run a command of krakend_tasks.options (what every adapter calls): `defaults` are the
     adapter's settings (`source` names them in errors), `given` the options of this run.
     SIGTERM is handled as Ctrl-C."""
-    from krakend_tasks.core.settings import checked
-
     defaults = {k: v for k, v in (defaults or {}).items() if v is not None}
     given = dict(given or {})
     checked(defaults, source)
@@ -59,14 +89,9 @@ def run(command: Command, project: str | Path = ".", defaults: Mapping[str, Any]
 
 def build(project: str | Path, *, json: bool = False, **settings: Any) -> int:
     """Build the selected targets; print the artifacts. Returns 0 (failures raise)."""
-    from krakend_tasks.core.build import build as run_build
-    from krakend_tasks.core.settings import load_settings
-    from krakend_tasks.engines import engine_for
-    from krakend_tasks.render import print_artifacts, progress
-
     loaded = load_settings(project, **settings)
     engine = engine_for(loaded)
-    with progress([t.name for t in loaded.selected_targets()], "build") as mark:
+    with progress([t.name for t in loaded.targets], "build") as mark:
         artifacts = run_build(loaded, engine, progress=mark)
     print_artifacts(artifacts, as_machine=json)
     return 0
@@ -76,15 +101,10 @@ def check(project: str | Path, *, output: str = "table", fix: bool = False, appl
           go: str | None = None, libc: str | None = None, krakend_bin: str | None = None,
           image: str | None = None, **settings: Any) -> int:
     """Check go.sum against KrakenD for each selected target. 0: compatible, 1: not."""
-    from krakend_tasks.core.check import apply_fixes, check_project
-    from krakend_tasks.core.settings import load_settings
-    from krakend_tasks.errors import ConfigError
-    from krakend_tasks.render import check_json, krakend_text, print_check
-
     if output not in FORMATS:
         raise ConfigError(f"unknown format {output!r}", hint=f"use one of: {', '.join(FORMATS)}")
     loaded = load_settings(project, **settings)
-    targets = loaded.selected_targets()
+    targets = list(loaded.targets)
     if output == "krakend":
         targets = targets[:1]  # KrakenD's check knows no targets; its libc is compared as given
     options: dict[str, Any] = dict(go=go, libc=libc, krakend_bin=krakend_bin, image=image,
@@ -110,19 +130,13 @@ def check(project: str | Path, *, output: str = "table", fix: bool = False, appl
 def _plugins(project: str | Path, paths: list[str] | None, settings: dict[str, Any]):
     """(path, target) pairs: given paths (their target: --target when it names one, else read from the
     ELF), else the artifacts of dist's manifest for the selected targets."""
-    from krakend_tasks.core.elf import read_elf
-    from krakend_tasks.core.manifest import read_manifest
-    from krakend_tasks.core.settings import load_settings
-    from krakend_tasks.core.targets import parse_target
-    from krakend_tasks.errors import ConfigError
-
     loaded = load_settings(project, **settings)
     if paths:
-        named = loaded.selected_targets() if settings.get("targets") else []
+        named = list(loaded.targets) if settings.get("targets") else []
         chosen = named[0] if len(named) == 1 else None
         return loaded, [(Path(path), chosen or read_elf(path).target() or parse_target("amd64-generic"))
                         for path in paths]
-    wanted = {t.name for t in loaded.selected_targets()}
+    wanted = {t.name for t in loaded.targets}
     pairs = [(loaded.dist_dir / a.path, parse_target(a.target)) for a in read_manifest(loaded.dist_dir)
              if a.target in wanted]
     if not pairs:
@@ -134,12 +148,6 @@ def _plugins(project: str | Path, paths: list[str] | None, settings: dict[str, A
 def inspect(project: str | Path, *, paths: list[str] | None = None, kinds: list[str] | None = None,
             json: bool = False, krakend_bin: str | None = None, image: str | None = None, **settings: Any) -> int:
     """Describe plugins without loading them, with preflight findings. 0: none is an error, 1: some."""
-    from krakend_tasks.core.elf import read_elf
-    from krakend_tasks.core.fingerprints import findings_for
-    from krakend_tasks.core.krakend_deps import from_binary
-    from krakend_tasks.core.preflight import preflight
-    from krakend_tasks.render import print_inspection
-
     loaded, pairs = _plugins(project, paths, settings)
     krakend = from_binary(krakend_bin) if krakend_bin else None
     results = []
@@ -157,10 +165,6 @@ def inspect(project: str | Path, *, paths: list[str] | None = None, kinds: list[
 def test(project: str | Path, *, paths: list[str] | None = None, kinds: list[str] | None = None,
          json: bool = False, krakend_bin: str | None = None, image: str | None = None, **settings: Any) -> int:
     """Load plugins for real: a KrakenD binary, a KrakenD image, or the Go loader. 0: all load, 1: not."""
-    from krakend_tasks.core.elf import read_build_info, read_elf
-    from krakend_tasks.core.testload import load_in_image, load_local, load_with_krakend
-    from krakend_tasks.render import print_loads, progress
-
     loaded, pairs = _plugins(project, paths, settings)
     results = []
     with progress([str(path) for path, _ in pairs], "load") as mark:
@@ -186,19 +190,14 @@ def test(project: str | Path, *, paths: list[str] | None = None, kinds: list[str
 def check_plugin(project: str | Path, *, sum: str | None = None, go: str | None = None, libc: str | None = None,
                  fix: bool = False, krakend_bin: str | None = None, **settings: Any) -> int:
     """KrakenD's `check-plugin`: its flags, its text on stderr, its exit status, against a release."""
-    from krakend_tasks.core.check import check
-    from krakend_tasks.core.krakend_deps import for_release, from_binary
-    from krakend_tasks.core.settings import load_settings
-    from krakend_tasks.render import krakend_text
-
     loaded = load_settings(project, **settings)
-    target = loaded.selected_targets()[0]  # KrakenD's own libc is its flavour's: the first selected target
+    target = loaded.targets[0]  # KrakenD's own libc is its flavour's: the first selected target
     go_sum = sum or "./go.sum"
     if not (loaded.project / go_sum).is_file():  # KrakenD's words and status for a go.sum it cannot open
         print(f"open {go_sum}: no such file or directory", file=sys.stderr)
         return 1
     krakend = from_binary(krakend_bin) if krakend_bin else for_release(loaded.release, loaded.release.libc(target))
-    report = check(loaded.project / go_sum, krakend, go=go, libc=libc or "")
+    report = check_go_sum(loaded.project / go_sum, krakend, go=go, libc=libc or "")
     go_mod = (loaded.project / go_sum).with_name("go.mod")
     if fix and report.diffs and not go_mod.is_file():
         print(f"reading go.mod: open {Path(go_sum).with_name('go.mod')}: no such file or directory", file=sys.stderr)
@@ -210,11 +209,7 @@ def check_plugin(project: str | Path, *, sum: str | None = None, go: str | None 
 def test_plugin(project: str | Path, *, paths: list[str] | None = None, server: bool = False, client: bool = False,
                 modifier: bool = False, krakend_bin: str | None = None, **settings: Any) -> int:
     """KrakenD's `test-plugin` lines, summary and exit status, from our loader and the fingerprints."""
-    import time
 
-    from krakend_tasks.core.settings import load_settings
-    from krakend_tasks.core.testload import krakend_lines
-    from krakend_tasks.render import go_duration
 
     if not paths:
         print("At least one plugin is required.", file=sys.stderr)
@@ -241,12 +236,6 @@ def test_plugin(project: str | Path, *, paths: list[str] | None = None, server: 
 def new(kind: str | None = None, name: str | None = None, dest: str | None = None, module: str | None = None,
         version: str | None = None) -> int:
     """Scaffold a plugin project in `dest` (default ./NAME)."""
-    from krakend_tasks.core.plugin_types import NAMES
-    from krakend_tasks.core.releases import resolve
-    from krakend_tasks.core.scaffold import new as scaffold
-    from krakend_tasks.errors import ConfigError
-    from krakend_tasks.render import print_lines
-
     if not kind or (name is None and not dest):
         raise ConfigError("new needs a plugin type and a name",
                           hint=f"e.g. new --type {'|'.join(NAMES)} --name my-plugin")
@@ -265,28 +254,10 @@ def configure(project: str | Path, *, config: str | None = None, kind: str | Non
               validate: bool = False, plugins: str | None = None, krakend_bin: str | None = None,
               image: str | None = None, **settings: Any) -> int:
     """Add the plugin to krakend.json; optionally check every plugin name it uses, and KrakenD's own check."""
-    from krakend_tasks.core import configure as cfg
-    from krakend_tasks.core.settings import load_settings
-    from krakend_tasks.errors import ConfigError
-    from krakend_tasks.render import print_lines
-
     loaded = load_settings(project, **settings)
     path = Path(config) if config else loaded.project / "krakend.json"
-    try:
-        extra = cfg.parse_json(plugin_settings) if plugin_settings else None
-    except ValueError as exc:
-        raise ConfigError(f"--settings is not JSON: {exc}", hint='e.g. --settings \'{"path": "/hi"}\'') from None
-    if extra is not None and not isinstance(extra, dict):
-        raise ConfigError(f"--settings is a JSON {type(extra).__name__}, not an object",
-                          hint='the plugin\'s configuration is an object, e.g. --settings \'{"path": "/hi"}\'')
-    kind = kind or _built_kind(loaded)
-    if kind in ("client", "modifier") and not endpoint:
-        endpoint = _only_endpoint(path)
-    if backend is not None and not str(backend).isdigit():
-        raise ConfigError(f"--backend {backend!r} is not an index", hint="give 0 for the first backend, 1 for the next")
-    placement = cfg.Placement(kind, loaded.plugin_name() if name is None else name, endpoint, method,
-                              None if backend is None else int(backend), extra)
-    outcome = cfg.configure(path, [placement], folder or cfg.DEFAULT_FOLDER, pattern or cfg.DEFAULT_PATTERN)
+    outcome = cfg.configure_project(loaded, path, kind=kind, name=name, endpoint=endpoint, method=method,
+                                    backend=backend, folder=folder, pattern=pattern, plugin_settings=plugin_settings)
     if outcome.changed:
         print_lines(f"{path}: updated (previous version in {outcome.backup})", outcome.changes)
     else:
@@ -294,8 +265,7 @@ def configure(project: str | Path, *, config: str | None = None, kind: str | Non
     status = 0
     if validate:
         where = Path(plugins) if plugins else loaded.dist_dir
-        files = sorted(p for p in where.glob("*.so") if (pattern or cfg.DEFAULT_PATTERN) in p.name)
-        problems = cfg.missing_plugins(cfg.read_config(path).data, cfg.provided_plugins(files, loaded))
+        problems = cfg.validate_names(loaded, path, where, pattern or cfg.DEFAULT_PATTERN)
         print_lines(f"plugin names used by {path} vs plugins in {where}:", problems or ["every name is provided"])
         status = 1 if problems else status
     if krakend_bin or image:
@@ -305,44 +275,12 @@ def configure(project: str | Path, *, config: str | None = None, kind: str | Non
     return status
 
 
-def _built_kind(loaded: Any) -> str:
-    """The plugin type of the built artifacts, read from their exported registerers."""
-    from krakend_tasks.core.elf import read_elf
-    from krakend_tasks.core.manifest import read_manifest
-    from krakend_tasks.errors import ConfigError
-
-    artifacts = read_manifest(loaded.dist_dir)
-    if not artifacts:
-        raise ConfigError("which plugin type? nothing is built yet", hint="pass --type server|client|modifier")
-    elf = read_elf(loaded.dist_dir / artifacts[0].path)
-    kinds = elf.plugin_types
-    if len(kinds) != 1:
-        raise ConfigError(f"{artifacts[0].path} exports {', '.join(elf.registerers) or 'no registerer'}",
-                          hint="pass --type server|client|modifier")
-    return kinds[0]
-
-
-def _only_endpoint(path: Path) -> str:
-    from krakend_tasks.core.configure import read_config
-    from krakend_tasks.errors import ConfigError
-
-    endpoints = [e.get("endpoint") for e in read_config(path).data.get("endpoints") or [] if isinstance(e, dict)]
-    if len(endpoints) != 1:
-        raise ConfigError(f"{path} has {len(endpoints)} endpoints: which one?", hint="pass --endpoint /path")
-    return str(endpoints[0])
-
-
 def ship(project: str | Path, *, config: str | None = None, force: bool = False, build: bool | None = None,
          tag: str | None = None, arch: str | None = None, **settings: Any) -> int:
     """Write the Dockerfile, then build the image through the Docker SDK.
 
     build: True builds (no daemon is an error), False does not, None builds when a daemon answers.
     """
-    from krakend_tasks.core.settings import load_settings
-    from krakend_tasks.core.ship import build_image, write_dockerfile
-    from krakend_tasks.engines.job import log_to_stderr
-    from krakend_tasks.errors import DockerUnavailable
-
     loaded = load_settings(project, **settings)
     shipment = write_dockerfile(loaded, config or "krakend.json", force)
     print(f"wrote {shipment.dockerfile} (FROM {shipment.base}; plugin builds: {', '.join(shipment.arches)})")
@@ -360,11 +298,9 @@ def ship(project: str | Path, *, config: str | None = None, force: bool = False,
     return 0
 
 
-def matrix(project: str | Path, *, json: bool = False, **settings: Any) -> int:
-    """Print the selected targets as a GitHub Actions matrix (include form)."""
-    from krakend_tasks.core.matrix import matrix as ci_matrix
-    from krakend_tasks.core.settings import load_settings
-    from krakend_tasks.render import print_matrix
-
-    print_matrix(ci_matrix(load_settings(project, **settings)), as_machine=json)
+def matrix(project: str | Path, *, json: bool = False, session_prefix: str = "", **settings: Any) -> int:
+    """Print the selected targets as a GitHub Actions matrix (include form); its rows name the nox
+    sessions of each target (`session_prefix`: register()'s prefix)."""
+    rows = ci_matrix(load_settings(project, **settings), lambda target: session_names(target, session_prefix))
+    print_matrix(rows, as_machine=json)
     return 0

@@ -14,6 +14,7 @@ the project's file and `KRAKEND_TASKS_*` variables.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from inspect import Parameter, Signature
 from typing import Any
 
@@ -75,7 +76,7 @@ def _run(c: Context, command: Command, arguments: dict[str, Any]) -> None:
     _call(lambda: commands.run(command, project, config, given, source))
 
 
-def _call(run: Any) -> None:
+def _call(run: Callable[[], int]) -> None:
     """Run a commands function; its errors and failing status become invoke's Exit."""
     try:
         status = run()

@@ -17,7 +17,7 @@ import nox
 
 from krakend_tasks.core.targets import ALL_TARGETS, Arch, Libc
 from krakend_tasks.errors import KrakendTasksError
-from krakend_tasks.options import BY_NAME, UsageError, parse
+from krakend_tasks.options import BY_NAME, UsageError, parse, session_names
 
 MARK = "_krakend_tasks_session"
 FAILURE = {  # what a status of 1 means, per command
@@ -47,12 +47,12 @@ def specs() -> Iterator[Spec]:
                    arch.value)
     for t in ALL_TARGETS:
         libc = "musl" if t.libc is Libc.ALPINE else "glibc"
-        yield Spec(f"build_{t.ident}", "build", f"Build the plugin for {t.name} ({libc}).", t.name)
+        yield Spec(session_names(t)["build_session"], "build", f"Build the plugin for {t.name} ({libc}).", t.name)
     yield Spec("check", "check", "Check go.sum, Go and libc against the KrakenD release (as check-plugin, and more).")
     yield Spec("inspect", "inspect", "Describe built plugins (arch, libc, Go, modules, registerers) and preflight.")
     yield Spec("test_plugin", "test", "Load every built plugin for real (KrakenD, its image, or a Go loader).")
     for t in ALL_TARGETS:
-        yield Spec(f"test_plugin_{t.ident}", "test", f"Load the {t.name} plugin for real.", t.name)
+        yield Spec(session_names(t)["test_session"], "test", f"Load the {t.name} plugin for real.", t.name)
     yield Spec("new", "new", "Scaffold a plugin project: -- --type server|client|modifier --name NAME.")
     yield Spec("configure", "configure", "Add the plugin to krakend.json (plugin block and its namespace).")
     yield Spec("ship", "ship", "Write a Dockerfile of KrakenD's image with the plugin and config; build it.")
@@ -91,6 +91,8 @@ def _session(name: str, spec: Spec, project: str, settings: dict[str, Any]) -> C
             return
         if spec.targets is not None:
             given["targets"] = spec.targets
+        if spec.command == "matrix":  # its rows name this noxfile's sessions, prefix included
+            given["session_prefix"] = name.removesuffix(spec.name)
         status = _call(s, lambda: commands.run(command, project, settings, given, "register()"))
         if status:
             s.error(f"{spec.command}: {FAILURE.get(spec.command, 'failed')}")

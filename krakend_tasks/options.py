@@ -10,9 +10,12 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from krakend_tasks.core.plugin_types import NAMES
+
+if TYPE_CHECKING:
+    from krakend_tasks.core.targets import Target
 
 KINDS = NAMES  # plugin types
 FORMATS = ("table", "json", "krakend")  # check --format
@@ -139,6 +142,12 @@ COMMANDS: tuple[Command, ...] = (
     )),
 )
 BY_NAME = {c.name: c for c in COMMANDS}
+
+
+def session_names(target: Target, prefix: str = "") -> dict[str, str]:
+    """The nox sessions that build and load one target, as register(prefix=...) names them; the CI
+    matrix's rows run them."""
+    return {"build_session": f"{prefix}build_{target.ident}", "test_session": f"{prefix}test_plugin_{target.ident}"}
 REPEATED = "__as_option"
 
 

@@ -7,10 +7,14 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from krakend_tasks.core.check import Report
 from krakend_tasks.core.manifest import Artifact
+
+if TYPE_CHECKING:
+    from krakend_tasks.core.findings import Finding
+    from krakend_tasks.core.testload import LoadResult
 
 
 def as_json(value: Any) -> str:
@@ -103,7 +107,7 @@ PROVES = {"Go loader": "opened by a Go loader of KrakenD's Go and target: proves
                         "and registerers; the PACKAGES row says whether KrakenD's own packages accept it"}
 
 
-def packages_state(result: Any) -> str:
+def packages_state(result: LoadResult) -> str:
     """OK, KO, or NOT COMPARED: the package fingerprints of a load result against KrakenD's."""
     return "NOT COMPARED" if result.packages is None else "OK" if result.packages.ok else "KO"
 
@@ -184,7 +188,7 @@ def print_lines(title: str, lines: Sequence[str], out: TextIO | None = None) -> 
     (out or sys.stdout).write("".join([f"{title}\n", *(f"  {line}\n" for line in lines)]))
 
 
-def with_fix(finding: Any) -> str:
+def with_fix(finding: Finding) -> str:
     return f"{finding.message}; fix: {finding.fix}" if finding.fix else finding.message
 
 

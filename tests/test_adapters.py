@@ -206,3 +206,17 @@ def test_matrix_from_the_cli_and_nox(user_project):
     table = run([PYTHON, "-m", "nox", "-s", "matrix"], user_project)
     assert table.returncode == 0 and table.stdout.splitlines()[0] == "CI matrix"
     assert len(table.stdout.splitlines()) == 2 + 4
+
+
+def test_the_matrix_names_the_sessions_of_a_prefixed_register(tmp_path):
+    """register(prefix=...) renames the sessions; the matrix's rows must run those names."""
+    project = copy_example(tmp_path / "plugin")
+    (tmp_path / "noxfile.py").write_text('import krakend_tasks.nox\n\n'
+                                         'krakend_tasks.nox.register(project="plugin", prefix="hello_")\n')
+    out = run([PYTHON, "-m", "nox", "-s", "hello_matrix", "--", "--json", "--target", "amd64-alpine"], tmp_path)
+    assert out.returncode == 0, out.stderr
+    [row] = json.loads(out.stdout.splitlines()[-1])["include"]
+    listed = run([PYTHON, "-m", "nox", "-l"], tmp_path).stdout
+    assert (row["build_session"], row["test_session"]) == ("hello_build_amd64_alpine", "hello_test_plugin_amd64_alpine")
+    assert all(f" {row[key]} " in listed for key in ("build_session", "test_session")), listed
+    assert project.is_dir()

@@ -19,7 +19,7 @@ import pytest
 
 from krakend_tasks.cli import run
 
-from .conftest import EXAMPLE, PYTHON, VERSION
+from .conftest import EXAMPLE, PYTHON, VERSION, docker_settings, our_containers
 from .conftest import run as run_process
 
 DIR = object()  # a file spec: make a folder
@@ -462,3 +462,41 @@ def test_adapter_settings_of_the_wrong_type(example, tool, register, extra, env,
     out = run_process([PYTHON, "-m", *argv], example, env=env)
     assert out.returncode != 0 and message in out.stdout + out.stderr, out.stdout + out.stderr
     assert "Traceback" not in out.stdout + out.stderr
+
+
+# What the Docker daemon refuses: one message naming it, exit 2, and no container left behind.
+def _docker_build(project: Path, *extra: str):
+    settings = docker_settings()
+    argv = ["build", "--target", "amd64-generic", "--version", VERSION, "--pull", "never"]
+    for key in ("engine", "builder", "network"):
+        if f"--{key}" not in extra:
+            argv += [f"--{key}", settings[key]]
+    return run_process([PYTHON, "-m", "krakend_tasks", *argv, *extra], project)
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    (("--network", "no-such-network"), "Docker refused the build container"),
+    (("--builder", "Not A/valid name"), "invalid image name 'Not A/valid name:2.13.8'"),
+])
+def test_what_docker_refuses_is_one_message(example, docker_client, extra, message):
+    out = _docker_build(example, *extra)
+    assert out.returncode == 2 and message in out.stderr, out.stderr
+    assert "Traceback" not in out.stderr and our_containers(docker_client) == []
+
+
+def test_an_image_without_krakend_is_one_message(example, docker_client, cross):
+    assert run_process([PYTHON, "-m", "krakend_tasks", "build", "--engine", "local", "--version", VERSION,
+                        "--target", "amd64-generic"], example).returncode == 0
+    image = f"{docker_settings()['builder']}:{VERSION}-linux-generic"
+    out = run_process([PYTHON, "-m", "krakend_tasks", "test", "--version", VERSION, "--pull", "never",
+                       "--image", image], example)
+    assert out.returncode == 2 and "Docker refused the krakend container" in out.stderr, out.stderr
+    assert "Traceback" not in out.stderr and our_containers(docker_client) == []
+
+
+def test_a_project_path_with_a_colon_builds_in_docker(tmp_path, docker_client):
+    project = tmp_path / "team:plugins" / "hello"
+    shutil.copytree(EXAMPLE, project, ignore=shutil.ignore_patterns("dist*"))
+    out = _docker_build(project)
+    assert out.returncode == 0, out.stderr
+    assert (project / "dist" / f"hello-{VERSION}-amd64-generic.so").is_file()

@@ -6,8 +6,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from krakend_tasks.core.releases import resolve
 from krakend_tasks.core.settings import RECIPE_KEYS, SCALARS, load_settings
-from krakend_tasks.core.targets import parse_target
+from krakend_tasks.core.targets import ALL_TARGETS, parse_target
 from krakend_tasks.errors import ConfigError
 
 EMPTY = Path(tempfile.mkdtemp(prefix="kt-settings-"))  # a project folder with no settings file
@@ -21,7 +22,7 @@ def test_defaults(tmp_path, monkeypatch):
     for var in ("VERSION", "ENGINE", "TARGETS", "BUILDER"):
         monkeypatch.delenv(f"KRAKEND_TASKS_{var}", raising=False)
     s = load_settings(tmp_path)
-    assert (s.version, s.engine, s.targets, s.builder) == ("latest", "auto", "all", "krakend/builder")
+    assert (s.release, s.engine, s.targets, s.builder) == (resolve("latest"), "auto", ALL_TARGETS, "krakend/builder")
     assert s.dist_dir == tmp_path / "dist"
 
 
@@ -29,7 +30,7 @@ def test_precedence_arguments_over_env_over_file(tmp_path, monkeypatch):
     write_pyproject(tmp_path, '[tool.krakend-tasks]\nversion = "2.12"\nengine = "local"\ntargets = ["arm64"]\n')
     monkeypatch.delenv("KRAKEND_TASKS_VERSION", raising=False)
     s = load_settings(tmp_path)
-    assert (s.release.version, s.engine, [t.name for t in s.selected_targets()]) == (
+    assert (s.release.version, s.engine, [t.name for t in list(s.targets)]) == (
         "2.12.1", "local", ["arm64-alpine", "arm64-generic"])
     monkeypatch.setenv("KRAKEND_TASKS_VERSION", "2.11")
     assert load_settings(tmp_path).release.version == "2.11.2"
@@ -88,7 +89,7 @@ def test_settings_of_any_shape_load_or_raise_a_config_error(values, overrides):
     except ConfigError as exc:
         assert exc.message and exc.hint
         return
-    for target in loaded.selected_targets():
+    for target in list(loaded.targets):
         recipe = loaded.recipe(target)
         assert isinstance(recipe.image, str) and all(isinstance(v, str) for v in recipe.env.values())
 

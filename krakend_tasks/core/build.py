@@ -27,7 +27,7 @@ def build(settings: Settings, engine: Engine, log: Log = log_to_stderr,
     project = settings.project.resolve()
     gomod = read_go_mod(project / "go.mod")
     release = settings.release
-    targets = settings.selected_targets()
+    targets = list(settings.targets)
     problem = go_line_problem(gomod, release.go)
     if problem:
         raise ConfigError(problem, hint=f"set `go {release.go}` (or lower) in go.mod, or pick a newer KrakenD")

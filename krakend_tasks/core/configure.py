@@ -13,10 +13,13 @@ import secrets
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from krakend_tasks.core.plugin_types import PluginType, plugin_type
 from krakend_tasks.errors import ConfigError, KrakendConfigError
+
+if TYPE_CHECKING:
+    from krakend_tasks.core.settings import Settings
 
 DEFAULT_FOLDER = "/opt/krakend/plugins/"
 DEFAULT_PATTERN = ".so"
@@ -236,6 +239,58 @@ def configure(path: str | Path, placements: list[Placement], folder: str = DEFAU
     return outcome
 
 
+def configure_project(settings: Settings, path: Path, *, kind: str | None = None, name: str | None = None,
+                      endpoint: str | None = None, method: str | None = None, backend: int | str | None = None,
+                      folder: str | None = None, pattern: str | None = None,
+                      plugin_settings: str | None = None) -> Outcome:
+    """What `configure` does for a project: what is not given is inferred (the type from the built
+    plugin's registerers, the name from go.mod, the endpoint when there is only one); then `configure`."""
+    try:
+        extra = parse_json(plugin_settings) if plugin_settings else None
+    except ValueError as exc:
+        raise ConfigError(f"--settings is not JSON: {exc}", hint='e.g. --settings \'{"path": "/hi"}\'') from None
+    if extra is not None and not isinstance(extra, dict):
+        raise ConfigError(f"--settings is a JSON {type(extra).__name__}, not an object",
+                          hint='the plugin\'s configuration is an object, e.g. --settings \'{"path": "/hi"}\'')
+    kind = kind or built_type(settings)
+    if kind in (PluginType.CLIENT, PluginType.MODIFIER) and not endpoint:
+        endpoint = only_endpoint(path)
+    if backend is not None and not str(backend).isdigit():
+        raise ConfigError(f"--backend {backend!r} is not an index", hint="give 0 for the first backend, 1 for the next")
+    placement = Placement(kind, settings.plugin_name() if name is None else name, endpoint, method,
+                          None if backend is None else int(backend), extra)
+    return configure(path, [placement], folder or DEFAULT_FOLDER, pattern or DEFAULT_PATTERN)
+
+
+def built_type(settings: Settings) -> PluginType:
+    """The plugin type of the built artifacts, read from their exported registerers."""
+    from krakend_tasks.core.elf import read_elf
+    from krakend_tasks.core.manifest import read_manifest
+
+    artifacts = read_manifest(settings.dist_dir)
+    if not artifacts:
+        raise ConfigError("which plugin type? nothing is built yet", hint="pass --type server|client|modifier")
+    elf = read_elf(settings.dist_dir / artifacts[0].path)
+    if len(elf.plugin_types) != 1:
+        raise ConfigError(f"{artifacts[0].path} exports {', '.join(elf.registerers) or 'no registerer'}",
+                          hint="pass --type server|client|modifier")
+    return elf.plugin_types[0]
+
+
+def only_endpoint(path: Path) -> str:
+    """The configuration's endpoint when it has exactly one."""
+    endpoints = [e.get("endpoint") for e in read_config(path).data.get("endpoints") or [] if isinstance(e, dict)]
+    if len(endpoints) != 1:
+        raise ConfigError(f"{path} has {len(endpoints)} endpoints: which one?", hint="pass --endpoint /path")
+    return str(endpoints[0])
+
+
+def validate_names(settings: Settings, path: Path, plugins: Path, pattern: str = DEFAULT_PATTERN) -> list[str]:
+    """Every plugin name the configuration uses that none of the plugins in `plugins` registers."""
+    files = sorted(p for p in plugins.glob("*.so") if pattern in p.name)
+    return missing_plugins(read_config(path).data, provided_plugins(files, settings))
+
+
 def used_plugins(config: dict[str, Any]) -> dict[str, set[str]]:
     """kind -> plugin names the configuration refers to, wherever they are."""
     used: dict[str, set[str]] = {kind: set() for kind in PluginType}
@@ -256,7 +311,7 @@ def used_plugins(config: dict[str, Any]) -> dict[str, set[str]]:
     return used
 
 
-def provided_plugins(paths: list[Path], settings: Any) -> dict[str, set[str]]:
+def provided_plugins(paths: list[Path], settings: Settings) -> dict[str, set[str]]:
     """kind -> names the plugins register, read by loading them (the test-load loader).
 
     Plugins of several targets register the same names: the files of one target are loaded,
@@ -296,20 +351,7 @@ def missing_plugins(config: dict[str, Any], provided: dict[str, set[str]]) -> li
 def krakend_check(config: Path, krakend_bin: str | None = None, image: str | None = None,
                   pull: str = "missing") -> tuple[bool, str]:
     """Run KrakenD's own `krakend check -c` on the file: a local binary, or in a KrakenD image."""
-    import subprocess
+    from krakend_tasks.core.krakend_run import run_krakend
 
-    if krakend_bin:
-        proc = subprocess.run([krakend_bin, "check", "-c", str(config)], capture_output=True, text=True,
-                              errors="replace")
-        return proc.returncode == 0, proc.stdout + proc.stderr
-    from krakend_tasks.engines.docker import bind, docker_client, ensure_image, run_container
-
-    client = docker_client()
-    ensure_image(client, str(image), pull, lambda _: None)
-    lines: list[str] = []
-    mount = [bind(config.resolve().parent, "/etc/krakend-check", read_only=True)]
-    code = run_container(client, dict(
-        image=image, command=["krakend", "check", "-c", f"/etc/krakend-check/{config.name}"], mounts=mount,
-        network_mode="none", labels={"krakend-tasks": "check-config"}, entrypoint=[],
-    ), lines.append)
-    return code == 0, "\n".join(lines)
+    code, output = run_krakend(["check", "-c", Path(config)], krakend_bin=krakend_bin, image=image, pull=pull)
+    return code == 0, output

@@ -9,6 +9,7 @@ from __future__ import annotations
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from krakend_tasks.errors import ConfigError
 
@@ -29,7 +30,8 @@ def run_krakend(args: Sequence[str | Path], *, krakend_bin: str | Path | None = 
         raise ConfigError("no KrakenD to run", hint="pass --krakend-bin PATH or --image IMAGE")
     from krakend_tasks.engines import docker
 
-    mounts, inside = [], []
+    mounts: list[Any] = []
+    inside: list[str] = []
     for arg in args:
         if isinstance(arg, Path):
             folder = f"/krakend-tasks/{len(mounts)}"

@@ -13,7 +13,7 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -21,7 +21,7 @@ import msgspec
 
 from krakend_tasks.core.gomod import GoMod, plugin_name, read_go_mod
 from krakend_tasks.core.releases import Release, resolve
-from krakend_tasks.core.targets import Recipe, Target, parse_target, select_targets
+from krakend_tasks.core.targets import ALL_TARGETS, Recipe, Target, parse_target, select_targets
 from krakend_tasks.errors import ConfigError
 
 ENV_PREFIX = "KRAKEND_TASKS_"
@@ -62,11 +62,11 @@ RECIPE_KEYS = set(RawTarget.__struct_fields__)
 
 @dataclass(frozen=True)
 class Settings:
-    """Everything a session or task needs; build one with `load_settings`."""
+    """Everything a session or task needs, parsed into types; build one with `load_settings`."""
 
     project: Path = Path(".")  # the plugin's folder (with go.mod)
-    version: str = "latest"  # KrakenD release: full, minor, major or latest
-    targets: str = "all"  # target spec, see targets.select_targets
+    release: Release = field(default_factory=lambda: resolve("latest"))  # from the `version` setting
+    targets: tuple[Target, ...] = ALL_TARGETS  # selected by the `targets` setting
     engine: Engine = "auto"
     dist: Path = Path("dist")  # relative to project
     name: str | None = None  # plugin file name; default: last element of the module path
@@ -79,10 +79,6 @@ class Settings:
     target_overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
-    def release(self) -> Release:
-        return resolve(self.version)
-
-    @property
     def dist_dir(self) -> Path:
         return self.project / self.dist
 
@@ -91,9 +87,6 @@ class Settings:
         if self.name:
             return self.name
         return plugin_name(gomod or read_go_mod(self.project / "go.mod"))
-
-    def selected_targets(self) -> list[Target]:
-        return select_targets(self.targets)
 
     def recipe(self, target: Target) -> Recipe:
         """The target's build recipe, with this project's overrides applied."""
@@ -114,7 +107,7 @@ def cache_dir() -> Path:
     return Path(base) / "krakend-tasks"
 
 
-SCALARS = {f.name for f in fields(Settings)} - {"project", "target_overrides"}
+SCALARS = set(Raw.__struct_fields__) - {"target"}  # the settings' names, as every source gives them
 HINTS = {
     "engine": "one of: auto, docker, local", "pull": "one of: missing, always, never",
     "name": "a plain file name: letters, digits, '.', '_' and '-' (it names files inside dist/)",
@@ -131,14 +124,11 @@ def load_settings(project: str | Path = ".", **arguments: Any) -> Settings:
     values.update(_from_env())
     values.update(checked({k: v for k, v in arguments.items() if v is not None}, "arguments"))
     values["project"] = root
+    values["release"] = resolve(values.pop("version", "latest"))
+    values["targets"] = tuple(select_targets(values.get("targets", "all")))
     if "dist" in values:
         values["dist"] = Path(values["dist"])
-    if isinstance(values.get("targets"), list):
-        values["targets"] = ",".join(values["targets"])
-    settings = replace(Settings(), **values)
-    settings.release  # noqa: B018 - validate the version early
-    settings.selected_targets()
-    return settings
+    return replace(Settings(), **values)
 
 
 def checked(values: Mapping[str, Any], source: str) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from krakend_tasks.core.fingerprints import Comparison, findings_for
+from krakend_tasks.core.krakend_run import run_krakend
 from krakend_tasks.core.plugin_types import TEST_ORDER, plugin_type
 from krakend_tasks.core.releases import Release
 from krakend_tasks.core.settings import Settings, cache_dir
@@ -133,32 +134,18 @@ def emulator(recipe: Recipe) -> list[str]:
 
 def load_with_krakend(plugins: list[Path], kinds: Sequence[str], krakend: str | Path) -> LoadResult:
     """Run a local KrakenD binary's `test-plugin` and parse its result."""
-    try:
-        proc = subprocess.run([str(krakend), "test-plugin", *_flags(kinds), *map(str, plugins)],
-                              capture_output=True, text=True, errors="replace")
-    except OSError as exc:
-        raise ConfigError(f"cannot run KrakenD binary {krakend}: {exc.strerror or exc}",
-                          hint="pass the path of an executable krakend (--krakend-bin)") from None
-    result = parse_output(proc.stdout + proc.stderr, proc.returncode)
+    code, output = run_krakend(["test-plugin", *_flags(kinds), *map(str, plugins)], krakend_bin=krakend)
+    result = parse_output(output, code)
     result.loader = f"binary {krakend}"
     return result
 
 
 def load_in_image(plugins: list[Path], kinds: Sequence[str], image: str, recipe: Recipe, pull: str = "missing",
                   command: str = "krakend") -> LoadResult:
-    """Run `krakend test-plugin` in a KrakenD image (Docker SDK), arm64 under the daemon's emulation."""
-    from krakend_tasks.engines.docker import bind, docker_client, ensure_image, run_container
-
-    client = docker_client()
-    ensure_image(client, image, pull, lambda _: None)
-    mounts = [bind(p.resolve().parent, f"/plugins/{i}", read_only=True) for i, p in enumerate(plugins)]
-    paths = [f"/plugins/{i}/{p.name}" for i, p in enumerate(plugins)]
-    lines: list[str] = []
-    code = run_container(client, dict(
-        image=image, command=[command, "test-plugin", *_flags(kinds), *paths], mounts=mounts, network_mode="none",
-        platform=f"linux/{recipe.target.arch.value}", labels={"krakend-tasks": "test-plugin"}, entrypoint=[],
-    ), lines.append)
-    result = parse_output("\n".join(lines), code)
+    """Run `krakend test-plugin` in a KrakenD image, arm64 under the daemon's emulation."""
+    code, output = run_krakend(["test-plugin", *_flags(kinds), *plugins], image=image, pull=pull, command=command,
+                               platform=f"linux/{recipe.target.arch.value}")
+    result = parse_output(output, code)
     result.loader = f"image {image}"
     return result
 
@@ -201,7 +188,7 @@ def krakend_lines(path: Path, kinds: Sequence[str], settings: Settings, krakend_
         result = load_with_krakend([path], kinds, krakend_bin)
         return [line for line in result.output.splitlines() if line.startswith(("[OK] ", "[KO] "))
                 and " tested plugin(s) in " not in line], result.ok
-    named = settings.selected_targets() if settings.targets not in ("", "all") else []
+    named = list(settings.targets)
     try:
         found = read_elf(path).target()
     except KrakendTasksError:

@@ -92,7 +92,6 @@ class DockerEngine:
 
     def build(self, job: BuildJob, log: Log) -> None:
         recipe = job.recipe
-        ensure_image(self.client, recipe.image, self.pull, log)
         tmp_name = f".{job.output.name}.{uuid.uuid4().hex[:12]}.partial"
         go = job.go_args('"$KT_LDFLAGS"', "/tmp/kt/plugin.so")
         seed = shlex.quote(f"/out/{job.output.name}")  # an up-to-date output lets Go skip the link
@@ -102,17 +101,13 @@ class DockerEngine:
             f"install -m 0755 -o {os.getuid()} -g {os.getgid()} /tmp/kt/plugin.so /out/{shlex.quote(tmp_name)}",
         ])
         env = {**self.go_environment(job), "KT_LDFLAGS": recipe.linker_flags(on_host=False)}
-        run = dict(
-            image=recipe.image, command=["sh", "-c", script], environment=env, working_dir="/src",
-            mounts=[bind(job.project, "/src", read_only=True), bind(job.output.parent, "/out"),
-                    volume(MODULE_VOLUME, job.modcache), volume(build_cache_volume(job), "/cache")],
-            labels={LABEL: "build", f"{LABEL}.target": recipe.target.name},
-        )
-        if self.network:
-            run["network_mode"] = self.network
+        mounts = [bind(job.project, "/src", read_only=True), bind(job.output.parent, "/out"),
+                  volume(MODULE_VOLUME, job.modcache), volume(build_cache_volume(job), "/cache")]
         tmp = job.output.parent / tmp_name
         try:
-            code = run_container(self.client, run, log)
+            code = run(recipe.image, ["sh", "-c", script], label="build", mounts=mounts, network=self.network,
+                       pull=self.pull, log=log, client=self.client, environment=env,
+                       working_dir="/src", labels={f"{LABEL}.target": recipe.target.name})
         except BaseException:  # Ctrl-C, SIGTERM: the container is gone, so is its partial output
             tmp.unlink(missing_ok=True)
             raise
@@ -166,6 +161,41 @@ def volume(name: str, target: str) -> docker.types.Mount:
     from docker.types import Mount
 
     return Mount(target, name, type="volume")
+
+
+def run(image: str, command: list[str], *, label: str, mounts: list[Any] | None = None, platform: str | None = None,
+        network: str | None = None, pull: str = "missing", log: Log = lambda _: None,
+        client: docker.DockerClient | None = None, labels: dict[str, str] | None = None, **options: Any) -> int:
+    """Run `command` in `image` to completion (the image pulled per `pull`), streaming its output to
+    `log`; the container, labelled krakend-tasks=`label`, is removed whatever happens."""
+    client = client or docker_client()
+    ensure_image(client, image, pull, log, platform=platform or "linux/amd64")
+    spec = dict(image=image, command=command, mounts=mounts or [], labels={LABEL: label, **(labels or {})},
+                **options)
+    if platform:
+        spec["platform"] = platform
+    if network:
+        spec["network_mode"] = network
+    return run_container(client, spec, log)
+
+
+def build_image(context: Path, dockerfile: str, tag: str, *, platform: str, buildargs: dict[str, str],
+                label: str, log: Log) -> str:
+    """`docker build` through the SDK: the image id, or BuildFailed with the build's own output."""
+    import docker
+
+    client = docker_client()
+    try:
+        image, logs = client.images.build(path=str(context), dockerfile=dockerfile, tag=tag, rm=True, forcerm=True,
+                                          buildargs=buildargs, platform=platform, labels={LABEL: label})
+    except docker.errors.BuildError as exc:
+        detail = "".join(str(chunk.get("stream") or chunk.get("error") or "") for chunk in exc.build_log)
+        raise BuildFailed(f"docker build of {tag} failed: {exc.msg}\n{detail.strip()}",
+                          hint="read the build log above; check the artifacts in dist/ and the config path") from None
+    for chunk in logs:
+        if chunk.get("stream", "").strip():
+            log(chunk["stream"].rstrip())
+    return str(image.id)
 
 
 def run_container(client: docker.DockerClient, options: dict[str, Any], log: Log) -> int:

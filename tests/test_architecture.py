@@ -1,0 +1,68 @@
+"""The layering holds: adapters -> commands -> core -> engines, with no import cycle among our
+modules and the Docker SDK imported only by engines/docker.py."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parent.parent / "krakend_tasks"
+
+
+def _module(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imports(path: Path) -> set[str]:
+    """Every module `path` imports, at its top or inside a function (TYPE_CHECKING blocks excluded)."""
+    tree = ast.parse(path.read_text())
+    skipped = {id(node) for block in ast.walk(tree) if isinstance(block, ast.If)
+               and "TYPE_CHECKING" in ast.unparse(block.test) for node in ast.walk(block)}
+    found = set()
+    for node in ast.walk(tree):
+        if id(node) in skipped:
+            continue
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return found
+
+
+SOURCES = {_module(p): p for p in PACKAGE.rglob("*.py") if "data" not in p.relative_to(PACKAGE).parts}
+GRAPH = {name: {m for m in _imports(path) if m in SOURCES and m != name} for name, path in SOURCES.items()}
+
+
+def test_no_import_cycle():
+    """Depth-first search over every import, lazy ones included."""
+    done: set[str] = set()
+
+    def visit(name: str, path: list[str]) -> None:
+        assert name not in path, "import cycle: " + " -> ".join([*path[path.index(name):], name])
+        if name in done:
+            return
+        for imported in sorted(GRAPH[name]):
+            visit(imported, [*path, name])
+        done.add(name)
+
+    for name in sorted(GRAPH):
+        visit(name, [])
+
+
+def test_layers_point_down():
+    """core never imports an adapter or commands; engines import nothing of core."""
+    adapters = {"krakend_tasks.nox", "krakend_tasks.invoke", "krakend_tasks.cli", "krakend_tasks.commands"}
+    for name, imported in GRAPH.items():
+        if name.startswith("krakend_tasks.core"):
+            assert not imported & adapters, (name, imported & adapters)
+            assert not any(m.split(".")[0] in ("nox", "invoke") for m in _imports(SOURCES[name])), name
+        if name.startswith("krakend_tasks.engines"):
+            assert not {m for m in imported if m.startswith("krakend_tasks.core")}, name
+
+
+def test_the_docker_sdk_is_imported_only_by_the_docker_engine():
+    users = sorted(name for name, path in SOURCES.items()
+                   if any(m == "docker" or m.startswith("docker.") for m in _imports(path)))
+    assert users == ["krakend_tasks.engines.docker"]
