@@ -476,7 +476,7 @@ def _docker_build(project: Path, *extra: str):
 
 @pytest.mark.parametrize(("extra", "message"), [
     (("--network", "no-such-network"), "Docker refused the build container"),
-    (("--builder", "Not A/valid name"), "invalid image name 'Not A/valid name:2.13.8'"),
+    (("--builder", "Not A/valid name"), "invalid image name 'Not A/valid name:2.13.8-linux-generic'"),
 ])
 def test_what_docker_refuses_is_one_message(example, docker_client, extra, message):
     out = _docker_build(example, *extra)

@@ -207,7 +207,7 @@ def test_load_in_a_krakend_image(plugins, release, docker_client, tmp_path):
     docker_client.images.build(path=str(context), tag="local/krakend:2.13.8-loader", network_mode="host")
     good = load_in_image([plugins[("server", "amd64-generic")]], ["server"], "local/krakend:2.13.8-loader", recipe,
                          pull="never")
-    assert good.ok and good.checks[0].path.startswith("/plugins/0/")
+    assert good.ok and good.checks[0].path.startswith("/krakend-tasks/0/")
     bad = load_in_image([plugins[("server", "amd64-alpine")]], ["server"], "local/krakend:2.13.8-loader", recipe,
                         pull="never")
     # the image has no musl: the loader cannot even find the plugin's libc.so

@@ -104,7 +104,7 @@ def test_environment_variables_of_any_value_load_or_raise_a_config_error(variabl
         del os.environ[k]
     os.environ.update(names)
     try:
-        load_settings(EMPTY).selected_targets()
+        assert load_settings(EMPTY).targets
     except ConfigError as exc:
         assert exc.message and exc.hint
     finally:
