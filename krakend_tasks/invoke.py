@@ -21,10 +21,9 @@ from typing import Any
 from invoke import Collection, Context, Exit, Task
 
 from krakend_tasks.errors import KrakendTasksError
-from krakend_tasks.options import COMMANDS, Command, Option
+from krakend_tasks.options import COMMANDS, SETTINGS, Command, Option
 
-SETTING_KEYS = ("version", "targets", "engine", "builder", "dist", "name", "pull", "network", "krakend_image",
-                "runner", "modcache")
+SETTING_KEYS = (*(o.keyword for o in SETTINGS), "name", "runner")  # the krakend.* configuration keys
 
 
 def _parameter(option: Option) -> str:

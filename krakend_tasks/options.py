@@ -68,6 +68,17 @@ SETTINGS = (
     Option("krakend-image", "repository of KrakenD's own images (default krakend): ship's base, the matrix",
            metavar="REPO"),
     Option("modcache", "module cache KrakenD was compiled from (default /go/pkg/mod)", metavar="DIR"),
+    Option("package", "the plugin's main package (default .), e.g. ./cmd/plugin", metavar="PKG"),
+    Option("build-tag", "a build tag", dest="tags", kind="list", metavar="TAG"),
+    Option("build-flag", "a `go build` flag, e.g. --build-flag=-v (not -trimpath, -o, -ldflags, -tags)",
+           dest="build_flags", kind="list", metavar="FLAG"),
+    Option("before-build", "a shell command run where the build runs, before it (e.g. 'go generate ./...')",
+           metavar="CMD"),
+    Option("pass-env", "a host variable passed into the builder container (GOPRIVATE, GOPROXY, GONOPROXY, "
+                       "GONOSUMDB, GONOSUMCHECK and GOINSECURE always are)", dest="pass_env", kind="list",
+           metavar="NAME"),
+    Option("netrc", "mount ~/.netrc (or $NETRC) read-only into the builder container", kind="switch"),
+    Option("ssh-agent", "forward the SSH agent ($SSH_AUTH_SOCK) into the builder container", kind="switch"),
 )
 JSON = Option("json", "machine-readable output (JSON)", kind="bool")
 KRAKEND_BIN = Option("krakend-bin", "a KrakenD binary: compare with it / load in it / check the config with it",
@@ -148,6 +159,8 @@ def session_names(target: Target, prefix: str = "") -> dict[str, str]:
     """The nox sessions that build and load one target, as register(prefix=...) names them; the CI
     matrix's rows run them."""
     return {"build_session": f"{prefix}build_{target.ident}", "test_session": f"{prefix}test_plugin_{target.ident}"}
+
+
 REPEATED = "__as_option"
 
 
@@ -207,18 +220,24 @@ def markdown() -> str:
     lines = ["| command | option | meaning |", "|---|---|---|"]
     for c in COMMANDS:
         for i, o in enumerate(c.options):
-            flag = f"{o.short}, {o.flag}" if o.short else o.flag
-            shape = "" if o.kind in ("bool", "switch") else f" {o.metavar or o.name.upper()}"
-            if o.kind == "switch":
-                flag += f" / --no-{o.name}"
-            more = " (repeatable)" if o.kind == "list" and not o.positional else ""
             where = " (trailing arguments; invoke: repeated " + o.flag + ")" if o.positional else ""
-            lines.append(f"| {'`' + c.name + '`' if i == 0 else ''} | `{flag}{shape}` | {o.help}{more}{where} |")
+            lines.append(f"| {'`' + c.name + '`' if i == 0 else ''} | `{_usage(o)}` | {o.help}{_more(o)}{where} |")
         if c.settings:
             lines.append(f"| {'' if c.options else '`' + c.name + '`'} | the settings below | |")
     lines += ["", "| setting option (every command but `new`) | meaning |", "|---|---|"]
-    lines += [f"| `{o.flag} {o.metavar or o.name.upper()}` | {o.help} |" for o in SETTINGS]
+    lines += [f"| `{_usage(o)}` | {o.help}{_more(o)} |" for o in SETTINGS]
     return "\n".join(lines) + "\n"
+
+
+def _usage(o: Option) -> str:
+    flag = f"{o.short}, {o.flag}" if o.short else o.flag
+    if o.kind == "switch":
+        return f"{flag} / --no-{o.name}"
+    return flag if o.kind == "bool" else f"{flag} {o.metavar or o.name.upper()}"
+
+
+def _more(o: Option) -> str:
+    return " (repeatable)" if o.kind == "list" and not o.positional else ""
 
 
 if __name__ == "__main__":

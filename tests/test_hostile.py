@@ -312,6 +312,23 @@ def _argument_cases() -> list[Case]:
         Case("arg-dist-is-file", ["build", "--engine", "local", "--version", VERSION, "--target", "amd64-generic",
                                   "--dist", "main.go"], 2, "main.go is a file, not a folder", unchanged=("main.go",)),
         Case("arg-no-command", [], 2, "usage: krakend-tasks COMMAND"),
+        Case("arg-build-flag-trimpath", ["build", "--engine", "local", "--version", VERSION, "--target",
+                                         "amd64-generic", "--build-flag=-trimpath"], 13, "build_flags has -trimpath"),
+        Case("arg-build-flag-output", ["build", "--engine", "local", "--version", VERSION, "--target",
+                                       "amd64-generic", "--build-flag=-o=x.so"], 13, "dist/ is where the plugin goes"),
+        Case("arg-build-flag-linkshared", ["build", "--engine", "local", "--version", VERSION, "--target",
+                                           "amd64-generic", "--build-flag=-linkshared"], 13,
+             "build_flags has -linkshared"),
+        Case("arg-netrc-missing", ["build", "--engine", "docker", "--netrc"], 2, "netrc = true, but",
+             env={"NETRC": "/nonexistent/netrc"}),
+        Case("arg-ssh-agent-missing", ["build", "--engine", "docker", "--ssh-agent"], 2,
+             "SSH_AUTH_SOCK names no agent socket", env={"SSH_AUTH_SOCK": "/nonexistent.sock"}),
+        Case("toml-target-tags-string", ["matrix"], 2, "target.arm64-alpine.tags = 'x': expected `array`",
+             {"krakend-tasks.toml": '[target.arm64-alpine]\ntags = "x"'}),
+        Case("toml-netrc-string", ["matrix"], 2, "netrc = 'yes': expected `bool`",
+             {"krakend-tasks.toml": 'netrc = "yes"'}),
+        Case("env-netrc-maybe", ["matrix"], 2, "environment: netrc = 'maybe': expected `bool`",
+             env={"KRAKEND_TASKS_NETRC": "maybe"}),
     ]
 
 

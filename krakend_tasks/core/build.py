@@ -42,7 +42,7 @@ def build(settings: Settings, engine: Engine, log: Log = log_to_stderr,
     for job in jobs:  # refuse before building anything
         known = fingerprints.for_krakend(release.version, job.recipe.target.arch.value)
         for warning in refuse_unloadable(engine.go_environment(job), project, gomod,
-                                         set(known.modules) if known else None):
+                                         set(known.modules) if known else None, job.recipe.build_flags):
             log(f"[{job.recipe.target.name}] warning: {warning}")
     prepare_dist(dist)
     artifacts = []

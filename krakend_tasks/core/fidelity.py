@@ -17,17 +17,20 @@ from krakend_tasks.errors import UnloadableBuild
 
 
 def refuse_unloadable(env: Mapping[str, str], project: Path, gomod: GoMod,
-                      krakend_modules: set[str] | None) -> list[str]:
+                      krakend_modules: set[str] | None, build_flags: tuple[str, ...] = ()) -> list[str]:
     """Raise UnloadableBuild for what changes shared packages' fingerprints; return warnings.
 
-    `env` is the Go environment the build runs with; `krakend_modules` the modules KrakenD links
-    (None when unknown: a local replace is then only a warning).
+    `env` is the Go environment the build runs with, `build_flags` the `go build` flags of the
+    settings; `krakend_modules` the modules KrakenD links (None when unknown: a local replace is
+    then only a warning).
     """
     goflags = shlex.split(env.get("GOFLAGS", ""))
     if any(_sets_trimpath(flag) for flag in goflags):
         raise UnloadableBuild("GOFLAGS has -trimpath: it changes the fingerprint of every package, the standard "
                               "library included, so KrakenD refuses the plugin",
                               hint="remove -trimpath from GOFLAGS (environment, go env -w, or the target's env)")
+    refuse_build_flags(build_flags)
+    goflags += build_flags
     mod_flag = next((f.split("=", 1)[1] for f in goflags if f.startswith("-mod=")), None)
     if mod_flag == "vendor" or (mod_flag is None and (project / "vendor" / "modules.txt").is_file()):
         raise UnloadableBuild(f"{project / 'vendor'} is in use: vendored packages compile from another path than "
@@ -45,6 +48,22 @@ def refuse_unloadable(env: Mapping[str, str], project: Path, gomod: GoMod,
                                   f"{replace.old}: its packages compile from another path and will not load",
                                   hint=f"go mod edit -dropreplace {replace.old}")
     return warnings
+
+
+OWN_FLAGS = {"-o": "dist/ is where the plugin goes", "-buildmode": "a plugin is -buildmode=plugin",
+             "-ldflags": "use the `ldflags` setting", "-tags": "use the `tags` setting"}
+
+
+def refuse_build_flags(flags: tuple[str, ...]) -> None:
+    """`build_flags` may not undo what makes a loadable plugin, nor set what other settings own."""
+    for flag in flags:
+        name = "-" + flag.lstrip("-").partition("=")[0]
+        if _sets_trimpath(flag) or name == "-linkshared":
+            raise UnloadableBuild(f"build_flags has {flag}: it changes the fingerprint of the packages the plugin "
+                                  "shares with KrakenD, so KrakenD refuses the plugin",
+                                  hint=f"remove {flag} from build_flags")
+        if name in OWN_FLAGS:
+            raise UnloadableBuild(f"build_flags has {flag}", hint=f"remove it: {OWN_FLAGS[name]}")
 
 
 def _sets_trimpath(flag: str) -> bool:

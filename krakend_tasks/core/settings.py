@@ -30,6 +30,9 @@ Engine = Literal["auto", "docker", "local"]
 Pull = Literal["missing", "always", "never"]
 
 
+Texts = Annotated[list[Text], msgspec.Meta(min_length=1)]
+
+
 class RawTarget(msgspec.Struct, forbid_unknown_fields=True):
     """`[target.<name>]`: one target's recipe overrides."""
 
@@ -38,13 +41,17 @@ class RawTarget(msgspec.Struct, forbid_unknown_fields=True):
     host_cc: Text | None = None
     env: dict[Text, str] = {}
     ldflags: str | None = None
+    package: Text | None = None
+    tags: list[Text] | None = None
+    build_flags: list[Text] | None = None
+    before_build: Text | None = None
 
 
 class Raw(msgspec.Struct, forbid_unknown_fields=True):
     """The settings as any source gives them: what is allowed, and its type."""
 
     version: Text | None = None
-    targets: Text | Annotated[list[Text], msgspec.Meta(min_length=1)] | None = None
+    targets: Text | Texts | None = None
     engine: Engine | None = None
     dist: Text | None = None
     name: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*\Z")] | None = None
@@ -54,6 +61,13 @@ class Raw(msgspec.Struct, forbid_unknown_fields=True):
     krakend_image: Text | None = None
     runner: Text | None = None
     modcache: Text | None = None
+    package: Text | None = None
+    tags: list[Text] | None = None
+    build_flags: list[Text] | None = None
+    before_build: Text | None = None
+    pass_env: list[Text] | None = None
+    netrc: bool | None = None
+    ssh_agent: bool | None = None
     target: dict[str, Any] | None = None  # [target.<name>] tables: RawTarget, checked one by one
 
 
@@ -76,6 +90,13 @@ class Settings:
     krakend_image: str = "krakend"  # repository of KrakenD's own images (ship, CI matrix)
     runner: str = "ubuntu-24.04"  # CI runner label of the matrix (builders are amd64 images)
     modcache: str = "/go/pkg/mod"  # the module cache KrakenD was compiled from (its GOPATH/pkg/mod)
+    package: str = "."  # the plugin's main package, e.g. ./cmd/plugin
+    tags: tuple[str, ...] = ()  # build tags
+    build_flags: tuple[str, ...] = ()  # more `go build` flags
+    before_build: str | None = None  # a shell command run where the build runs, before it (go generate ./...)
+    pass_env: tuple[str, ...] = ()  # host variables passed into the builder container, besides PASSED_ENV
+    netrc: bool = False  # mount ~/.netrc (or $NETRC) read-only into the builder container
+    ssh_agent: bool = False  # forward $SSH_AUTH_SOCK into the builder container (git over SSH)
     target_overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
@@ -98,6 +119,10 @@ class Settings:
             host_cc=over.get("host_cc", target.host_cc),
             env=dict(over.get("env", {})),
             ldflags=over.get("ldflags"),
+            package=over.get("package") or self.package,
+            tags=tuple(over.get("tags", self.tags)),
+            build_flags=tuple(over.get("build_flags", self.build_flags)),
+            before_build=over.get("before_build", self.before_build),
         )
 
 
@@ -108,11 +133,17 @@ def cache_dir() -> Path:
 
 
 SCALARS = set(Raw.__struct_fields__) - {"target"}  # the settings' names, as every source gives them
+LISTS = {"tags", "build_flags", "pass_env"}  # lists; in KRAKEND_TASKS_* variables, comma-separated
+BOOLS = {"netrc", "ssh_agent"}  # in KRAKEND_TASKS_* variables: 1/0, true/false, yes/no
 HINTS = {
     "engine": "one of: auto, docker, local", "pull": "one of: missing, always, never",
     "name": "a plain file name: letters, digits, '.', '_' and '-' (it names files inside dist/)",
     "targets": 'a string ("arm64") or a list of strings (["amd64-alpine", "arm64-alpine"])',
-    "env": "a table of strings, e.g. env = { GOFLAGS = \"-tags=prod\" }",
+    "env": "a table of strings, e.g. env = { CGO_CFLAGS = \"-O2\" }",
+    "tags": 'a list of strings, e.g. tags = ["production"]',
+    "build_flags": 'a list of strings, e.g. build_flags = ["-v"]',
+    "pass_env": 'a list of variable names, e.g. pass_env = ["GITHUB_TOKEN"]',
+    "netrc": "true or false", "ssh_agent": "true or false",
 }
 
 
@@ -128,6 +159,7 @@ def load_settings(project: str | Path = ".", **arguments: Any) -> Settings:
     values["targets"] = tuple(select_targets(values.get("targets", "all")))
     if "dist" in values:
         values["dist"] = Path(values["dist"])
+    values |= {key: tuple(values[key]) for key in LISTS if key in values}
     return replace(Settings(), **values)
 
 
@@ -139,7 +171,7 @@ def checked(values: Mapping[str, Any], source: str) -> dict[str, Any]:
     out = {k: getattr(raw, k) for k in plain if k != "target"}
     if raw.target is not None:
         out["target_overrides"] = {
-            parse_target(name).name: {k: getattr(over, k) for k in table}
+            parse_target(name).name: {k: getattr(over, k) for k in table if getattr(over, k) is not None}
             for name, table in raw.target.items()
             for over in [_convert(table, RawTarget, source, f"target.{name}")]}
     return out
@@ -184,11 +216,17 @@ def _config_error(error: str, values: Any, source: str, prefix: str) -> ConfigEr
 
 def _from_env() -> dict[str, Any]:
     """`KRAKEND_TASKS_*` variables; an unknown one (a typo) is an error, an empty one is unset."""
-    given = {k[len(ENV_PREFIX):].lower(): v for k, v in os.environ.items() if k.startswith(ENV_PREFIX) and v}
+    given: dict[str, Any] = {k[len(ENV_PREFIX):].lower(): v for k, v in os.environ.items()
+                             if k.startswith(ENV_PREFIX) and v}
     unknown = sorted(set(given) - SCALARS)
     if unknown:
         raise ConfigError(f"unknown environment variable {ENV_PREFIX}{unknown[0].upper()}",
                           hint=f"known: {', '.join(ENV_PREFIX + k.upper() for k in sorted(SCALARS))}")
+    for key in LISTS & set(given):
+        given[key] = [item.strip() for item in given[key].split(",") if item.strip()]
+    for key in BOOLS & set(given):
+        given[key] = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}.get(
+            given[key].strip().lower(), given[key])
     return checked(given, "environment")
 
 

@@ -123,6 +123,10 @@ class Recipe:
     host_cc: str
     env: Mapping[str, str] = field(default_factory=dict)
     ldflags: str | None = None
+    package: str = "."  # the main package to build
+    tags: tuple[str, ...] = ()
+    build_flags: tuple[str, ...] = ()
+    before_build: str | None = None  # shell command run before `go build`, where it runs
 
     def environment(self, on_host: bool) -> dict[str, str]:
         """The Go build environment; `on_host` picks the host compiler instead of the builder's."""

@@ -5,6 +5,9 @@ The caller chooses the engine and passes it to core.build; engines import nothin
 
 from __future__ import annotations
 
+import os
+import stat
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from krakend_tasks.engines.job import Engine, Log, log_to_stderr
@@ -17,15 +20,18 @@ ENGINES = ("auto", "docker", "local")
 
 
 def select_engine(kind: str = "auto", *, pull: str = "missing", network: str | None = None,
+                  pass_env: tuple[str, ...] = (), netrc: Path | None = None, ssh_agent: str | None = None,
                   log: Log = log_to_stderr) -> Engine:
-    """The engine named `kind`; `auto` takes docker when a daemon answers, else local (and says why)."""
+    """The engine named `kind`; `auto` takes docker when a daemon answers, else local (and says why).
+    `pass_env`, `netrc` and `ssh_agent` reach private modules from the builder container."""
     if kind not in ENGINES:
         raise ConfigError(f"unknown engine {kind!r}", hint=f"use one of: {', '.join(ENGINES)}")
     if kind in ("auto", "docker"):
         from krakend_tasks.engines.docker import DockerEngine, docker_client
 
         try:
-            return DockerEngine(docker_client(), pull=pull, network=network)
+            return DockerEngine(docker_client(), pull=pull, network=network, pass_env=pass_env, netrc=netrc,
+                                ssh_agent=ssh_agent)
         except DockerUnavailable as exc:
             if kind == "docker":
                 raise
@@ -36,5 +42,25 @@ def select_engine(kind: str = "auto", *, pull: str = "missing", network: str | N
 
 
 def engine_for(settings: Settings, log: Log = log_to_stderr) -> Engine:
-    """The engine the settings name (engine, pull, network)."""
-    return select_engine(settings.engine, pull=settings.pull, network=settings.network, log=log)
+    """The engine the settings name (engine, pull, network, pass_env, netrc, ssh_agent)."""
+    return select_engine(settings.engine, pull=settings.pull, network=settings.network, pass_env=settings.pass_env,
+                         netrc=netrc_file() if settings.netrc else None,
+                         ssh_agent=agent_socket() if settings.ssh_agent else None, log=log)
+
+
+def netrc_file() -> Path:
+    """$NETRC, else ~/.netrc: the credentials file `netrc = true` mounts."""
+    path = Path(os.environ.get("NETRC") or Path.home() / ".netrc")
+    if not path.is_file():
+        raise ConfigError(f"netrc = true, but {path} is not a file",
+                          hint="write it (machine HOST login USER password TOKEN), set NETRC, or set netrc = false")
+    return path
+
+
+def agent_socket() -> str:
+    """$SSH_AUTH_SOCK: the agent `ssh_agent = true` forwards."""
+    socket = os.environ.get("SSH_AUTH_SOCK", "")
+    if not socket or not stat.S_ISSOCK(os.stat(socket).st_mode if os.path.exists(socket) else 0):
+        raise ConfigError("ssh_agent = true, but SSH_AUTH_SOCK names no agent socket",
+                          hint="start an agent (eval $(ssh-agent); ssh-add), or set ssh_agent = false")
+    return socket

@@ -17,13 +17,16 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from krakend_tasks.engines.job import BuildJob, Log
+from krakend_tasks.engines.job import BuildJob, Log, OutputTail, build_failure_hint
 from krakend_tasks.errors import BuildFailed, ConfigError, DockerUnavailable, ImageMissing
 
 if TYPE_CHECKING:
     import docker
 
 LABEL = "krakend-tasks"
+PASSED_ENV = ("GOPRIVATE", "GONOSUMDB", "GONOSUMCHECK", "GOINSECURE", "GOPROXY", "GONOPROXY")  # private modules
+SECRETS = "/run/krakend-tasks"  # where credentials are mounted, read-only, never copied
+BEFORE_BUILD_FAILED = 97  # the build script's status when before_build fails
 MODULE_VOLUME = "krakend-tasks-gomod"  # Go's module cache: sources only, the same for every Go and target
 
 
@@ -79,14 +82,36 @@ def ensure_image(client: docker.DockerClient, image: str, pull: str, log: Log, p
 class DockerEngine:
     name = "docker"
 
-    def __init__(self, client: docker.DockerClient, pull: str = "missing", network: str | None = None) -> None:
+    def __init__(self, client: docker.DockerClient, pull: str = "missing", network: str | None = None,
+                 pass_env: tuple[str, ...] = (), netrc: Path | None = None, ssh_agent: str | None = None) -> None:
         self.client = client
         self.pull = pull  # missing | always | never
         self.network = network  # the build containers' network mode (None: the daemon's default)
+        self.pass_env = (*PASSED_ENV, *pass_env)  # host variables the build sees, when they are set
+        self.netrc = netrc  # a .netrc mounted read-only (NETRC points at it)
+        self.ssh_agent = ssh_agent  # an SSH agent's socket, forwarded (SSH_AUTH_SOCK points at it)
+
+    def credentials(self) -> tuple[dict[str, str], list[Any]]:
+        """The variables and mounts that reach private modules: nothing is copied into the container."""
+        env = {name: os.environ[name] for name in self.pass_env if name in os.environ}
+        mounts = []
+        if self.netrc:
+            mounts.append(bind(self.netrc, f"{SECRETS}/netrc", read_only=True))
+            env["NETRC"] = f"{SECRETS}/netrc"
+        ca = os.environ.get("SSL_CERT_FILE")
+        if ca and Path(ca).is_file():  # a private proxy or git server signed by your own CA
+            mounts.append(bind(Path(ca), f"{SECRETS}/ca.pem", read_only=True))
+            env["SSL_CERT_FILE"] = f"{SECRETS}/ca.pem"
+        if self.ssh_agent:
+            mounts.append(bind(Path(self.ssh_agent), f"{SECRETS}/ssh-agent.sock"))
+            env["SSH_AUTH_SOCK"] = f"{SECRETS}/ssh-agent.sock"
+            env.setdefault("GIT_SSH_COMMAND", "ssh -o StrictHostKeyChecking=accept-new")
+        return env, mounts
 
     def go_environment(self, job: BuildJob) -> dict[str, str]:
-        env = {"GOCACHE": "/cache/build", "GOFLAGS": "-buildvcs=false", **job.recipe.environment(on_host=False),
-               "GOMODCACHE": job.modcache}
+        passed, _ = self.credentials()
+        env = {"GOCACHE": "/cache/build", "GOFLAGS": "-buildvcs=false", **passed,
+               **job.recipe.environment(on_host=False), "GOMODCACHE": job.modcache}
         gopath = gopath_for(job.modcache)
         return {**env, "GOPATH": gopath} if gopath else env
 
@@ -95,26 +120,33 @@ class DockerEngine:
         tmp_name = f".{job.output.name}.{uuid.uuid4().hex[:12]}.partial"
         go = job.go_args('"$KT_LDFLAGS"', "/tmp/kt/plugin.so")
         seed = shlex.quote(f"/out/{job.output.name}")  # an up-to-date output lets Go skip the link
-        script = " && ".join([
-            f"mkdir -p /tmp/kt && {{ [ ! -f {seed} ] || cp -p {seed} /tmp/kt/plugin.so; }}",
-            " ".join(shlex.quote(a) if "$KT" not in a else a for a in go),
-            f"install -m 0755 -o {os.getuid()} -g {os.getgid()} /tmp/kt/plugin.so /out/{shlex.quote(tmp_name)}",
-        ])
+        steps = [f"mkdir -p /tmp/kt && {{ [ ! -f {seed} ] || cp -p {seed} /tmp/kt/plugin.so; }}"]
+        if recipe.before_build:  # it may write files: into a copy, never into the read-only source
+            steps += ["cp -a /src/. /tmp/kt/src", "cd /tmp/kt/src",
+                      f"{{ sh -c {shlex.quote(recipe.before_build)} || exit {BEFORE_BUILD_FAILED}; }}"]
+        steps += [" ".join(shlex.quote(a) if "$KT" not in a else a for a in go),
+                  f"install -m 0755 -o {os.getuid()} -g {os.getgid()} /tmp/kt/plugin.so /out/{shlex.quote(tmp_name)}"]
         env = {**self.go_environment(job), "KT_LDFLAGS": recipe.linker_flags(on_host=False)}
+        _, secrets = self.credentials()
         mounts = [bind(job.project, "/src", read_only=True), bind(job.output.parent, "/out"),
-                  volume(MODULE_VOLUME, job.modcache), volume(build_cache_volume(job), "/cache")]
+                  volume(MODULE_VOLUME, job.modcache), volume(build_cache_volume(job), "/cache"), *secrets]
         tmp = job.output.parent / tmp_name
+        output = OutputTail(log)
         try:
-            code = run(recipe.image, ["sh", "-c", script], label="build", mounts=mounts, network=self.network,
-                       pull=self.pull, log=log, client=self.client, environment=env,
+            code = run(recipe.image, ["sh", "-c", " && ".join(steps)], label="build", mounts=mounts,
+                       network=self.network, pull=self.pull, log=output, client=self.client, environment=env,
                        working_dir="/src", labels={f"{LABEL}.target": recipe.target.name})
         except BaseException:  # Ctrl-C, SIGTERM: the container is gone, so is its partial output
             tmp.unlink(missing_ok=True)
             raise
+        if code == BEFORE_BUILD_FAILED:
+            tmp.unlink(missing_ok=True)
+            raise BuildFailed(f"before_build failed for {recipe.target} in {recipe.image}: {recipe.before_build}",
+                              hint=build_failure_hint(output.lines))
         if code != 0:
             tmp.unlink(missing_ok=True)
             raise BuildFailed(f"go build failed for {recipe.target} in {recipe.image} (exit {code})",
-                              hint="read the compiler output above; fix the code or go.mod, then build again")
+                              hint=build_failure_hint(output.lines))
         os.replace(tmp, job.output)
 
 

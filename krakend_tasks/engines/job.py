@@ -25,14 +25,18 @@ class BuildJob:
     go: str  # the Go version KrakenD is built with: the build uses exactly it
     project: Path  # absolute source folder (holds go.mod)
     output: Path  # absolute path of the .so to write (atomically)
-    package: str = "."
     modcache: str = "/go/pkg/mod"  # the module cache KrakenD compiled its modules from: ours must be it
 
     def go_args(self, ldflags: str, output: str) -> list[str]:
+        """`go build -buildmode=plugin` with the recipe's tags, flags and package."""
+        recipe = self.recipe
         args = ["go", "build", "-buildmode=plugin", "-buildvcs=false"]
+        if recipe.tags:
+            args.append(f"-tags={','.join(recipe.tags)}")
+        args += recipe.build_flags
         if ldflags:
             args.append(f"-ldflags={ldflags}")
-        return [*args, "-o", output, self.package]
+        return [*args, "-o", output, recipe.package]
 
 
 class Engine(Protocol):
@@ -50,3 +54,28 @@ class Engine(Protocol):
 
 def log_to_stderr(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
+
+
+class OutputTail:
+    """A Log that passes lines on and keeps the last ones, to explain a failure."""
+
+    def __init__(self, log: Log, keep: int = 200) -> None:
+        self.log, self.keep = log, keep
+        self.lines: list[str] = []
+
+    def __call__(self, line: str) -> None:
+        self.log(line)
+        self.lines = [*self.lines[-self.keep + 1:], line]
+
+
+PRIVATE = ("401 Unauthorized", "403 Forbidden", "terminal prompts disabled", "could not read Username",
+           "Permission denied (publickey)", "Host key verification failed")
+
+
+def build_failure_hint(lines: list[str]) -> str:
+    """What to do about a failed build, from its last output lines."""
+    if any(mark in line for line in lines for mark in PRIVATE):
+        return ("a module needs credentials: set netrc = true (your ~/.netrc, or $NETRC, is mounted read-only) or "
+                "ssh_agent = true; GOPRIVATE, GOPROXY, GONOPROXY, GONOSUMDB, GONOSUMCHECK and GOINSECURE are "
+                "passed from this environment, more with pass_env (docs/recipes.md, private modules)")
+    return "read the compiler output above; fix the code or go.mod, then build again"

@@ -13,7 +13,7 @@ import signal
 import subprocess
 from pathlib import Path
 
-from krakend_tasks.engines.job import BuildJob, Log
+from krakend_tasks.engines.job import BuildJob, Log, OutputTail, build_failure_hint
 from krakend_tasks.errors import BuildFailed, ToolchainMissing, UnloadableBuild, require_go
 
 APT_HINTS = {
@@ -54,13 +54,19 @@ class LocalEngine:
             self._warned = True
         tmp = job.output.with_name(f".{job.output.name}.{os.getpid()}.partial")
         command = job.go_args(job.recipe.linker_flags(on_host=True), str(tmp))
+        output = OutputTail(log)
         try:
+            if job.recipe.before_build:
+                code = run_streaming(["sh", "-c", job.recipe.before_build], job.project, full_env, output)
+                if code != 0:
+                    raise BuildFailed(f"before_build failed for {job.recipe.target} (exit {code}): "
+                                      f"{job.recipe.before_build}", hint=build_failure_hint(output.lines))
             if job.output.is_file():  # lets Go see an up-to-date output and skip the link
                 shutil.copy2(job.output, tmp)
-            code = run_streaming(command, job.project, full_env, log)
+            code = run_streaming(command, job.project, full_env, output)
             if code != 0:
                 raise BuildFailed(f"go build failed for {job.recipe.target} (exit {code})",
-                                  hint="read the compiler output above; fix the code or go.mod, then build again")
+                                  hint=build_failure_hint(output.lines))
             os.replace(tmp, job.output)
         finally:
             tmp.unlink(missing_ok=True)
