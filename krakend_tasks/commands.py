@@ -17,7 +17,7 @@ from typing import Any
 
 from krakend_tasks.core import configure as cfg
 from krakend_tasks.core.build import build as run_build
-from krakend_tasks.core.check import apply_fixes, check_project
+from krakend_tasks.core.check import Report, apply_fixes, check_project
 from krakend_tasks.core.check import check as check_go_sum
 from krakend_tasks.core.elf import read_build_info, read_elf
 from krakend_tasks.core.fingerprints import findings_for
@@ -28,9 +28,9 @@ from krakend_tasks.core.plugin_types import NAMES
 from krakend_tasks.core.preflight import preflight
 from krakend_tasks.core.releases import resolve
 from krakend_tasks.core.scaffold import new as scaffold
-from krakend_tasks.core.settings import checked, load_settings
+from krakend_tasks.core.settings import Settings, checked, load_settings
 from krakend_tasks.core.ship import build_image, write_dockerfile
-from krakend_tasks.core.targets import parse_target
+from krakend_tasks.core.targets import Target, parse_target
 from krakend_tasks.core.testload import krakend_lines, load_in_image, load_local, load_with_krakend
 from krakend_tasks.engines import engine_for
 from krakend_tasks.engines.job import log_to_stderr
@@ -91,8 +91,10 @@ def build(project: str | Path, *, json: bool = False, **settings: Any) -> int:
     """Build the selected targets; print the artifacts. Returns 0 (failures raise)."""
     loaded = load_settings(project, **settings)
     engine = engine_for(loaded)
-    with progress([t.name for t in loaded.targets], "build") as mark:
-        artifacts = run_build(loaded, engine, progress=mark)
+    artifacts = []
+    for each in loaded.per_release():  # --version 2.12,2.13: each with its own Go and builder
+        with progress([t.name for t in each.targets], "build") as mark:
+            artifacts += run_build(each, engine, progress=mark)
     print_artifacts(artifacts, as_machine=json)
     return 0
 
@@ -104,17 +106,26 @@ def check(project: str | Path, *, output: str = "table", fix: bool = False, appl
     if output not in FORMATS:
         raise ConfigError(f"unknown format {output!r}", hint=f"use one of: {', '.join(FORMATS)}")
     loaded = load_settings(project, **settings)
-    targets = list(loaded.targets)
-    if output == "krakend":
-        targets = targets[:1]  # KrakenD's check knows no targets; its libc is compared as given
+    if output == "krakend" or apply:
+        loaded = loaded.one_release("check --format krakend" if output == "krakend" else "check --apply")
     options: dict[str, Any] = dict(go=go, libc=libc, krakend_bin=krakend_bin, image=image,
                                    krakend_format=output == "krakend")
-    reports = {t.name: check_project(loaded, t, **options) for t in targets}
+
+    def run_checks() -> dict[str, Report]:
+        reports = {}
+        for each in loaded.per_release():
+            # KrakenD's check knows no targets; its libc is compared as given
+            for t in each.targets[:1] if output == "krakend" else each.targets:
+                key = t.name if len(loaded.releases) == 1 else f"{each.release.version} {t.name}"
+                reports[key] = check_project(each, t, **options)
+        return reports
+
+    reports = run_checks()
     if apply:
         first = next(iter(reports.values()))
         for command in apply_fixes(first, loaded.project, loaded.release.go):
             print(f"ran: {command}", file=sys.stderr)
-        reports = {t.name: check_project(loaded, t, **options) for t in targets}
+        reports = run_checks()
     if output == "krakend":
         sys.stderr.write(krakend_text(next(iter(reports.values())), fix=fix))
     elif output == "json":
@@ -127,31 +138,34 @@ def check(project: str | Path, *, output: str = "table", fix: bool = False, appl
     return 0 if all(r.ok for r in reports.values()) else 1
 
 
-def _plugins(project: str | Path, paths: list[str] | None, settings: dict[str, Any]):
-    """(path, target) pairs: given paths (their target: --target when it names one, else read from the
-    ELF), else the artifacts of dist's manifest for the selected targets."""
+def _plugins(project: str | Path, paths: list[str] | None,
+             settings: dict[str, Any]) -> list[tuple[Path, Target, Settings]]:
+    """(path, target, the settings of its KrakenD version): given paths (their target: --target when
+    it names one, else read from the ELF), else the artifacts of dist's manifest for the selected
+    targets and versions."""
     loaded = load_settings(project, **settings)
     if paths:
+        loaded = loaded.one_release("a plugin file")
         named = list(loaded.targets) if settings.get("targets") else []
         chosen = named[0] if len(named) == 1 else None
-        return loaded, [(Path(path), chosen or read_elf(path).target() or parse_target("amd64-generic"))
-                        for path in paths]
+        return [(Path(path), chosen or read_elf(path).target() or parse_target("amd64-generic"), loaded)
+                for path in paths]
     wanted = {t.name for t in loaded.targets}
-    pairs = [(loaded.dist_dir / a.path, parse_target(a.target)) for a in read_manifest(loaded.dist_dir)
-             if a.target in wanted]
-    if not pairs:
-        raise ConfigError(f"no built plugin in {loaded.dist_dir} for {', '.join(sorted(wanted))}",
-                          hint="build first (nox -s build), or pass .so paths")
-    return loaded, pairs
+    versions = {each.release.version: each for each in loaded.per_release()}
+    found = [(loaded.dist_dir / a.path, parse_target(a.target), versions[a.krakend])
+             for a in read_manifest(loaded.dist_dir) if a.target in wanted and a.krakend in versions]
+    if not found:
+        raise ConfigError(f"no built plugin in {loaded.dist_dir} for KrakenD {', '.join(versions)} and "
+                          f"{', '.join(sorted(wanted))}", hint="build first (nox -s build), or pass .so paths")
+    return found
 
 
 def inspect(project: str | Path, *, paths: list[str] | None = None, kinds: list[str] | None = None,
             json: bool = False, krakend_bin: str | None = None, image: str | None = None, **settings: Any) -> int:
     """Describe plugins without loading them, with preflight findings. 0: none is an error, 1: some."""
-    loaded, pairs = _plugins(project, paths, settings)
     krakend = from_binary(krakend_bin) if krakend_bin else None
     results = []
-    for path, plugin_target in pairs:
+    for path, plugin_target, loaded in _plugins(project, paths, settings):
         elf = read_elf(path)
         packages, summary = findings_for(path, plugin_target.arch.value, loaded.release.version,
                                          krakend_bin=krakend_bin, image=image, pull=loaded.pull,
@@ -165,10 +179,10 @@ def inspect(project: str | Path, *, paths: list[str] | None = None, kinds: list[
 def test(project: str | Path, *, paths: list[str] | None = None, kinds: list[str] | None = None,
          json: bool = False, krakend_bin: str | None = None, image: str | None = None, **settings: Any) -> int:
     """Load plugins for real: a KrakenD binary, a KrakenD image, or the Go loader. 0: all load, 1: not."""
-    loaded, pairs = _plugins(project, paths, settings)
+    plugins = _plugins(project, paths, settings)
     results = []
-    with progress([str(path) for path, _ in pairs], "load") as mark:
-        for path, plugin_target in pairs:
+    with progress([str(path) for path, _, _ in plugins], "load") as mark:
+        for path, plugin_target, loaded in plugins:
             mark(str(path), "running")
             read_build_info(path)  # not a Go file: NotAPlugin, before loading anything
             plugin_kinds = kinds or read_elf(path).plugin_types or ["server"]
@@ -190,7 +204,7 @@ def test(project: str | Path, *, paths: list[str] | None = None, kinds: list[str
 def check_plugin(project: str | Path, *, sum: str | None = None, go: str | None = None, libc: str | None = None,
                  fix: bool = False, krakend_bin: str | None = None, **settings: Any) -> int:
     """KrakenD's `check-plugin`: its flags, its text on stderr, its exit status, against a release."""
-    loaded = load_settings(project, **settings)
+    loaded = load_settings(project, **settings).one_release("check-plugin")
     target = loaded.targets[0]  # KrakenD's own libc is its flavour's: the first selected target
     go_sum = sum or "./go.sum"
     if not (loaded.project / go_sum).is_file():  # KrakenD's words and status for a go.sum it cannot open
@@ -218,7 +232,7 @@ def test_plugin(project: str | Path, *, paths: list[str] | None = None, server: 
     if not kinds:
         print("You must declare the expected type of the plugin.", file=sys.stderr)
         return 1
-    loaded = load_settings(project, **settings)
+    loaded = load_settings(project, **settings).one_release("test-plugin")
     started = time.monotonic()
     failed = 0
     for path in paths:
@@ -254,7 +268,7 @@ def configure(project: str | Path, *, config: str | None = None, kind: str | Non
               validate: bool = False, plugins: str | None = None, krakend_bin: str | None = None,
               image: str | None = None, **settings: Any) -> int:
     """Add the plugin to krakend.json; optionally check every plugin name it uses, and KrakenD's own check."""
-    loaded = load_settings(project, **settings)
+    loaded = load_settings(project, **settings).one_release("configure")
     path = Path(config) if config else loaded.project / "krakend.json"
     outcome = cfg.configure_project(loaded, path, kind=kind, name=name, endpoint=endpoint, method=method,
                                     backend=backend, folder=folder, pattern=pattern, plugin_settings=plugin_settings)
@@ -281,7 +295,7 @@ def ship(project: str | Path, *, config: str | None = None, force: bool = False,
 
     build: True builds (no daemon is an error), False does not, None builds when a daemon answers.
     """
-    loaded = load_settings(project, **settings)
+    loaded = load_settings(project, **settings).one_release("ship")
     shipment = write_dockerfile(loaded, config or "krakend.json", force)
     print(f"wrote {shipment.dockerfile} (FROM {shipment.base}; plugin builds: {', '.join(shipment.arches)})")
     if build is False:
@@ -299,8 +313,9 @@ def ship(project: str | Path, *, config: str | None = None, force: bool = False,
 
 
 def matrix(project: str | Path, *, json: bool = False, session_prefix: str = "", **settings: Any) -> int:
-    """Print the selected targets as a GitHub Actions matrix (include form); its rows name the nox
-    sessions of each target (`session_prefix`: register()'s prefix)."""
-    rows = ci_matrix(load_settings(project, **settings), lambda target: session_names(target, session_prefix))
-    print_matrix(rows, as_machine=json)
+    """Print the selected versions x targets as a GitHub Actions matrix (include form); its rows
+    name the nox sessions of each target (`session_prefix`: register()'s prefix)."""
+    rows = [row for each in load_settings(project, **settings).per_release()
+            for row in ci_matrix(each, lambda target: session_names(target, session_prefix))["include"]]
+    print_matrix({"include": rows}, as_machine=json)
     return 0

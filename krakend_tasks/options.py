@@ -55,7 +55,8 @@ class Command:
 
 TARGET = Option("target", "targets: all, amd64, arm64, alpine, generic, or names like arm64-alpine", dest="targets",
                 metavar="SPEC")
-VERSION = Option("version", "KrakenD version: 2.13.8, 2.13, 2 or latest", metavar="V")
+VERSION = Option("version", "KrakenD version: 2.13.8, 2.13, 2 or latest; several for build, check, inspect, test and "
+                            "matrix: 2.12,2.13", metavar="V")
 SETTINGS = (
     VERSION,
     TARGET,

@@ -94,3 +94,12 @@ def test_no_generic_builder_before_2_1_3(example):
     (example / "go.mod").write_text("module example.com/x\n\ngo 1.17\n")
     with pytest.raises(ConfigError, match="has no generic builder"):
         build_in(load_settings(example, engine="local", version="2.0.6", targets="generic"))
+
+
+def test_auto_falls_back_to_the_local_engine_and_says_why(monkeypatch):
+    from krakend_tasks.engines import select_engine
+
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+    said: list[str] = []
+    assert isinstance(select_engine("auto", log=said.append), LocalEngine)
+    assert said and said[0].startswith("engine auto: building on the host (local engine), no Docker daemon answers")

@@ -206,3 +206,26 @@ def test_an_ssh_agent_is_forwarded_only_when_asked(example, tmp_path, docker_cli
     finally:
         server.close()
     assert our_containers(docker_client) == []
+
+
+def test_two_krakend_versions_in_one_build(example, cross):
+    """2.12.1 is built with Go 1.25.6, 2.13.8 with Go 1.25.12: one command builds both, side by side."""
+    out = run([PYTHON, "-m", "krakend_tasks", "build", "--engine", "local", "--version", "2.12,2.13.8", "--target",
+               "amd64-generic", "--json"], example)
+    assert out.returncode == 0, out.stderr
+    built = {(a["path"], a["krakend"], a["go"]) for a in json.loads(out.stdout)["artifacts"]}
+    assert built == {("hello-2.12.1-amd64-generic.so", "2.12.1", "1.25.6"),
+                     ("hello-2.13.8-amd64-generic.so", "2.13.8", "1.25.12")}
+    inspected = run([PYTHON, "-m", "krakend_tasks", "inspect", "--version", "2.12,2.13.8", "--json"], example)
+    assert {(Path(r["path"]).name, r["go"]) for r in json.loads(inspected.stdout)} == {
+        ("hello-2.12.1-amd64-generic.so", "1.25.6"), ("hello-2.13.8-amd64-generic.so", "1.25.12")}
+    loaded = run([PYTHON, "-m", "krakend_tasks", "test", "--version", "2.12,2.13.8", "--json"], example)
+    rows = json.loads(loaded.stdout)
+    assert (loaded.returncode, len(rows), all(r["ok"] for r in rows)) == (0, 2, True), loaded.stderr
+    matrix = run([PYTHON, "-m", "krakend_tasks", "matrix", "--version", "2.12,2.13.8", "--json"], example)
+    rows = json.loads(matrix.stdout)["include"]
+    assert sorted((r["krakend"], r["go"], r["target"]) for r in rows) == sorted(
+        (v, go, t) for v, go in (("2.12.1", "1.25.6"), ("2.13.8", "1.25.12"))
+        for t in ("amd64-alpine", "amd64-generic", "arm64-alpine", "arm64-generic"))
+    refused = run([PYTHON, "-m", "krakend_tasks", "ship", "--version", "2.12,2.13.8", "--no-build"], example)
+    assert refused.returncode == 2 and "ship works on one KrakenD version, not 2" in refused.stderr

@@ -50,7 +50,7 @@ class RawTarget(msgspec.Struct, forbid_unknown_fields=True):
 class Raw(msgspec.Struct, forbid_unknown_fields=True):
     """The settings as any source gives them: what is allowed, and its type."""
 
-    version: Text | None = None
+    version: Text | Texts | None = None
     targets: Text | Texts | None = None
     engine: Engine | None = None
     dist: Text | None = None
@@ -80,6 +80,7 @@ class Settings:
 
     project: Path = Path(".")  # the plugin's folder (with go.mod)
     release: Release = field(default_factory=lambda: resolve("latest"))  # from the `version` setting
+    releases: tuple[Release, ...] = ()  # every version asked for ("2.12,2.13"); `release` is the first
     targets: tuple[Target, ...] = ALL_TARGETS  # selected by the `targets` setting
     engine: Engine = "auto"
     dist: Path = Path("dist")  # relative to project
@@ -102,6 +103,17 @@ class Settings:
     @property
     def dist_dir(self) -> Path:
         return self.project / self.dist
+
+    def per_release(self) -> list[Settings]:
+        """These settings once per KrakenD version asked for (`version = "2.12,2.13"`)."""
+        return [replace(self, release=r, releases=(r,)) for r in self.releases or (self.release,)]
+
+    def one_release(self, command: str) -> Settings:
+        """These settings, when one KrakenD version is asked for; ConfigError otherwise."""
+        if len(self.releases) > 1:
+            raise ConfigError(f"{command} works on one KrakenD version, not {len(self.releases)}",
+                              hint=f"pass --version with one of: {', '.join(r.version for r in self.releases)}")
+        return self
 
     def plugin_name(self, gomod: GoMod | None = None) -> str:
         """The `name` setting, else the last element of the module path (go.mod read if not given)."""
@@ -155,7 +167,12 @@ def load_settings(project: str | Path = ".", **arguments: Any) -> Settings:
     values.update(_from_env())
     values.update(checked({k: v for k, v in arguments.items() if v is not None}, "arguments"))
     values["project"] = root
-    values["release"] = resolve(values.pop("version", "latest"))
+    versions = values.pop("version", "latest")
+    asked = [v.strip() for v in versions.split(",")] if isinstance(versions, str) else versions
+    releases = tuple(dict.fromkeys(resolve(v) for v in asked if v))  # in order, each once
+    if not releases:
+        raise ConfigError(f"version {versions!r} names no KrakenD version", hint="e.g. --version 2.13")
+    values["release"], values["releases"] = releases[0], releases
     values["targets"] = tuple(select_targets(values.get("targets", "all")))
     if "dist" in values:
         values["dist"] = Path(values["dist"])
