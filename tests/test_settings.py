@@ -111,3 +111,17 @@ def test_environment_variables_of_any_value_load_or_raise_a_config_error(variabl
         for k in names:
             os.environ.pop(k, None)
         os.environ.update(saved)
+
+
+def test_loading_every_setting_never_crashes_the_interpreter(tmp_path):
+    """msgspec 0.22 segfaults at exit when a schema has two string-or-list unions; Raw has one.
+    The crash comes in about a third of the runs: fifteen fresh interpreters catch it."""
+    import subprocess
+    import sys
+
+    (tmp_path / "krakend-tasks.toml").write_text(
+        'version = "2.12,2.13"\ntargets = ["arm64"]\ntags = ["a"]\nbuild_flags = ["-v"]\npass_env = ["X"]\n'
+        'netrc = false\n[target.arm64-alpine]\ntags = ["b"]\nenv = { A = "1" }\n')
+    code = f"from krakend_tasks.core.settings import load_settings; load_settings({str(tmp_path)!r})"
+    statuses = [subprocess.run([sys.executable, "-c", code]).returncode for _ in range(15)]
+    assert statuses == [0] * 15

@@ -50,7 +50,9 @@ class RawTarget(msgspec.Struct, forbid_unknown_fields=True):
 class Raw(msgspec.Struct, forbid_unknown_fields=True):
     """The settings as any source gives them: what is allowed, and its type."""
 
-    version: Text | Texts | None = None
+    # several versions are "2.12,2.13": msgspec 0.22 crashes at exit (in garbage collection) when a
+    # second field is a string-or-list union like `targets`
+    version: Text | None = None
     targets: Text | Texts | None = None
     engine: Engine | None = None
     dist: Text | None = None
@@ -168,8 +170,7 @@ def load_settings(project: str | Path = ".", **arguments: Any) -> Settings:
     values.update(checked({k: v for k, v in arguments.items() if v is not None}, "arguments"))
     values["project"] = root
     versions = values.pop("version", "latest")
-    asked = [v.strip() for v in versions.split(",")] if isinstance(versions, str) else versions
-    releases = tuple(dict.fromkeys(resolve(v) for v in asked if v))  # in order, each once
+    releases = tuple(dict.fromkeys(resolve(v.strip()) for v in versions.split(",") if v.strip()))  # in order
     if not releases:
         raise ConfigError(f"version {versions!r} names no KrakenD version", hint="e.g. --version 2.13")
     values["release"], values["releases"] = releases[0], releases
