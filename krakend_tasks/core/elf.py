@@ -5,10 +5,10 @@ from __future__ import annotations
 import io
 import mmap
 import struct
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from krakend_tasks.core.plugin_types import PluginType
 from krakend_tasks.core.targets import Arch, Libc, Target
@@ -97,12 +97,11 @@ def check_bounds(elf, size: int) -> None:
     """Reject headers that point outside the file or claim impossible counts (corrupt or truncated)."""
     if elf["e_shoff"] + elf["e_shnum"] * elf["e_shentsize"] > size:
         raise ValueError("section header table lies outside the file")
-    for section in elf.iter_sections():
-        header = section.header
+    for index, header in section_headers(elf):
         if header["sh_type"] != "SHT_NOBITS" and header["sh_offset"] + header["sh_size"] > size:
-            raise ValueError(f"section {section.name!r} lies outside the file")
+            raise ValueError(f"section {index} lies outside the file")
         if header["sh_type"] in ("SHT_SYMTAB", "SHT_DYNSYM", "SHT_DYNAMIC") and header["sh_entsize"] == 0:
-            raise ValueError(f"section {section.name!r} has entries of size 0")
+            raise ValueError(f"section {index} has entries of size 0")
         if header["sh_type"] == "SHT_GNU_verneed" and header["sh_info"] * 16 > header["sh_size"]:
             raise ValueError("version-needed section claims more entries than it holds")
     for segment in elf.iter_segments():
@@ -147,6 +146,16 @@ def _read_at(elf, address: int, length: int) -> bytes | None:
     return None
 
 
+def section_headers(elf) -> Iterator[tuple[int, Any]]:
+    """(index, header) of every section, without building pyelftools' section objects (which parse
+    whole tables, such as the GNU hash section, as they are made)."""
+    for index in range(elf.num_sections()):
+        yield index, elf._get_section_header(index)
+
+
+WANTED_SECTIONS = ("SHT_DYNAMIC", "SHT_GNU_verneed", "SHT_PROGBITS")
+
+
 def _dynamic(elf) -> tuple[list[str], str | None, str]:
     from elftools.elf.dynamic import DynamicSection
     from elftools.elf.gnuversions import GNUVerNeedSection
@@ -154,7 +163,9 @@ def _dynamic(elf) -> tuple[list[str], str | None, str]:
     needed: list[str] = []
     versions: list[tuple[int, ...]] = []
     interp = ""
-    for section in elf.iter_sections():
+    sections = (elf.get_section(i) for i, header in section_headers(elf) if header["sh_type"] in WANTED_SECTIONS
+                and (header["sh_type"] != "SHT_PROGBITS" or elf._get_section_name(header) == ".interp"))
+    for section in sections:
         if isinstance(section, DynamicSection):
             needed += [t.needed for t in section.iter_tags()  # type: ignore[attr-defined]
                        if t.entry.d_tag == "DT_NEEDED"]
