@@ -20,12 +20,13 @@ from krakend_tasks.core.build import build as run_build
 from krakend_tasks.core.check import Report, apply_fixes, check_project
 from krakend_tasks.core.check import check as check_go_sum
 from krakend_tasks.core.elf import read_build_info, read_elf
+from krakend_tasks.core.findings import Finding
 from krakend_tasks.core.fingerprints import findings_for
 from krakend_tasks.core.krakend_deps import for_release, from_binary
 from krakend_tasks.core.manifest import read_manifest
 from krakend_tasks.core.matrix import matrix as ci_matrix
 from krakend_tasks.core.plugin_types import NAMES
-from krakend_tasks.core.preflight import preflight
+from krakend_tasks.core.preflight import preflight, same_names
 from krakend_tasks.core.releases import resolve
 from krakend_tasks.core.scaffold import new as scaffold
 from krakend_tasks.core.settings import Settings, checked, load_settings
@@ -92,9 +93,10 @@ def build(project: str | Path, *, json: bool = False, **settings: Any) -> int:
     loaded = load_settings(project, **settings)
     engine = engine_for(loaded)
     artifacts = []
-    for each in loaded.per_release():  # --version 2.12,2.13: each with its own Go and builder
-        with progress([t.name for t in each.targets], "build") as mark:
-            artifacts += run_build(each, engine, progress=mark)
+    for plugin in loaded.per_plugin():  # several plugins: each, into one dist/
+        for each in plugin.per_release():  # --version 2.12,2.13: each with its own Go and builder
+            with progress([t.name for t in each.targets], "build") as mark:
+                artifacts += run_build(each, engine, progress=mark)
     print_artifacts(artifacts, as_machine=json)
     return 0
 
@@ -111,19 +113,25 @@ def check(project: str | Path, *, output: str = "table", fix: bool = False, appl
     options: dict[str, Any] = dict(go=go, libc=libc, krakend_bin=krakend_bin, image=image,
                                    krakend_format=output == "krakend")
 
+    if output == "krakend" or apply:
+        loaded = loaded.one_plugin("check --format krakend" if output == "krakend" else "check --apply")
+    plugins = loaded.per_plugin()
+
     def run_checks() -> dict[str, Report]:
         reports = {}
-        for each in loaded.per_release():
-            # KrakenD's check knows no targets; its libc is compared as given
-            for t in each.targets[:1] if output == "krakend" else each.targets:
-                key = t.name if len(loaded.releases) == 1 else f"{each.release.version} {t.name}"
-                reports[key] = check_project(each, t, **options)
+        for plugin in plugins:
+            for each in plugin.per_release():
+                # KrakenD's check knows no targets; its libc is compared as given
+                for t in each.targets[:1] if output == "krakend" else each.targets:
+                    key = " ".join([*([plugin.plugin_name()] if len(plugins) > 1 else []),
+                                    *([each.release.version] if len(loaded.releases) > 1 else []), t.name])
+                    reports[key] = check_project(each, t, **options)
         return reports
 
     reports = run_checks()
     if apply:
         first = next(iter(reports.values()))
-        for command in apply_fixes(first, loaded.project, loaded.release.go):
+        for command in apply_fixes(first, plugins[0].project, loaded.release.go):
             print(f"ran: {command}", file=sys.stderr)
         reports = run_checks()
     if output == "krakend":
@@ -152,8 +160,10 @@ def _plugins(project: str | Path, paths: list[str] | None,
                 for path in paths]
     wanted = {t.name for t in loaded.targets}
     versions = {each.release.version: each for each in loaded.per_release()}
+    names = {plugin.plugin_name() for plugin in loaded.per_plugin()}
     found = [(loaded.dist_dir / a.path, parse_target(a.target), versions[a.krakend])
-             for a in read_manifest(loaded.dist_dir) if a.target in wanted and a.krakend in versions]
+             for a in read_manifest(loaded.dist_dir) if a.target in wanted and a.krakend in versions
+             and a.path.removesuffix(f"-{a.krakend}-{a.target}.so") in names]
     if not found:
         raise ConfigError(f"no built plugin in {loaded.dist_dir} for KrakenD {', '.join(versions)} and "
                           f"{', '.join(sorted(wanted))}", hint="build first (nox -s build), or pass .so paths")
@@ -165,13 +175,22 @@ def inspect(project: str | Path, *, paths: list[str] | None = None, kinds: list[
     """Describe plugins without loading them, with preflight findings. 0: none is an error, 1: some."""
     krakend = from_binary(krakend_bin) if krakend_bin else None
     results = []
-    for path, plugin_target, loaded in _plugins(project, paths, settings):
+    plugins = _plugins(project, paths, settings)
+    together: dict[tuple[str, Target], list[Path]] = {}  # plugins KrakenD would load side by side
+    for path, plugin_target, loaded in plugins:
+        together.setdefault((loaded.release.version, plugin_target), []).append(path)
+    clashes: dict[Path, list[Finding]] = {}
+    for (_, plugin_target), files in together.items():
+        if len(files) > 1:
+            loaded = next(s for p, _, s in plugins if p == files[0])
+            clashes |= same_names(files, loaded.recipe(plugin_target), loaded.release)
+    for path, plugin_target, loaded in plugins:
         elf = read_elf(path)
         packages, summary = findings_for(path, plugin_target.arch.value, loaded.release.version,
                                          krakend_bin=krakend_bin, image=image, pull=loaded.pull,
                                          modcache=loaded.modcache)
-        results.append((elf, plugin_target, preflight(elf, plugin_target, loaded.release, kinds or [], krakend,
-                                                      packages, summary)))
+        found = preflight(elf, plugin_target, loaded.release, kinds or [], krakend, packages, summary)
+        results.append((elf, plugin_target, found + clashes.get(path, [])))
     print_inspection(results, as_machine=json)
     return 1 if any(f.severity == "error" for _, _, found in results for f in found) else 0
 
@@ -265,11 +284,12 @@ def new(kind: str | None = None, name: str | None = None, dest: str | None = Non
 def configure(project: str | Path, *, config: str | None = None, kind: str | None = None, name: str | None = None,
               endpoint: str | None = None, method: str | None = None, backend: int | None = None,
               folder: str | None = None, pattern: str | None = None, plugin_settings: str | None = None,
-              validate: bool = False, plugins: str | None = None, krakend_bin: str | None = None,
+              validate: bool = False, plugins_dir: str | None = None, krakend_bin: str | None = None,
               image: str | None = None, **settings: Any) -> int:
     """Add the plugin to krakend.json; optionally check every plugin name it uses, and KrakenD's own check."""
-    loaded = load_settings(project, **settings).one_release("configure")
-    path = Path(config) if config else loaded.project / "krakend.json"
+    root = load_settings(project, **settings).one_release("configure")
+    path = Path(config) if config else root.project / "krakend.json"
+    loaded = root.one_plugin("configure") if name is None or kind is None else root
     outcome = cfg.configure_project(loaded, path, kind=kind, name=name, endpoint=endpoint, method=method,
                                     backend=backend, folder=folder, pattern=pattern, plugin_settings=plugin_settings)
     if outcome.changed:
@@ -278,7 +298,7 @@ def configure(project: str | Path, *, config: str | None = None, kind: str | Non
         print_lines(f"{path}: already configured, unchanged", [])
     status = 0
     if validate:
-        where = Path(plugins) if plugins else loaded.dist_dir
+        where = Path(plugins_dir) if plugins_dir else loaded.dist_dir
         problems = cfg.validate_names(loaded, path, where, pattern or cfg.DEFAULT_PATTERN)
         print_lines(f"plugin names used by {path} vs plugins in {where}:", problems or ["every name is provided"])
         status = 1 if problems else status
@@ -300,7 +320,8 @@ def ship(project: str | Path, *, config: str | None = None, force: bool = False,
     print(f"wrote {shipment.dockerfile} (FROM {shipment.base}; plugin builds: {', '.join(shipment.arches)})")
     if build is False:
         return 0
-    tag = tag or f"{loaded.plugin_name()}-krakend:{loaded.release.version}"
+    named = loaded.project.resolve().name if loaded.plugins else loaded.plugin_name()
+    tag = tag or f"{named}-krakend:{loaded.release.version}"
     try:
         image = build_image(loaded, shipment, tag, arch or shipment.arches[0], log_to_stderr)
     except DockerUnavailable as exc:

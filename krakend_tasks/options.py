@@ -80,6 +80,10 @@ SETTINGS = (
            metavar="NAME"),
     Option("netrc", "mount ~/.netrc (or $NETRC) read-only into the builder container", kind="switch"),
     Option("ssh-agent", "forward the SSH agent ($SSH_AUTH_SOCK) into the builder container", kind="switch"),
+    Option("plugin-folder", "a plugin's folder (with its go.mod), for a repository of several plugins",
+           dest="plugins", kind="list", metavar="DIR"),
+    Option("only", "of several plugins, the one to work on: its folder or its name", dest="plugin",
+           metavar="PLUGIN"),
 )
 JSON = Option("json", "machine-readable output (JSON)", kind="bool")
 KRAKEND_BIN = Option("krakend-bin", "a KrakenD binary: compare with it / load in it / check the config with it",
@@ -126,7 +130,7 @@ COMMANDS: tuple[Command, ...] = (
         Option("pattern", "file-name pattern KrakenD loads (default .so)", metavar="P"),
         Option("settings", "the plugin's own configuration, as JSON", dest="plugin_settings", metavar="JSON"),
         Option("validate", "check every plugin name the config uses against the plugins in dist/", kind="bool"),
-        Option("plugins", "folder of plugins to validate against (default: dist)", metavar="DIR"),
+        Option("plugins", "folder of plugins to validate against (default: dist)", dest="plugins_dir", metavar="DIR"),
         KRAKEND_BIN, IMAGE,
     )),
     Command("ship", "ship", "Write a Dockerfile of KrakenD's image with the plugin and config; build it.", (

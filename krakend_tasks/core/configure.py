@@ -267,7 +267,7 @@ def built_type(settings: Settings) -> PluginType:
     from krakend_tasks.core.elf import read_elf
     from krakend_tasks.core.manifest import read_manifest
 
-    artifacts = read_manifest(settings.dist_dir)
+    artifacts = [a for a in read_manifest(settings.dist_dir) if a.path.startswith(f"{settings.plugin_name()}-")]
     if not artifacts:
         raise ConfigError("which plugin type? nothing is built yet", hint="pass --type server|client|modifier")
     elf = read_elf(settings.dist_dir / artifacts[0].path)

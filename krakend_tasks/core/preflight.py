@@ -5,6 +5,8 @@ Each finding names the failure users otherwise meet at runtime, its cause and th
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from krakend_tasks.core.check import compare
 from krakend_tasks.core.elf import ElfFile
 from krakend_tasks.core.findings import Finding
@@ -12,7 +14,7 @@ from krakend_tasks.core.fingerprints import Comparison
 from krakend_tasks.core.krakend_deps import Descriptor
 from krakend_tasks.core.plugin_types import plugin_type
 from krakend_tasks.core.releases import Release
-from krakend_tasks.core.targets import Libc, Target
+from krakend_tasks.core.targets import Libc, Recipe, Target
 
 
 def preflight(elf: ElfFile, target: Target, release: Release, kinds: list[str] = (),  # type: ignore[assignment]
@@ -67,3 +69,25 @@ def preflight(elf: ElfFile, target: Target, release: Release, kinds: list[str] =
 
 def _newer(a: str, b: str) -> bool:
     return tuple(map(int, a.split("."))) > tuple(map(int, b.split(".")))
+
+
+def same_names(paths: list[Path], recipe: Recipe, release: Release) -> dict[Path, list[Finding]]:
+    """Plugins of one target that register a name another of them registers too, found by loading
+    them (the names are runtime values): KrakenD would load one and drop the other."""
+    from krakend_tasks.core.elf import read_elf
+    from krakend_tasks.core.testload import load_local
+
+    owners: dict[tuple[str, str], list[Path]] = {}
+    for path in paths:
+        kinds = read_elf(path).plugin_types
+        for check in load_local([path], kinds, recipe, release).checks if kinds else []:
+            for name in check.names:
+                owners.setdefault((check.kind.lower(), name), []).append(path)
+    findings: dict[Path, list[Finding]] = {}
+    for (kind, name), files in owners.items():
+        for path in files if len(files) > 1 else []:
+            others = ", ".join(p.name for p in files if p != path)
+            findings.setdefault(path, []).append(Finding(
+                "error", f"{kind} name {name!r}", f"{others} registers {name!r} too: KrakenD loads one of them "
+                "and drops the other", "give each plugin a name of its own (its pluginName)"))
+    return findings

@@ -70,6 +70,8 @@ class Raw(msgspec.Struct, forbid_unknown_fields=True):
     pass_env: list[Text] | None = None
     netrc: bool | None = None
     ssh_agent: bool | None = None
+    plugins: list[Text] | None = None
+    plugin: Text | None = None
     target: dict[str, Any] | None = None  # [target.<name>] tables: RawTarget, checked one by one
 
 
@@ -100,6 +102,8 @@ class Settings:
     pass_env: tuple[str, ...] = ()  # host variables passed into the builder container, besides PASSED_ENV
     netrc: bool = False  # mount ~/.netrc (or $NETRC) read-only into the builder container
     ssh_agent: bool = False  # forward $SSH_AUTH_SOCK into the builder container (git over SSH)
+    plugins: tuple[str, ...] = ()  # several plugins: their folders (each with its go.mod), relative to project
+    plugin: str | None = None  # of those, the one to work on (its folder or its name); None: all
     target_overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
@@ -109,6 +113,31 @@ class Settings:
     def per_release(self) -> list[Settings]:
         """These settings once per KrakenD version asked for (`version = "2.12,2.13"`)."""
         return [replace(self, release=r, releases=(r,)) for r in self.releases or (self.release,)]
+
+    def per_plugin(self) -> list[Settings]:
+        """These settings once per plugin of the repository (`plugins`), or for the project itself:
+        each plugin's folder is its project, and every plugin builds into this project's dist/."""
+        if not self.plugins:
+            return [self]
+        dist = (self.project / self.dist).absolute()
+        every = [replace(self, project=self.project / folder, dist=dist, plugins=(), plugin=None)
+                 for folder in self.plugins]
+        if self.plugin is None:
+            return every
+        chosen = [s for s in every if self.plugin in (s.project.name, str(s.project.relative_to(self.project)),
+                                                      s.plugin_name())]
+        if not chosen:
+            raise ConfigError(f"no plugin {self.plugin!r} among {', '.join(self.plugins)}",
+                              hint="name one of the `plugins` folders, or a plugin's name")
+        return chosen
+
+    def one_plugin(self, command: str) -> Settings:
+        """The plugin to work on when the repository has several: --plugin, or ConfigError."""
+        plugins = self.per_plugin()
+        if len(plugins) > 1:
+            raise ConfigError(f"{command} works on one plugin, and this repository has {len(plugins)}",
+                              hint=f"pass --plugin with one of: {', '.join(self.plugins)}")
+        return plugins[0]
 
     def one_release(self, command: str) -> Settings:
         """These settings, when one KrakenD version is asked for; ConfigError otherwise."""
@@ -147,7 +176,7 @@ def cache_dir() -> Path:
 
 
 SCALARS = set(Raw.__struct_fields__) - {"target"}  # the settings' names, as every source gives them
-LISTS = {"tags", "build_flags", "pass_env"}  # lists; in KRAKEND_TASKS_* variables, comma-separated
+LISTS = {"tags", "build_flags", "pass_env", "plugins"}  # lists; in KRAKEND_TASKS_* variables, comma-separated
 BOOLS = {"netrc", "ssh_agent"}  # in KRAKEND_TASKS_* variables: 1/0, true/false, yes/no
 HINTS = {
     "engine": "one of: auto, docker, local", "pull": "one of: missing, always, never",
@@ -158,6 +187,7 @@ HINTS = {
     "build_flags": 'a list of strings, e.g. build_flags = ["-v"]',
     "pass_env": 'a list of variable names, e.g. pass_env = ["GITHUB_TOKEN"]',
     "netrc": "true or false", "ssh_agent": "true or false",
+    "plugins": 'a list of folders, e.g. plugins = ["plugins/auth", "plugins/rate"]',
 }
 
 
@@ -177,6 +207,13 @@ def load_settings(project: str | Path = ".", **arguments: Any) -> Settings:
     values["targets"] = tuple(select_targets(values.get("targets", "all")))
     if "dist" in values:
         values["dist"] = Path(values["dist"])
+    if values.get("name") and values.get("plugins"):
+        raise ConfigError("`name` names one plugin, and `plugins` lists several",
+                          hint="leave `name` out: each plugin is named after its module")
+    for folder in values.get("plugins", ()):
+        if not (root / folder / "go.mod").is_file():
+            raise ConfigError(f"plugins: {folder!r} has no go.mod in {root}",
+                              hint="each entry is a plugin's folder (with its go.mod), relative to the project")
     values |= {key: tuple(values[key]) for key in LISTS if key in values}
     return replace(Settings(), **values)
 

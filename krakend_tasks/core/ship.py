@@ -31,15 +31,16 @@ class Shipment:
     base: str
 
 
-def dockerfile_text(settings: Settings, name: str, config: Path, folder: str, installed_as: str) -> str:
+def dockerfile_text(settings: Settings, names: list[str], config: Path, folder: str) -> str:
     dist = settings.dist.as_posix().rstrip("/")
     release = settings.release
     return "\n".join([
-        f"{MARK}: KrakenD {release.version} with the {name} plugin (alpine builds).",
+        f"{MARK}: KrakenD {release.version} with the {', '.join(names)} plugin(s) (alpine builds).",
         "# docker buildx build --platform linux/amd64,linux/arm64 -t IMAGE .",
         f"FROM {settings.krakend_image}:{release.version}",
         "ARG TARGETARCH",
-        f"COPY {dist}/{name}-{release.version}-${{TARGETARCH}}-alpine.so {folder.rstrip('/')}/{installed_as}",
+        *(f"COPY {dist}/{name}-{release.version}-${{TARGETARCH}}-alpine.so {folder.rstrip('/')}/{name}.so"
+          for name in names),
         f"COPY {config.as_posix()} {CONFIG_IN_IMAGE}",
         "",
     ])
@@ -53,19 +54,20 @@ def write_dockerfile(settings: Settings, config: str = "krakend.json", force: bo
     if not isinstance(loading, dict) or not loading.get("folder"):
         raise KrakendConfigError(f"{config_path} has no root `plugin` block with a folder",
                                  hint="add the plugin first: krakend-tasks configure")
-    name = settings.plugin_name()
-    installed_as = f"{name}.so"
+    names = [plugin.plugin_name() for plugin in settings.per_plugin()]  # every plugin of the repository
     pattern = loading.get("pattern", "")
-    if pattern not in installed_as:
-        raise ConfigError(f"plugin.pattern {pattern!r} of {config_path} does not match {installed_as}",
+    if any(pattern not in f"{name}.so" for name in names):
+        raise ConfigError(f"plugin.pattern {pattern!r} of {config_path} does not match {', '.join(names)}.so",
                           hint='use a pattern the file name contains, such as ".so"')
-    built = {a.target: settings.dist_dir / a.path for a in read_manifest(settings.dist_dir)
-             if a.krakend == settings.release.version}
-    missing = [str(path) for target, path in built.items() if target.endswith("-alpine") and not path.is_file()]
+    version = settings.release.version
+    files = {a.path for a in read_manifest(settings.dist_dir) if a.krakend == version}
+    arches = tuple(a for a in ("amd64", "arm64")
+                   if all(f"{name}-{version}-{a}-{Libc.ALPINE.value}.so" in files for name in names))
+    missing = [str(settings.dist_dir / f"{name}-{version}-{a}-{Libc.ALPINE.value}.so") for a in arches
+               for name in names if not (settings.dist_dir / f"{name}-{version}-{a}-{Libc.ALPINE.value}.so").is_file()]
     if missing:
         raise ConfigError(f"{', '.join(missing)}: in {settings.dist_dir / 'manifest.json'} but not on disk",
                           hint="build again: nox -s build -- --target alpine")
-    arches = tuple(a for a in ("amd64", "arm64") if f"{a}-{Libc.ALPINE.value}" in built)
     if not arches:
         raise ConfigError(f"no alpine build of KrakenD {settings.release.version} in {settings.dist_dir}",
                           hint="build first: nox -s build -- --target alpine (KrakenD's image is Alpine)")
@@ -77,7 +79,7 @@ def write_dockerfile(settings: Settings, config: str = "krakend.json", force: bo
         raise DestinationExists(f"{path} exists and was not written by krakend-tasks; it was left as it is",
                                 hint="move it away, or pass --force to replace it")
     config_rel = config_path.relative_to(project) if config_path.is_relative_to(project) else Path(config)
-    write_atomic(path, dockerfile_text(settings, name, config_rel, loading["folder"], installed_as))
+    write_atomic(path, dockerfile_text(settings, names, config_rel, loading["folder"]))
     return Shipment(path, arches, f"{settings.krakend_image}:{settings.release.version}")
 
 
