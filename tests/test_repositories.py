@@ -152,6 +152,8 @@ def test_a_private_module_builds_with_the_netrc_and_the_variables_only(private_p
         assert PASSWORD not in out.stdout + out.stderr
     for path in (project / "dist").rglob("*"):
         assert PASSWORD.encode() not in path.read_bytes(), path
+    builder = docker_client.images.get(f"{docker_settings()['builder']}:{VERSION}-linux-generic")
+    assert PASSWORD not in json.dumps(builder.history()) + json.dumps(builder.attrs)  # nothing was committed
     assert our_containers(docker_client) == []
 
 
