@@ -108,13 +108,11 @@ def check(project: str | Path, *, output: str = "table", fix: bool = False, appl
     if output not in FORMATS:
         raise ConfigError(f"unknown format {output!r}", hint=f"use one of: {', '.join(FORMATS)}")
     loaded = load_settings(project, **settings)
-    if output == "krakend" or apply:
-        loaded = loaded.one_release("check --format krakend" if output == "krakend" else "check --apply")
+    if output == "krakend" or apply:  # one go.sum against one KrakenD
+        single = "check --format krakend" if output == "krakend" else "check --apply"
+        loaded = loaded.one_release(single).one_plugin(single)
     options: dict[str, Any] = dict(go=go, libc=libc, krakend_bin=krakend_bin, image=image,
                                    krakend_format=output == "krakend")
-
-    if output == "krakend" or apply:
-        loaded = loaded.one_plugin("check --format krakend" if output == "krakend" else "check --apply")
     plugins = loaded.per_plugin()
 
     def run_checks() -> dict[str, Report]:

@@ -12,7 +12,7 @@ import pytest
 from krakend_tasks.core.releases import resolve
 from krakend_tasks.core.scaffold import new
 
-from .conftest import PYTHON, ROOT, STANDIN, VERSION, docker_settings, our_containers, run
+from .conftest import PYTHON, ROOT, STANDIN, VERSION, docker_settings, our_containers, run, run_host
 
 NOXFILE = "import krakend_tasks.nox\n\nkrakend_tasks.nox.register(project='.')\n"
 
@@ -34,7 +34,7 @@ def docker_options() -> list[str]:
     return ["--engine", "docker", "--builder", settings["builder"], "--pull", "never", "--network", "host"]
 
 
-def test_several_plugins_build_load_and_ship_together(repository, docker_client, standin_image):
+def test_several_plugins_build_load_and_ship_together(repository, docker_client, standin_image, standin_hosts):
     out = run([PYTHON, "-m", "nox", "-s", "build", "--", *docker_options()], repository)
     assert out.returncode == 0, out.stderr[-3000:]
     built = sorted(a["path"] for a in json.loads((repository / "dist" / "manifest.json").read_text())["artifacts"])
@@ -48,6 +48,10 @@ def test_several_plugins_build_load_and_ship_together(repository, docker_client,
     assert {(f"greeter-{VERSION}-arm64-alpine.so", "SERVER", "registered: greeter"),
             (f"header-{VERSION}-arm64-generic.so", "MODIFIER", "registered: header")} <= registered
     assert len(registered) == 8
+    for target, host in standin_hosts.items():  # hosts built as KrakenD is, sharing google/uuid with both
+        for name, flag in (("greeter", "-s"), ("header", "-m")):
+            opened = run_host(host, target, flag, str(repository / "dist" / f"{name}-{VERSION}-{target}.so"))
+            assert opened.returncode == 0 and f"registered: {name}" in opened.stdout, (target, opened.stdout)
 
     # one plugin of them, as a nox session option
     one = run([PYTHON, "-m", "nox", "-s", "build_amd64_generic", "--", "--only", "header", *docker_options()],

@@ -26,11 +26,9 @@ from krakend_tasks.errors import ConfigError
 
 ENV_PREFIX = "KRAKEND_TASKS_"
 Text = Annotated[str, msgspec.Meta(pattern=r"\S")]  # a string with something in it
+Texts = Annotated[list[Text], msgspec.Meta(min_length=1)]
 Engine = Literal["auto", "docker", "local"]
 Pull = Literal["missing", "always", "never"]
-
-
-Texts = Annotated[list[Text], msgspec.Meta(min_length=1)]
 
 
 class RawTarget(msgspec.Struct, forbid_unknown_fields=True):
@@ -132,11 +130,11 @@ class Settings:
         return chosen
 
     def one_plugin(self, command: str) -> Settings:
-        """The plugin to work on when the repository has several: --plugin, or ConfigError."""
+        """The plugin to work on when the repository has several: --only, or ConfigError."""
         plugins = self.per_plugin()
         if len(plugins) > 1:
             raise ConfigError(f"{command} works on one plugin, and this repository has {len(plugins)}",
-                              hint=f"pass --plugin with one of: {', '.join(self.plugins)}")
+                              hint=f"pass --only with one of: {', '.join(self.plugins)}")
         return plugins[0]
 
     def one_release(self, command: str) -> Settings:
@@ -162,7 +160,7 @@ class Settings:
             host_cc=over.get("host_cc", target.host_cc),
             env=dict(over.get("env", {})),
             ldflags=over.get("ldflags"),
-            package=over.get("package") or self.package,
+            package=over.get("package", self.package),
             tags=tuple(over.get("tags", self.tags)),
             build_flags=tuple(over.get("build_flags", self.build_flags)),
             before_build=over.get("before_build", self.before_build),

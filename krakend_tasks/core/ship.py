@@ -60,11 +60,12 @@ def write_dockerfile(settings: Settings, config: str = "krakend.json", force: bo
         raise ConfigError(f"plugin.pattern {pattern!r} of {config_path} does not match {', '.join(names)}.so",
                           hint='use a pattern the file name contains, such as ".so"')
     version = settings.release.version
-    files = {a.path for a in read_manifest(settings.dist_dir) if a.krakend == version}
-    arches = tuple(a for a in ("amd64", "arm64")
-                   if all(f"{name}-{version}-{a}-{Libc.ALPINE.value}.so" in files for name in names))
-    missing = [str(settings.dist_dir / f"{name}-{version}-{a}-{Libc.ALPINE.value}.so") for a in arches
-               for name in names if not (settings.dist_dir / f"{name}-{version}-{a}-{Libc.ALPINE.value}.so").is_file()]
+    recorded = {a.path for a in read_manifest(settings.dist_dir) if a.krakend == version}
+    builds = {arch: [f"{name}-{version}-{arch}-{Libc.ALPINE.value}.so" for name in names]
+              for arch in ("amd64", "arm64")}
+    arches = tuple(arch for arch, files in builds.items() if recorded.issuperset(files))
+    missing = [str(settings.dist_dir / file) for arch in arches for file in builds[arch]
+               if not (settings.dist_dir / file).is_file()]
     if missing:
         raise ConfigError(f"{', '.join(missing)}: in {settings.dist_dir / 'manifest.json'} but not on disk",
                           hint="build again: nox -s build -- --target alpine")

@@ -6,7 +6,6 @@ The caller chooses the engine and passes it to core.build; engines import nothin
 from __future__ import annotations
 
 import os
-import stat
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -60,7 +59,7 @@ def netrc_file() -> Path:
 def agent_socket() -> str:
     """$SSH_AUTH_SOCK: the agent `ssh_agent = true` forwards."""
     socket = os.environ.get("SSH_AUTH_SOCK", "")
-    if not socket or not stat.S_ISSOCK(os.stat(socket).st_mode if os.path.exists(socket) else 0):
+    if not socket or not Path(socket).is_socket():
         raise ConfigError("ssh_agent = true, but SSH_AUTH_SOCK names no agent socket",
                           hint="start an agent (eval $(ssh-agent); ssh-add), or set ssh_agent = false")
     return socket

@@ -17,14 +17,13 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from krakend_tasks.engines.job import BuildJob, Log, OutputTail, build_failure_hint
+from krakend_tasks.engines.job import PASSED_ENV, BuildJob, Log, OutputTail, build_failure_hint
 from krakend_tasks.errors import BuildFailed, ConfigError, DockerUnavailable, ImageMissing
 
 if TYPE_CHECKING:
     import docker
 
 LABEL = "krakend-tasks"
-PASSED_ENV = ("GOPRIVATE", "GONOSUMDB", "GONOSUMCHECK", "GOINSECURE", "GOPROXY", "GONOPROXY")  # private modules
 SECRETS = "/run/krakend-tasks"  # where credentials are mounted, read-only, never copied
 BEFORE_BUILD_FAILED = 97  # the build script's status when before_build fails
 MODULE_VOLUME = "krakend-tasks-gomod"  # Go's module cache: sources only, the same for every Go and target

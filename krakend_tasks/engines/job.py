@@ -68,6 +68,7 @@ class OutputTail:
         self.lines = [*self.lines[-self.keep + 1:], line]
 
 
+PASSED_ENV = ("GOPRIVATE", "GOPROXY", "GONOPROXY", "GONOSUMDB", "GONOSUMCHECK", "GOINSECURE")  # private modules
 PRIVATE = ("401 Unauthorized", "403 Forbidden", "terminal prompts disabled", "could not read Username",
            "Permission denied (publickey)", "Host key verification failed")
 
@@ -76,6 +77,6 @@ def build_failure_hint(lines: list[str]) -> str:
     """What to do about a failed build, from its last output lines."""
     if any(mark in line for line in lines for mark in PRIVATE):
         return ("a module needs credentials: set netrc = true (your ~/.netrc, or $NETRC, is mounted read-only) or "
-                "ssh_agent = true; GOPRIVATE, GOPROXY, GONOPROXY, GONOSUMDB, GONOSUMCHECK and GOINSECURE are "
-                "passed from this environment, more with pass_env (docs/recipes.md, private modules)")
+                f"ssh_agent = true; {', '.join(PASSED_ENV)} are passed from this environment, more with "
+                "pass_env (docs/recipes.md, private modules)")
     return "read the compiler output above; fix the code or go.mod, then build again"
