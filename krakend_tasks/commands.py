@@ -31,6 +31,7 @@ from krakend_tasks.core.releases import resolve
 from krakend_tasks.core.scaffold import new as scaffold
 from krakend_tasks.core.settings import Settings, checked, load_settings
 from krakend_tasks.core.ship import build_image, write_dockerfile
+from krakend_tasks.core.smoke import smoke as run_smoke
 from krakend_tasks.core.targets import Target, parse_target
 from krakend_tasks.core.testload import krakend_lines, load_in_image, load_local, load_with_krakend
 from krakend_tasks.engines import engine_for
@@ -47,6 +48,7 @@ from krakend_tasks.render import (
     print_lines,
     print_loads,
     print_matrix,
+    print_smoke,
     progress,
 )
 
@@ -186,7 +188,7 @@ def inspect(project: str | Path, *, paths: list[str] | None = None, kinds: list[
         elf = read_elf(path)
         packages, summary = findings_for(path, plugin_target.arch.value, loaded.release.version,
                                          krakend_bin=krakend_bin, image=image, pull=loaded.pull,
-                                         modcache=loaded.modcache)
+                                         official=loaded.official_image, modcache=loaded.modcache)
         found = preflight(elf, plugin_target, loaded.release, kinds or [], krakend, packages, summary)
         results.append((elf, plugin_target, found + clashes.get(path, [])))
     print_inspection(results, as_machine=json)
@@ -211,7 +213,8 @@ def test(project: str | Path, *, paths: list[str] | None = None, kinds: list[str
             else:
                 result = load_local([path], plugin_kinds, recipe, loaded.release)
             result.compare_packages(path, plugin_target.arch.value, loaded.release.version,
-                                    krakend_bin=krakend_bin, image=image, pull=loaded.pull, modcache=loaded.modcache)
+                                    krakend_bin=krakend_bin, image=image, pull=loaded.pull, modcache=loaded.modcache,
+                                    official=loaded.official_image)
             mark(str(path), "done" if result.ok else "failed")
             results.append((path, plugin_target, result))
     print_loads(results, as_machine=json)
@@ -318,8 +321,7 @@ def ship(project: str | Path, *, config: str | None = None, force: bool = False,
     print(f"wrote {shipment.dockerfile} (FROM {shipment.base}; plugin builds: {', '.join(shipment.arches)})")
     if build is False:
         return 0
-    named = loaded.project.resolve().name if loaded.plugins else loaded.plugin_name()
-    tag = tag or f"{named}-krakend:{loaded.release.version}"
+    tag = tag or f"{_shipped_name(loaded)}-krakend:{loaded.release.version}"
     try:
         image = build_image(loaded, shipment, tag, arch or shipment.arches[0], log_to_stderr)
     except DockerUnavailable as exc:
@@ -329,6 +331,27 @@ def ship(project: str | Path, *, config: str | None = None, force: bool = False,
         return 0
     print(f"built {tag} ({image[:19]})")
     return 0
+
+
+def smoke(project: str | Path, *, config: str | None = None, krakend_bin: str | None = None,
+          image: str | None = None, shipped: bool = False, tag: str | None = None, keep_backends: bool = False,
+          json: bool = False, **settings: Any) -> int:
+    """Start the real KrakenD with the built plugins and the config; 0: every expectation held, 1: not."""
+    loaded = load_settings(project, **settings).one_release("smoke")
+    if shipped:
+        image = tag or f"{_shipped_name(loaded)}-krakend:{loaded.release.version}"
+    elif not krakend_bin and not image:
+        image = f"{loaded.krakend_image}:{loaded.release.version}"
+    path = Path(config) if config else loaded.project / "krakend.json"
+    report = run_smoke(loaded, path, krakend_bin=krakend_bin, image=image, shipped=shipped,
+                       keep_backends=keep_backends, log=log_to_stderr)
+    print_smoke(report, as_machine=json)
+    return 0 if report.ok else 1
+
+
+def _shipped_name(settings: Settings) -> str:
+    """The name in ship's default tag: the repository's folder for several plugins, else the plugin's."""
+    return settings.project.resolve().name if settings.plugins else settings.plugin_name()
 
 
 def matrix(project: str | Path, *, json: bool = False, session_prefix: str = "", **settings: Any) -> int:

@@ -27,6 +27,7 @@ FAILURE = {  # what a status of 1 means, per command
     "test": "a plugin does not load",
     "test-plugin": "a plugin does not load",
     "configure": "the configuration uses a plugin nothing provides, or KrakenD rejects it",
+    "smoke": "the smoke run failed",
 }
 
 
@@ -56,6 +57,7 @@ def specs() -> Iterator[Spec]:
     yield Spec("new", "new", "Scaffold a plugin project: -- --type server|client|modifier --name NAME.")
     yield Spec("configure", "configure", "Add the plugin to krakend.json (plugin block and its namespace).")
     yield Spec("ship", "ship", "Write a Dockerfile of KrakenD's image with the plugin and config; build it.")
+    yield Spec("smoke", "smoke", "Run the built plugins in the real KrakenD and send the declared requests.")
     yield Spec("matrix", "matrix", "Print the targets as a GitHub Actions matrix (-- --json for CI).")
     yield Spec("krakend_check_plugin", "check-plugin", "KrakenD's check-plugin: -- -s go.sum -g GO -l LIBC -f.")
     yield Spec("krakend_test_plugin", "test-plugin", "KrakenD's test-plugin output: -- -s|-c|-m FILES...")

@@ -141,6 +141,17 @@ COMMANDS: tuple[Command, ...] = (
         Option("tag", "image tag (default: NAME-krakend:VERSION)", metavar="TAG"),
         Option("arch", "image architecture (default: the first alpine build)", choices=("amd64", "arm64")),
     )),
+    Command("smoke", "smoke", "Run the built plugins in the real KrakenD and send the declared [[smoke]] requests.", (
+        Option("config", "the krakend.json to run (default: krakend.json)", metavar="FILE"),
+        Option("krakend-bin", "a KrakenD binary to run (the plugins of its target)", metavar="PATH"),
+        Option("image", "a KrakenD image to run (default: KRAKEND-IMAGE:VERSION; the host's alpine plugins)",
+               metavar="IMAGE"),
+        Option("shipped", "run the image `ship` built (--tag, default NAME-krakend:VERSION)", kind="bool"),
+        Option("tag", "the image `ship` built, with --shipped", metavar="TAG"),
+        Option("keep-backends", "keep the config's backend hosts (default: an echo backend on loopback)",
+               kind="bool"),
+        JSON,
+    )),
     Command("matrix", "matrix", "Print the targets as a GitHub Actions matrix (include form).", (JSON,)),
     Command("check-plugin", "check_plugin", "KrakenD's `check-plugin`, exactly, against a release (no KrakenD).", (
         Option("sum", "the plugin's go.sum (default ./go.sum)", short="-s", metavar="FILE"),

@@ -14,6 +14,7 @@ from krakend_tasks.core.manifest import Artifact
 
 if TYPE_CHECKING:
     from krakend_tasks.core.findings import Finding
+    from krakend_tasks.core.smoke import SmokeReport
     from krakend_tasks.core.testload import LoadResult
 
 
@@ -137,6 +138,35 @@ def print_loads(results: list, as_machine: bool = False, out: TextIO | None = No
     loaders = sorted({r.loader for _, _, r in results})
     title = "test-load: " + "; ".join(PROVES.get(name, f"loaded by {name}") for name in loaders)
     print_table(title, ("target", "plugin", "check", "result", "detail"), rows, out)
+
+
+def print_smoke(report: SmokeReport, as_machine: bool = False, out: TextIO | None = None) -> None:
+    """Each request, its expectation, what came back and how long it took; then what went wrong."""
+    out = out or sys.stdout
+    if as_machine:
+        out.write(as_json({"ok": report.ok, "krakend": report.krakend, "target": report.target.name,
+                           "plugins": report.plugins, "ready_seconds": report.ready_seconds,
+                           "requests": [{**asdict(o), "ok": o.ok} for o in report.outcomes],
+                           "problems": report.problems, "log": report.log}) + "\n")
+        return
+    rows = []
+    for o in report.outcomes:
+        r = o.request
+        expected = f"{r.status}" + (f", contains {r.contains!r}" if r.contains is not None else "")
+        got = "no answer" if o.status is None else f"{o.status} {o.excerpt}"
+        rows.append((f"{r.method} {r.path}", expected, "OK" if o.ok else "KO", f"{o.seconds * 1000:.0f} ms",
+                     o.problem or _one_line(got, 80)))
+    if not report.outcomes:
+        rows.append(("(no [[smoke]] request declared)", "plugins registered, /__health", "OK" if report.ok else "KO",
+                     "", ""))
+    ready = f", ready in {report.ready_seconds * 1000:.0f} ms" if report.ready_seconds is not None else ""
+    title = f"smoke: {', '.join(report.plugins)} ({report.target.name}) in {report.krakend}{ready}"
+    print_table(title, ("request", "expected", "result", "time", "detail"), rows, out)
+    if not report.ok:
+        print_lines("smoke run failed:", [*report.problems, *(f"{o.request.method} {o.request.path}: {o.problem}"
+                                                              for o in report.outcomes if not o.ok)], out)
+        if report.log:
+            print_lines("KrakenD's log (the lines about the plugins and errors):", report.log, out)
 
 
 def _one_line(text: str, limit: int = 200) -> str:

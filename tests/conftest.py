@@ -128,74 +128,57 @@ def go_proxy(tmp_path_factory) -> str:
     root = tmp_path_factory.mktemp("proxy")
     versions = root / "github.com" / "krakend" / "krakend-ce" / "v2" / "@v"
     versions.mkdir(parents=True)
-    shutil.copy(ROOT.parent / "shared" / "krakend" / "go.mod.v2.13.8", versions / "v2.13.8.mod")
+    shutil.copy(ROOT / "tests" / "data" / "krakend" / "go.mod.v2.13.8", versions / "v2.13.8.mod")
     (versions / "list").write_text("v2.13.8\n")
     upstream = subprocess.run(["go", "env", "GOPROXY"], capture_output=True, text=True).stdout.strip()
-    return ",".join(filter(None, [root.as_uri(), upstream]))
+    # lura and the krakend-* modules the module proxy refuses, where ../shared is beside the checkout
+    refused = KRAKEND_SOURCE / "proxy"
+    return ",".join(filter(None, [root.as_uri(), refused.as_uri() if refused.is_dir() else "", upstream]))
 
 
-STANDIN = "local/krakend-standin"
+KRAKEND_SOURCE = ROOT.parent / "shared" / "krakend" / "source"
+NO_KRAKEND = ("no real KrakenD: `eval \"$(bash .ci/krakend.sh)\"` compiles KrakenD CE 2.13.8 from "
+              "../shared/krakend/source and exports KT_KRAKEND_DIR and KT_KRAKEND_IMAGE")
 
 
-@pytest.fixture(scope="session")
-def standin_image(docker_client, tmp_path_factory, cross) -> str:
-    """A stand-in for KrakenD's Alpine image, which cannot be pulled here (no registry): the Alpine
-    builder stand-in (it has musl) with our musl loader as /usr/bin/krakend; the loader accepts
-    KrakenD's `test-plugin` command line."""
-    from krakend_tasks.core.settings import load_settings
-    from krakend_tasks.core.targets import parse_target
-    from krakend_tasks.core.testload import build_loader
-
-    settings = load_settings(".", version=VERSION)
-    context = tmp_path_factory.mktemp("standin")
-    shutil.copy(build_loader(settings.recipe(parse_target("amd64-alpine")), settings.release), context / "krakend")
-    (context / "Dockerfile").write_text(f"FROM {builder_repo()}:{VERSION}\nCOPY krakend /usr/bin/krakend\n")
-    docker_client.images.build(path=str(context), tag=f"{STANDIN}:{VERSION}", network_mode="none")
-    return f"{STANDIN}:{VERSION}"
+def krakend_dir() -> Path | None:
+    """The folder of real KrakenD binaries (.ci/krakend.sh): KT_KRAKEND_DIR, else its newest cached build."""
+    if os.environ.get("KT_KRAKEND_DIR"):
+        return Path(os.environ["KT_KRAKEND_DIR"])
+    cache = Path(os.environ.get("KT_CI_CACHE") or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+                 / "krakend-tasks-ci")
+    built = [d for d in cache.glob(f"krakend-{VERSION}-*") if all((d / f"krakend-{t}").is_file() for t in EXPECTED)]
+    return max(built, key=lambda d: d.stat().st_mtime) if built else None
 
 
 @pytest.fixture(scope="session")
-def standin_hosts(docker_client, tmp_path_factory, cross) -> dict[str, Path]:
-    """target -> a stand-in KrakenD for that target: our loader plus blank imports of packages KrakenD
-    links (tests/go/standin), built the way KrakenD's release is built: in the builder image, with
-    GOPATH=/go so modules compile from /go/pkg/mod, no -trimpath. KrakenD itself cannot be had here."""
-    from krakend_tasks.core.settings import load_settings
-    from krakend_tasks.core.targets import TARGET_NAMES, parse_target
-    from krakend_tasks.core.testload import loader_source
-    from krakend_tasks.engines.docker import run_container
-
-    source = tmp_path_factory.mktemp("standin-src")
-    shutil.copytree(ROOT / "tests" / "go" / "standin", source, dirs_exist_ok=True)
-    (source / "main.go").write_text(loader_source())
-    out = tmp_path_factory.mktemp("standin")
-    settings = load_settings(".", **docker_settings())
-    hosts = {}
-    for name in TARGET_NAMES:
-        recipe = settings.recipe(parse_target(name))
-        ldflags = recipe.linker_flags(on_host=False)
-        script = (f"go build {'-ldflags=' + repr(ldflags) if ldflags else ''} -o /tmp/krakend . && "
-                  f"install -m 0755 -o {os.getuid()} -g {os.getgid()} /tmp/krakend /out/krakend-{name}")
-        lines: list[str] = []
-        code = run_container(docker_client, dict(
-            image=recipe.image, command=["sh", "-c", script], working_dir="/src", network_mode="host",
-            environment={**recipe.environment(on_host=False), "GOFLAGS": "-buildvcs=false"},
-            volumes={str(source): {"bind": "/src", "mode": "ro"}, str(out): {"bind": "/out", "mode": "rw"},
-                     "krakend-tasks-test-standin-mod": {"bind": "/go/pkg/mod", "mode": "rw"}},
-            labels={"krakend-tasks": "test-standin"},
-        ), lines.append)
-        assert code == 0, "\n".join(lines)
-        hosts[name] = out / f"krakend-{name}"
-    return hosts
+def krakend_bins(cross) -> dict[str, Path]:
+    """target -> the real KrakenD CE 2.13.8 compiled for it as the official release is (.ci/krakend.sh);
+    the arm64 ones run under qemu."""
+    folder = krakend_dir()
+    bins = {t: folder / f"krakend-{t}" for t in EXPECTED} if folder else {}
+    need("krakend", bool(bins) and all(p.is_file() for p in bins.values()), NO_KRAKEND)
+    return bins
 
 
-def run_host(host: Path, target: str, *args: str) -> subprocess.CompletedProcess:
-    """Run a stand-in KrakenD built for `target` (arm64 under qemu, as test-load does)."""
-    from krakend_tasks.core.settings import load_settings
-    from krakend_tasks.core.targets import parse_target
-    from krakend_tasks.core.testload import emulator
+@pytest.fixture(scope="session")
+def krakend_image(docker_client, krakend_bins) -> str:
+    """The image of the official image's shape made from the real musl KrakenD (.ci/krakend.sh)."""
+    import docker
 
-    prefix = emulator(load_settings(".", version=VERSION).recipe(parse_target(target)))
-    return subprocess.run([*prefix, str(host), *args], capture_output=True, text=True, timeout=120)
+    image = os.environ.get("KT_KRAKEND_IMAGE", f"local/krakend:{VERSION}")
+    try:
+        docker_client.images.get(image)
+    except docker.errors.ImageNotFound:
+        need("krakend", False, f"KrakenD's image {image} is missing: {NO_KRAKEND}")
+    return image
+
+
+def krakend(bins: dict[str, Path], target: str, *args: str, timeout: int = 120) -> subprocess.CompletedProcess:
+    """Run the real KrakenD of `target` (arm64 under qemu, as krakend-tasks runs it)."""
+    from krakend_tasks.core.krakend_run import binary_command
+
+    return subprocess.run([*binary_command(bins[target]), *args], capture_output=True, text=True, timeout=timeout)
 
 
 def interrupt_when(proc: subprocess.Popen, ready, sig: int, what: str) -> str:

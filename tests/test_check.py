@@ -20,7 +20,7 @@ from krakend_tasks.render import krakend_text
 
 from .conftest import PYTHON, ROOT, run
 
-SHARED = ROOT.parent / "shared" / "krakend"
+SHARED = Path(__file__).resolve().parent / "data" / "krakend"  # copies of ../shared/krakend
 DATA = ROOT / "tests" / "data"
 LIBC = "GLIBC-2.36_(debian-12)"
 LURA_CORE = "github.com/luraproject/lura/v2/core"

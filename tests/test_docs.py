@@ -46,13 +46,13 @@ def test_every_page_with_commands_is_covered():
 
 
 @pytest.fixture(scope="module")
-def docs_env(go_proxy, standin_image, tmp_path_factory):
+def docs_env(go_proxy, krakend_image, tmp_path_factory):
     venv = tmp_path_factory.mktemp("venv")
     subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith("KRAKEND_TASKS_")}
     env.update({
         "KRAKEND_TASKS_BUILDER": builder_repo(), "KRAKEND_TASKS_PULL": "never",
-        "KRAKEND_TASKS_KRAKEND_IMAGE": standin_image.split(":")[0], "GOPROXY": go_proxy,
+        "KRAKEND_TASKS_KRAKEND_IMAGE": krakend_image.split(":")[0], "GOPROXY": go_proxy,
     })
     return env, venv
 

@@ -5,7 +5,7 @@ import pytest
 from krakend_tasks.core.gomod import read_go_mod, read_go_sum
 from krakend_tasks.errors import GoModuleError
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "krakend"
+SHARED = Path(__file__).resolve().parent / "data" / "krakend"  # copies of ../shared/krakend
 GO_MOD = """// a comment
 module example.com/p // trailing
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import EXAMPLE, PYTHON, VERSION, docker_settings, our_containers, run, run_host
+from .conftest import EXAMPLE, PYTHON, VERSION, docker_settings, krakend, our_containers, run
 
 USER, PASSWORD = "plugin-ci", f"s3cret-{uuid.uuid4().hex[:10]}"
 
@@ -123,7 +123,7 @@ def _build(project: Path, env: dict[str, str], *options: str) -> subprocess.Comp
 
 
 def test_a_private_module_builds_with_the_netrc_and_the_variables_only(private_plugin, docker_client,
-                                                                       standin_hosts):
+                                                                       krakend_bins):
     project, proxy, variables, netrc = private_plugin
     clean = {k: v for k, v in os.environ.items() if k not in variables and k != "NETRC"}
     runs = []
@@ -142,10 +142,10 @@ def test_a_private_module_builds_with_the_netrc_and_the_variables_only(private_p
     assert any(path.endswith(".zip") for path in proxy.requests)
     loaded = run([PYTHON, "-m", "krakend_tasks", "test", "--version", VERSION], project, env=clean)
     assert loaded.returncode == 0, loaded.stdout + loaded.stderr
-    # a host built as KrakenD is opens it: the packages it shares (google/uuid) were compiled as KrakenD's
-    opened = run_host(standin_hosts["amd64-generic"], "amd64-generic", "-s",
-                      str(project / "dist" / f"hello-{VERSION}-amd64-generic.so"))
-    assert opened.returncode == 0 and "[OK] SERVER" in opened.stdout + opened.stderr, opened.stdout + opened.stderr
+    # the real KrakenD opens it: the packages it shares (google/uuid) were compiled as KrakenD's
+    opened = krakend(krakend_bins, "amd64-generic", "test-plugin", "-s",
+                     str(project / "dist" / f"hello-{VERSION}-amd64-generic.so"))
+    assert opened.returncode == 0 and "[OK] SERVER" in opened.stderr, opened.stdout + opened.stderr
 
     # the local engine's go sees this environment (its netrc included) as it is
     runs.append(run([PYTHON, "-m", "krakend_tasks", "build", "--engine", "local", "--version", VERSION, "--target",
@@ -163,7 +163,7 @@ def test_a_private_module_builds_with_the_netrc_and_the_variables_only(private_p
 
 
 def test_a_plugin_in_cmd_with_build_tags_and_a_generate_step_builds_and_loads_everywhere(tmp_path, docker_client,
-                                                                                         standin_hosts):
+                                                                                         krakend_bins):
     project = tmp_path / "tagged"
     main = project / "cmd" / "plugin"
     main.mkdir(parents=True)
@@ -193,9 +193,10 @@ def test_a_plugin_in_cmd_with_build_tags_and_a_generate_step_builds_and_loads_ev
     names = {row["target"]: [c["detail"] for c in row["checks"]] for row in json.loads(loaded.stdout)}
     assert names == {"amd64-alpine": ["registered: tagged"], "amd64-generic": ["registered: tagged-special"],
                      "arm64-alpine": ["registered: tagged"], "arm64-generic": ["registered: tagged"]}
-    for target, host in standin_hosts.items():  # hosts built as KrakenD is, sharing google/uuid with the plugin
-        opened = run_host(host, target, "-s", str(project / "dist" / f"tagged-{VERSION}-{target}.so"))
-        assert opened.returncode == 0 and "[OK] SERVER" in opened.stdout + opened.stderr, (target, opened.stderr)
+    for target in krakend_bins:  # the real KrakenD of each target, sharing google/uuid with the plugin
+        plugin = project / "dist" / f"tagged-{VERSION}-{target}.so"
+        opened = krakend(krakend_bins, target, "test-plugin", "-s", str(plugin))
+        assert opened.returncode == 0 and "[OK] SERVER" in opened.stderr, (target, opened.stderr)
 
     # the local engine runs before_build on the host, in the project
     out = run([PYTHON, "-m", "krakend_tasks", "build", "--engine", "local", "--target", "amd64-alpine"], project)

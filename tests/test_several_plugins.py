@@ -12,7 +12,7 @@ import pytest
 from krakend_tasks.core.releases import resolve
 from krakend_tasks.core.scaffold import new
 
-from .conftest import PYTHON, ROOT, STANDIN, VERSION, docker_settings, our_containers, run, run_host
+from .conftest import PYTHON, ROOT, VERSION, docker_settings, krakend, our_containers, run
 
 NOXFILE = "import krakend_tasks.nox\n\nkrakend_tasks.nox.register(project='.')\n"
 
@@ -34,7 +34,7 @@ def docker_options() -> list[str]:
     return ["--engine", "docker", "--builder", settings["builder"], "--pull", "never", "--network", "host"]
 
 
-def test_several_plugins_build_load_and_ship_together(repository, docker_client, standin_image, standin_hosts):
+def test_several_plugins_build_load_and_ship_together(repository, docker_client, krakend_image, krakend_bins):
     out = run([PYTHON, "-m", "nox", "-s", "build", "--", *docker_options()], repository)
     assert out.returncode == 0, out.stderr[-3000:]
     built = sorted(a["path"] for a in json.loads((repository / "dist" / "manifest.json").read_text())["artifacts"])
@@ -48,10 +48,13 @@ def test_several_plugins_build_load_and_ship_together(repository, docker_client,
     assert {(f"greeter-{VERSION}-arm64-alpine.so", "SERVER", "registered: greeter"),
             (f"header-{VERSION}-arm64-generic.so", "MODIFIER", "registered: header")} <= registered
     assert len(registered) == 8
-    for target, host in standin_hosts.items():  # hosts built as KrakenD is, sharing google/uuid with both
-        for name, flag in (("greeter", "-s"), ("header", "-m")):
-            opened = run_host(host, target, flag, str(repository / "dist" / f"{name}-{VERSION}-{target}.so"))
-            assert opened.returncode == 0 and f"registered: {name}" in opened.stdout, (target, opened.stdout)
+    for target in krakend_bins:  # the real KrakenD of each target, sharing google/uuid with both
+        files = [str(repository / "dist" / f"{name}-{VERSION}-{target}.so") for name in ("greeter", "header")]
+        opened = krakend(krakend_bins, target, "test-plugin", "-s", "-m", *files)
+        assert opened.returncode == 1, (target, opened.stderr)  # each is one type: KrakenD says so for the other
+        for file, ok, ko in ((files[0], "SERVER", "MODIFIER"), (files[1], "MODIFIER", "SERVER")):
+            name = file.rsplit("/", 1)[1]
+            assert f"[OK] {ok}\t{name}\n" in opened.stderr and f"[KO] {ko}\t{name}: " in opened.stderr, opened.stderr
 
     # one plugin of them, as a nox session option
     one = run([PYTHON, "-m", "nox", "-s", "build_amd64_generic", "--", "--only", "header", *docker_options()],
@@ -68,13 +71,14 @@ def test_several_plugins_build_load_and_ship_together(repository, docker_client,
     assert config["extra_config"]["plugin/http-server"]["name"] == ["greeter"]
     assert config["endpoints"][0]["extra_config"]["plugin/req-resp-modifier"]["name"] == ["header"]
     shipped = run([PYTHON, "-m", "krakend_tasks", "ship", "--tag", "plugins-gateway:test"], repository,
-                  {"KRAKEND_TASKS_KRAKEND_IMAGE": STANDIN, "KRAKEND_TASKS_PULL": "never"})
+                  {"KRAKEND_TASKS_KRAKEND_IMAGE": krakend_image.split(":")[0], "KRAKEND_TASKS_PULL": "never"})
     assert shipped.returncode == 0, shipped.stderr
     try:
         for name, flag in (("greeter", "-s"), ("header", "-m")):
             inside = docker_client.containers.run("plugins-gateway:test", [
-                "krakend", "test-plugin", flag, f"/opt/krakend/plugins/{name}.so"], remove=True, network_mode="none")
-            assert f"registered: {name}".encode() in inside
+                "test-plugin", flag, f"/opt/krakend/plugins/{name}.so"], remove=True, network_mode="none",
+                stdout=True, stderr=True)
+            assert f"[OK] {'SERVER' if flag == '-s' else 'MODIFIER'}\t{name}.so".encode() in inside, inside
     finally:
         docker_client.images.remove("plugins-gateway:test", force=True)
     assert our_containers(docker_client) == []

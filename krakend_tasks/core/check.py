@@ -130,7 +130,8 @@ def check_project(settings: Settings, target: Target, *, go: str | None = None, 
     """
     release = settings.release
     target_libc = release.libc(target)
-    krakend = from_binary(krakend_bin) if krakend_bin else for_release(release, target_libc, image)
+    krakend = from_binary(krakend_bin) if krakend_bin else for_release(
+        release, target_libc, image, official=settings.official_image, pull=settings.pull)
     if not krakend_format:
         go = go or release.go
         libc = target_libc if libc is None else libc
@@ -151,7 +152,7 @@ def built_plugin_findings(settings: Settings, target: Target, krakend_bin: str |
         comparison, summary = fingerprints.findings_for(settings.dist_dir / artifact.path, target.arch.value,
                                                         settings.release.version, pull=settings.pull,
                                                         modcache=settings.modcache, krakend_bin=krakend_bin,
-                                                        image=image)
+                                                        image=image, official=settings.official_image)
         if comparison is None:
             findings.append(Finding("warning", artifact.path, summary, "pass --krakend-bin or --image"))
         else:

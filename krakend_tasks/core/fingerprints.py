@@ -19,6 +19,7 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
+from krakend_tasks.core.elf import Module
 from krakend_tasks.core.findings import Finding
 from krakend_tasks.errors import NoFingerprints, NotAPlugin
 
@@ -48,6 +49,11 @@ class Fingerprints:
     modules: dict[str, str] = field(default_factory=dict)  # module -> version, as the file links them
     trimpath: bool = False  # built with -trimpath (read from the Go build info)
     replaced: frozenset[str] = frozenset()  # modules a replace directive swapped
+    built: dict[str, str] = field(default_factory=dict)  # module -> the version compiled, where a replace differs
+
+    def compiled(self, module: str) -> str:
+        """The version of `module` that was compiled: a replace's target (`=>`), else the required one."""
+        return self.built.get(module) or self.modules.get(module, "")
 
     def uncovered(self) -> set[str]:
         """Modules linked whose packages this table has no fingerprint of (a partial table)."""
@@ -99,7 +105,18 @@ def read_fingerprints(path: str | Path) -> Fingerprints:
         packages, source=f"{path}", go=info.go, arch=arch, modules=modules,
         trimpath=info.settings.get("-trimpath") == "true",
         replaced=frozenset(m.path for m in info.deps if m.replace is not None),
+        built={m.path: _replacement(m) for m in info.deps if m.replace is not None},
     )
+
+
+def _replacement(module: Module) -> str:
+    """What a `=>` line compiles: its version, `path version` for another module, or a local folder."""
+    to = module.replace
+    assert to is not None
+    if not to.version:
+        return f"{to.path} (local folder)"
+    return to.version if to.path == module.path else f"{to.path} {to.version}"
+
 
 
 def _symbols(elf, data: mmap.mmap, path: Path) -> dict[str, bytes]:
@@ -271,8 +288,9 @@ def version_cache(version: str, arch: str) -> Path:
 
 
 def for_krakend(version: str, arch: str, *, krakend_bin: str | Path | None = None, image: str | None = None,
-                pull: str = "missing") -> Fingerprints | None:
-    """KrakenD's fingerprints, best source first: its binary, its image, the cache, the bundled table.
+                pull: str = "missing", official: str | None = None) -> Fingerprints | None:
+    """KrakenD's fingerprints, best source first: its binary, its image, the cache, the bundled table,
+    then KrakenD's own image of the release (`official`, pulled per `pull`, cached).
 
     None when no source knows this version and architecture: the comparison cannot be made.
     """
@@ -284,7 +302,10 @@ def for_krakend(version: str, arch: str, *, krakend_bin: str | Path | None = Non
     if cached.is_file():
         table = read_table(cached)
         return Fingerprints(table.packages, f"{table.source} (cached)", table.go, table.arch, table.modules)
-    return _bundled(version, arch)
+    found = _bundled(version, arch)
+    if found is None and official:
+        return from_image(official, arch, version, pull)
+    return found
 
 
 @lru_cache(maxsize=8)
@@ -327,18 +348,25 @@ class Comparison:
 
 def compare(plugin: Fingerprints, krakend: Fingerprints, modcache: str = OFFICIAL_MODCACHE) -> Comparison:
     """Compare every package both have; group the differences by module with cause and fix."""
-    shared = [name for name in plugin.packages if name in krakend.packages]
-    mismatches = tuple(
-        Mismatch(name, plugin.packages[name].module, plugin.packages[name].version, krakend.packages[name].version)
-        for name in shared if plugin.packages[name].fingerprint != krakend.packages[name].fingerprint
-    )
     gaps = krakend.uncovered()
-    uncovered = tuple(sorted({p.module for p in plugin.packages.values()} & gaps))
+    # a module whose fingerprints KrakenD's table lacks, but whose version it knows: another version
+    # compiled cannot have KrakenD's fingerprints, so its first package fails as Go would name it
+    versions_differ = {m for m in gaps if m in plugin.modules and plugin.compiled(m) != krakend.modules[m]}
+    mismatches = tuple(
+        Mismatch(name, p.module, plugin.compiled(p.module) if p.module != STD else p.version,
+                 krakend.packages[name].version if name in krakend.packages else krakend.modules[p.module])
+        for name, p in plugin.packages.items()
+        if (name in krakend.packages and p.fingerprint != krakend.packages[name].fingerprint)
+        or (p.module in versions_differ and name not in krakend.packages)
+    )
+    shared = sum(1 for name, p in plugin.packages.items() if name in krakend.packages or p.module in versions_differ)
+    uncovered = tuple(sorted({p.module for p in plugin.packages.values()} & (gaps - versions_differ)))
     findings = [_finding(group, plugin, krakend, modcache) for group in _by_module(mismatches)]
     findings += [Finding("warning", module, f"KrakenD's fingerprints of {module} are unknown ({krakend.source}): "
-                         "its packages were not compared", "pass --krakend-bin or --image for a full comparison")
+                         f"its packages were not compared (the same version, {krakend.modules[module]}, is linked)",
+                         "pass --krakend-bin or --image for a full comparison")
                  for module in uncovered]
-    return Comparison(krakend.source, len(shared), mismatches, uncovered, tuple(findings))
+    return Comparison(krakend.source, shared, mismatches, uncovered, tuple(findings))
 
 
 def _by_module(mismatches: Iterable[Mismatch]) -> list[list[Mismatch]]:
@@ -363,10 +391,12 @@ def _finding(group: list[Mismatch], plugin: Fingerprints, krakend: Fingerprints,
                           "build with krakend-tasks in the builder image (--engine docker)")
     elif first.plugin_version != first.krakend_version and first.krakend_version not in ("", "(main)"):
         cause = f"the plugin links {module} {first.plugin_version}, KrakenD links {first.krakend_version}"
-        fix = (f"go get {module}@{first.krakend_version} (for an indirect dependency: "
-               f"go mod edit -replace {module}={module}@{first.krakend_version})")
-    elif module in plugin.replaced:
-        cause, fix = f"a replace directive swaps {module} for another copy", f"go mod edit -dropreplace {module}"
+        held = f"go mod edit -replace {module}={module}@{first.krakend_version}"
+        fix = (f"{held} (a replace holds it)" if module in plugin.replaced else
+               f"go get {module}@{first.krakend_version} (for an indirect dependency: {held})")
+    elif plugin.compiled(module).endswith("(local folder)"):
+        cause, fix = (f"a replace directive compiles {module} from a local folder ({plugin.compiled(module)})",
+                      f"go mod edit -dropreplace {module}")
     elif plugin.trimpath:
         cause, fix = "built with -trimpath, which changes every package", "build without -trimpath"
     else:
@@ -377,14 +407,24 @@ def _finding(group: list[Mismatch], plugin: Fingerprints, krakend: Fingerprints,
 
 
 def findings_for(path: str | Path, target_arch: str, version: str, *, krakend_bin: str | Path | None = None,
-                 image: str | None = None, pull: str = "missing",
+                 image: str | None = None, pull: str = "missing", official: str | None = None,
                  modcache: str = OFFICIAL_MODCACHE) -> tuple[Comparison | None, str]:
     """Compare a plugin file with KrakenD's fingerprints for its architecture.
 
     Returns the comparison (None when KrakenD's fingerprints are unknown) and a sentence saying
-    what was compared. `modcache` is where KrakenD compiled its modules (the `modcache` setting).
+    what was compared. `modcache` is where KrakenD compiled its modules (the `modcache` setting);
+    `official` is KrakenD's image of the release, read when nothing else knows its fingerprints.
     """
-    krakend = for_krakend(version, target_arch, krakend_bin=krakend_bin, image=image, pull=pull)
+    from krakend_tasks.errors import KrakendTasksError
+
+    try:
+        krakend = for_krakend(version, target_arch, krakend_bin=krakend_bin, image=image, pull=pull,
+                              official=official)
+    except KrakendTasksError as exc:
+        if krakend_bin or image:
+            raise
+        return None, (f"package fingerprints not compared: none bundled for KrakenD {version} linux/{target_arch}, "
+                      f"and {official}: {exc.message} (pass --krakend-bin or --image)")
     if krakend is None:
         return None, (f"package fingerprints not compared: none known for KrakenD {version} linux/{target_arch} "
                       "(pass --krakend-bin or --image)")

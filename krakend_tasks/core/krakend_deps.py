@@ -1,9 +1,10 @@
 """KrakenD's side of a compatibility check: its Go version, libc string and linked modules.
 
 Sources, best first: a KrakenD binary (Go build info read from the ELF, never run), the modules a
-release links as shipped with krakend-tasks (data/krakend/<version>/), the `krakend:<version>`
-image (the binary copied out through the Docker SDK), the release's go.mod through the Go module
-proxy (GOPROXY respected; it lists more modules than KrakenD links). Results are cached on disk.
+release links as shipped with krakend-tasks (data/krakend/<version>/), a KrakenD image, by default
+`<krakend-image>:<version>` (the binary copied out through the Docker SDK), the release's go.mod
+through the Go module proxy (GOPROXY respected; it lists more modules than KrakenD links). Results
+are cached on disk.
 """
 
 from __future__ import annotations
@@ -115,12 +116,12 @@ def _go_env(name: str) -> str | None:
         return None
 
 
-def from_image(image: str, binary: str = "/usr/bin/krakend") -> Descriptor:
+def from_image(image: str, binary: str = "/usr/bin/krakend", pull: str = "never") -> Descriptor:
     """Copy the KrakenD binary out of an image (Docker SDK, never run) and read it."""
     from krakend_tasks.engines.docker import copy_from_image
 
     with tempfile.TemporaryDirectory() as tmp:
-        found = from_binary(copy_from_image(image, binary, Path(tmp), pull="never"))
+        found = from_binary(copy_from_image(image, binary, Path(tmp), pull=pull))
     return Descriptor(found.go, found.libc, found.deps, source=f"image {image}:{binary}")
 
 
@@ -143,9 +144,11 @@ def cache_path(release: Release) -> Path:
     return cache_dir() / "deps" / f"krakend-{release.version}.json"
 
 
-def for_release(release: Release, libc: str, image: str | None = None) -> Descriptor:
+def for_release(release: Release, libc: str, image: str | None = None, official: str | None = None,
+                pull: str = "missing") -> Descriptor:
     """KrakenD's dependency set for a release: the modules shipped with krakend-tasks, the disk
-    cache, the release's go.mod through the module proxy, then an image."""
+    cache, `image` (pulled never), KrakenD's own image `official` (pulled per `pull`: the binary's
+    exact modules), then the release's go.mod through the module proxy."""
     shipped = bundled_modules(release.version)
     if shipped is not None:
         return Descriptor(release.go, libc, shipped, source=f"modules linked by KrakenD {release.version} (bundled)")
@@ -155,7 +158,9 @@ def for_release(release: Release, libc: str, image: str | None = None) -> Descri
         return Descriptor(data["go"], libc, data["deps"], source=data["source"] + " (cached)")
     problems: list[str] = []
     found = None
-    for attempt in (lambda: from_proxy(release, libc), lambda: from_image(image) if image else None):
+    attempts = [lambda: from_image(image) if image else None,
+                lambda: from_image(official, pull=pull) if official else None, lambda: from_proxy(release, libc)]
+    for attempt in attempts:
         try:
             found = attempt()
         except KrakendTasksError as exc:

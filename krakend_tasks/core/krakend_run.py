@@ -1,17 +1,48 @@
-"""Run KrakenD itself on some files: a binary on this host, or the one inside a KrakenD image.
+"""Run KrakenD itself: a binary on this host (arm64 under qemu), or the one inside a KrakenD image.
 
-`test` (test-plugin) and `configure` (check -c) both need it; the image case mounts each file's
-folder read-only and runs KrakenD with no network, through engines.docker.
+`run_krakend` runs a command to completion on some files (`test` uses test-plugin, `configure`
+check -c); the image case mounts each file's folder read-only and runs KrakenD with no network.
+`serve` starts `krakend run` and stops it on every path out (an error, Ctrl-C, SIGTERM): the
+smoke run's gateway.
 """
 
 from __future__ import annotations
 
+import os
+import platform
+import shutil
+import signal
 import subprocess
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from krakend_tasks.errors import ConfigError
+from krakend_tasks.core.targets import Arch, Libc, Target
+from krakend_tasks.errors import ConfigError, ToolchainMissing
+
+CONFIG_IN_IMAGE = "/etc/krakend/krakend.json"
+
+
+def emulator(target: Target) -> list[str]:
+    """The command prefix that runs this target's programs here (qemu for arm64 on amd64)."""
+    if target.arch is Arch.AMD64 or platform.machine() in ("aarch64", "arm64"):
+        return []
+    qemu = shutil.which("qemu-aarch64") or shutil.which("qemu-aarch64-static")
+    if not qemu:
+        raise ToolchainMissing("qemu-aarch64 is needed to run arm64 programs on this amd64 host",
+                               hint="apt-get install qemu-user")
+    return [qemu, "-L", "/usr/aarch64-linux-gnu"] if target.libc is Libc.GENERIC else [qemu]
+
+
+def binary_command(krakend_bin: str | Path) -> list[str]:
+    """How to run a KrakenD binary here: itself, or under qemu when it is an arm64 build."""
+    from krakend_tasks.core.elf import program_target
+
+    target = program_target(krakend_bin)
+    return [*(emulator(target) if target else []), str(krakend_bin)]
 
 
 def run_krakend(args: Sequence[str | Path], *, krakend_bin: str | Path | None = None, image: str | None = None,
@@ -20,7 +51,7 @@ def run_krakend(args: Sequence[str | Path], *, krakend_bin: str | Path | None = 
     image it is mounted, and the argument becomes its path in the container."""
     if krakend_bin:
         try:
-            proc = subprocess.run([str(krakend_bin), *map(str, args)], capture_output=True, text=True,
+            proc = subprocess.run([*binary_command(krakend_bin), *map(str, args)], capture_output=True, text=True,
                                   errors="replace")
         except OSError as exc:
             raise ConfigError(f"cannot run KrakenD binary {krakend_bin}: {exc.strerror or exc}",
@@ -43,3 +74,117 @@ def run_krakend(args: Sequence[str | Path], *, krakend_bin: str | Path | None = 
     code = docker.run(image, [command, *inside], label="krakend", mounts=mounts, platform=platform, network="none",
                       pull=pull, log=lines.append, entrypoint=[])
     return code, "\n".join(lines)
+
+
+@dataclass
+class Running:
+    """A KrakenD started by `serve`: what it is, its log so far, and its exit status once it stopped."""
+
+    what: str  # "binary /usr/bin/krakend", "image krakend:2.13.8"
+    lines: list[str] = field(default_factory=list)
+    exit_status: Callable[[], int | None] = lambda: None
+
+
+@contextmanager
+def serve(config: Path, *, krakend_bin: str | Path | None = None, image: str | None = None,
+          mounts: Sequence[tuple[Path, str]] = (), platform: str = "linux/amd64", pull: str = "missing",
+          ) -> Iterator[Running]:
+    """`krakend run -c CONFIG`, as a binary or in an image (host network, `mounts` of host folders
+    read-only, CONFIG at /etc/krakend/krakend.json); stopped and removed when the block ends."""
+    if krakend_bin:
+        with _serve_binary(config, krakend_bin) as running:
+            yield running
+    elif image:
+        with _serve_image(config, image, mounts, platform, pull) as running:
+            yield running
+    else:
+        raise ConfigError("no KrakenD to run", hint="pass --krakend-bin PATH or --image IMAGE")
+
+
+def _die_with_parent() -> None:  # in the child: SIGKILL when krakend-tasks dies, even by SIGKILL
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+@contextmanager
+def _serve_binary(config: Path, krakend_bin: str | Path) -> Iterator[Running]:
+    try:
+        proc = subprocess.Popen([*binary_command(krakend_bin), "run", "-c", str(config)], stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+                                preexec_fn=_die_with_parent if os.name == "posix" else None)
+    except OSError as exc:
+        raise ConfigError(f"cannot run KrakenD binary {krakend_bin}: {exc.strerror or exc}",
+                          hint="pass the path of an executable krakend (--krakend-bin)") from None
+    running = Running(f"binary {krakend_bin}", exit_status=proc.poll)
+    reader = threading.Thread(target=_collect, args=(proc.stdout, running.lines), daemon=True)
+    reader.start()
+    try:
+        yield running
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        reader.join(timeout=2)
+
+
+def _collect(stream: Any, lines: list[str]) -> None:
+    for raw in stream:
+        lines.append(raw.decode(errors="replace").rstrip("\n"))
+
+
+@contextmanager
+def _serve_image(config: Path, image: str, mounts: Sequence[tuple[Path, str]], platform: str,
+                 pull: str) -> Iterator[Running]:
+    import docker as sdk
+
+    from krakend_tasks.engines import docker
+
+    client = docker.docker_client()
+    docker.ensure_image(client, image, pull, lambda _: None, platform=platform)
+    binds = [docker.bind(config, CONFIG_IN_IMAGE, read_only=True),
+             *(docker.bind(host, inside, read_only=True) for host, inside in mounts)]
+    try:
+        container = client.containers.create(image, command=["run", "-c", CONFIG_IN_IMAGE], mounts=binds,
+                                             network_mode="host", platform=platform,
+                                             labels={docker.LABEL: "smoke"})
+    except sdk.errors.APIError as exc:
+        raise ConfigError(f"Docker refused to create a container of {image}: {exc.explanation or exc}",
+                          hint="check the image (is it a KrakenD image?) and the mounted paths") from None
+
+    def exit_status() -> int | None:
+        try:
+            container.reload()
+        except sdk.errors.APIError:
+            return -1
+        return int(container.attrs["State"]["ExitCode"]) if container.status in ("exited", "dead") else None
+
+    running = Running(f"image {image}", exit_status=exit_status)
+    try:
+        container.start()
+        stream = container.logs(stream=True, follow=True)
+        reader = threading.Thread(target=_collect_chunks, args=(stream, running.lines), daemon=True)
+        reader.start()
+        yield running
+    finally:
+        container.remove(force=True)
+
+
+def _collect_chunks(stream: Any, lines: list[str]) -> None:
+    pending = b""
+    try:
+        for chunk in stream:
+            pending += chunk
+            *done, pending = pending.split(b"\n")
+            lines.extend(line.decode(errors="replace") for line in done)
+    except Exception:  # the container was removed under the stream
+        pass
+    if pending:
+        lines.append(pending.decode(errors="replace"))

@@ -44,6 +44,17 @@ def example_config(kind: str, name: str, release: Release) -> dict:
     return config
 
 
+def smoke_requests(kind: str, name: str) -> str:
+    """`[[smoke]]` requests that prove the plugin acted in the real KrakenD (nox -s smoke): a server
+    plugin answers its path; a client or modifier plugin's header reaches the backend, which the
+    smoke run's echo backend sends back."""
+    if kind == "server":
+        request = f'path = "/__{name}"\ncontains = "hello from {name}"\n'
+    else:
+        request = f'path = "/hello"\ncontains = \'"X-Krakend-Plugin":"{name}"\'\n'
+    return f"# nox -s smoke: requests sent to the real KrakenD running the plugin\n[[smoke]]\n{request}"
+
+
 def render(kind: str, name: str, module: str, release: Release) -> dict[str, str]:
     """relative path -> text of every file of the new project."""
     plugin = plugin_type(kind)
@@ -66,7 +77,8 @@ def render(kind: str, name: str, module: str, release: Release) -> dict[str, str
         files[dest] = text
     files["go.mod"] = f"module {module}\n\ngo {release.go}\n\nrequire {SHARED_MODULE} {SHARED_VERSION}\n"
     files["go.sum"] = GO_SUM
-    files["krakend-tasks.toml"] = f'# krakend-tasks settings (docs/configuration.md)\nversion = "{release.version}"\n'
+    files["krakend-tasks.toml"] = ("# krakend-tasks settings (docs/configuration.md)\n"
+                                   f'version = "{release.version}"\n\n{smoke_requests(kind, name)}')
     files["krakend.json"] = json.dumps(example_config(kind, name, release), indent=4) + "\n"
     return dict(sorted(files.items()))
 

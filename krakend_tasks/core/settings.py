@@ -70,7 +70,20 @@ class Raw(msgspec.Struct, forbid_unknown_fields=True):
     ssh_agent: bool | None = None
     plugins: list[Text] | None = None
     plugin: Text | None = None
+    smoke: list[SmokeRequest] | None = None  # [[smoke]] requests
     target: dict[str, Any] | None = None  # [target.<name>] tables: RawTarget, checked one by one
+
+
+class SmokeRequest(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    """`[[smoke]]`: one request of the smoke run, and what its answer must be."""
+
+    path: Annotated[str, msgspec.Meta(pattern=r"^/[\x21-\x7e]*\Z")]  # an absolute path, no spaces
+    method: Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{1,16}\Z")] = "GET"
+    headers: dict[Annotated[str, msgspec.Meta(pattern=r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+\Z")],
+                  Annotated[str, msgspec.Meta(pattern=r"^[^\r\n\x00]*\Z")]] = {}
+    body: str | None = None
+    status: Annotated[int, msgspec.Meta(ge=100, le=599)] = 200
+    contains: str | None = None  # the answer's body must contain it
 
 
 RECIPE_KEYS = set(RawTarget.__struct_fields__)
@@ -102,11 +115,17 @@ class Settings:
     ssh_agent: bool = False  # forward $SSH_AUTH_SOCK into the builder container (git over SSH)
     plugins: tuple[str, ...] = ()  # several plugins: their folders (each with its go.mod), relative to project
     plugin: str | None = None  # of those, the one to work on (its folder or its name); None: all
+    smoke: tuple[SmokeRequest, ...] = ()  # the smoke run's requests
     target_overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def dist_dir(self) -> Path:
         return self.project / self.dist
+
+    @property
+    def official_image(self) -> str:
+        """KrakenD's own image of the release: `<krakend_image>:<version>`."""
+        return f"{self.krakend_image}:{self.release.version}"
 
     def per_release(self) -> list[Settings]:
         """These settings once per KrakenD version asked for (`version = "2.12,2.13"`)."""
@@ -174,7 +193,8 @@ def cache_dir() -> Path:
 
 
 SCALARS = set(Raw.__struct_fields__) - {"target"}  # the settings' names, as every source gives them
-LISTS = {"tags", "build_flags", "pass_env", "plugins"}  # lists; in KRAKEND_TASKS_* variables, comma-separated
+LISTS = {"tags", "build_flags", "pass_env", "plugins", "smoke"}  # lists (tuples in Settings)
+SPLIT = LISTS - {"smoke"}  # in KRAKEND_TASKS_* variables, comma-separated; KRAKEND_TASKS_SMOKE is JSON
 BOOLS = {"netrc", "ssh_agent"}  # in KRAKEND_TASKS_* variables: 1/0, true/false, yes/no
 HINTS = {
     "engine": "one of: auto, docker, local", "pull": "one of: missing, always, never",
@@ -186,6 +206,8 @@ HINTS = {
     "pass_env": 'a list of variable names, e.g. pass_env = ["GITHUB_TOKEN"]',
     "netrc": "true or false", "ssh_agent": "true or false",
     "plugins": 'a list of folders, e.g. plugins = ["plugins/auth", "plugins/rate"]',
+    "smoke": '[[smoke]] tables: path = "/x" (required), method, headers = { X-A = "1" }, body, status = 200, '
+             'contains = "text"; in KRAKEND_TASKS_SMOKE, a JSON list of such objects',
 }
 
 
@@ -239,13 +261,19 @@ def _convert(values: Any, schema: type[msgspec.Struct], source: str, prefix: str
 
 def _config_error(error: str, values: Any, source: str, prefix: str) -> ConfigError:
     """msgspec's `Expected `str`, got `float` - at `$.version`` in our words."""
-    problem, _, where = error.partition(" - at `$")
+    problem, _, where = error.partition(" - at `")
+    where = where.removeprefix("$")
+    if where.startswith("key` in `$"):  # a table's key: "- at `key` in `$.smoke[0].headers`"
+        problem, where = "a key is not allowed (a header name: letters, digits, -)", where.removeprefix("key` in `$")
     steps = re.findall(r"\.([\w-]+)|\[(\d+)\]", where)
     keys: list[str | int] = [name or int(index) for name, index in steps]
-    known = sorted(RECIPE_KEYS) if prefix else sorted({*SCALARS, "target.<name>"})
+    smoke = bool(keys) and keys[0] == "smoke"
+    known = (sorted(RECIPE_KEYS) if prefix else sorted(SmokeRequest.__struct_fields__) if smoke
+             else sorted({*SCALARS, "target.<name>"}))
     unknown = re.match(r"Object contains unknown field `(.+)`", problem)
     if unknown:
-        place = ".".join(str(k) for k in [prefix, *keys, unknown.group(1)] if k != "")
+        place = "".join(f"[{k}]" if isinstance(k, int) else f".{k}" for k in [*keys, unknown.group(1)])
+        place = f"{prefix}{place}".lstrip(".")
         return ConfigError(f"{source}: unknown setting {place!r}", hint=f"known: {', '.join(known)}")
     value = values
     for key in keys:
@@ -260,7 +288,7 @@ def _config_error(error: str, values: Any, source: str, prefix: str) -> ConfigEr
     problem = re.sub(r"Invalid enum value .*", "not one of the choices", problem)
     problem = problem.replace(" | null", "").replace("Expected", "expected").replace("`object`", "a table")
     last = next((k for k in reversed([prefix.rpartition(".")[2], *keys]) if isinstance(k, str) and k), "")
-    hint = HINTS.get(str(last)) or (
+    hint = HINTS["smoke"] if smoke else HINTS.get(str(last)) or (
         "give it a value, or leave it out" if problem == "an empty value"
         else "write it as a table: [target.<name>] with keys " + ", ".join(sorted(RECIPE_KEYS))
         if "a table" in problem else 'write it as a quoted string, e.g. version = "2.13"')
@@ -275,8 +303,13 @@ def _from_env() -> dict[str, Any]:
     if unknown:
         raise ConfigError(f"unknown environment variable {ENV_PREFIX}{unknown[0].upper()}",
                           hint=f"known: {', '.join(ENV_PREFIX + k.upper() for k in sorted(SCALARS))}")
-    for key in LISTS & set(given):
+    for key in SPLIT & set(given):
         given[key] = [item.strip() for item in given[key].split(",") if item.strip()]
+    if "smoke" in given:
+        try:
+            given["smoke"] = msgspec.json.decode(given["smoke"])
+        except msgspec.DecodeError as exc:
+            raise ConfigError(f"environment: {ENV_PREFIX}SMOKE is not JSON: {exc}", hint=HINTS["smoke"]) from None
     for key in BOOLS & set(given):
         given[key] = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}.get(
             given[key].strip().lower(), given[key])

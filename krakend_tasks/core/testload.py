@@ -11,9 +11,7 @@ comparison of the plugin's package fingerprints with KrakenD's (core/fingerprint
 from __future__ import annotations
 
 import os
-import platform
 import re
-import shutil
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -22,12 +20,12 @@ from pathlib import Path
 from typing import Any
 
 from krakend_tasks.core.fingerprints import Comparison, findings_for
-from krakend_tasks.core.krakend_run import run_krakend
+from krakend_tasks.core.krakend_run import emulator, run_krakend
 from krakend_tasks.core.plugin_types import TEST_ORDER, plugin_type
 from krakend_tasks.core.releases import Release
 from krakend_tasks.core.settings import Settings, cache_dir
-from krakend_tasks.core.targets import Arch, Libc, Recipe
-from krakend_tasks.errors import BuildFailed, ConfigError, KrakendTasksError, ToolchainMissing, require_go
+from krakend_tasks.core.targets import Recipe
+from krakend_tasks.errors import BuildFailed, ConfigError, KrakendTasksError, require_go
 
 NO_MODULE_DATA = "runtime: no plugin module data"
 
@@ -121,17 +119,6 @@ def build_loader(recipe: Recipe, release: Release) -> Path:
     return binary
 
 
-def emulator(recipe: Recipe) -> list[str]:
-    """The command prefix that runs this target's programs here (qemu for arm64 on amd64)."""
-    if recipe.target.arch is Arch.AMD64 or platform.machine() in ("aarch64", "arm64"):
-        return []
-    qemu = shutil.which("qemu-aarch64") or shutil.which("qemu-aarch64-static")
-    if not qemu:
-        raise ToolchainMissing("qemu-aarch64 is needed to load arm64 plugins on this amd64 host",
-                               hint="apt-get install qemu-user")
-    return [qemu, "-L", "/usr/aarch64-linux-gnu"] if recipe.target.libc is Libc.GENERIC else [qemu]
-
-
 def load_with_krakend(plugins: list[Path], kinds: Sequence[str], krakend: str | Path) -> LoadResult:
     """Run a local KrakenD binary's `test-plugin` and parse its result."""
     code, output = run_krakend(["test-plugin", *_flags(kinds), *map(str, plugins)], krakend_bin=krakend)
@@ -160,14 +147,11 @@ def load_local(plugins: list[Path], kinds: Sequence[str], recipe: Recipe, releas
     """Load plugins with the Go loader built for their target; return the parsed result."""
     flags = _flags(kinds)
     loader = build_loader(recipe, release)
-    proc = subprocess.run([*emulator(recipe), str(loader), *flags, *map(str, plugins)],
+    proc = subprocess.run([*emulator(recipe.target), str(loader), *flags, *map(str, plugins)],
                           capture_output=True, text=True, errors="replace")
     result = parse_output(proc.stdout + proc.stderr, proc.returncode)
     result.loader = "Go loader"
     return result
-
-
-
 
 def krakend_lines(path: Path, kinds: Sequence[str], settings: Settings, krakend_bin: str | Path | None = None,
                   ) -> tuple[list[str], bool]:
@@ -196,6 +180,7 @@ def krakend_lines(path: Path, kinds: Sequence[str], settings: Settings, krakend_
     target = named[0] if len(named) == 1 else found or parse_target("amd64-generic")
     result = load_local([path], kinds, settings.recipe(target), settings.release)
     result.compare_packages(path, target.arch.value, settings.release.version, pull=settings.pull,
+                            official=settings.official_image,
                             modcache=settings.modcache)
     ordered = [t for t in TEST_ORDER if t in kinds]
     if result.fatal:

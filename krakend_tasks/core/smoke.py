@@ -1,0 +1,295 @@
+"""The smoke run: the built plugins in the real KrakenD gateway, answering the declared requests.
+
+KrakenD runs (core/krakend_run.serve) on a copy of the project's krakend.json in which only what
+a run on this machine needs changes: a free port, the plugin folder (the plugins of one target,
+named `<name>.so` as `ship` installs them) and, unless asked to keep them, every backend host,
+which points at a small echo backend on loopback (it answers any request with JSON describing it:
+method, path, query, headers, body). Once `/__health` answers, each `[[smoke]]` request is sent
+and checked; with none declared, each plugin must have been registered and injected.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import platform
+import shutil
+import socket
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from krakend_tasks.core.configure import read_config
+from krakend_tasks.core.krakend_run import Running, serve
+from krakend_tasks.core.manifest import read_manifest
+from krakend_tasks.core.settings import Settings, SmokeRequest
+from krakend_tasks.core.targets import Arch, Libc, Target
+from krakend_tasks.errors import ConfigError, KrakendConfigError
+
+PLUGINS_IN_IMAGE = "/krakend-tasks/plugins/"
+READY_TIMEOUT = 30.0  # seconds for /__health to answer (arm64 under qemu starts slower)
+REQUEST_TIMEOUT = 10.0
+TELLING = ("plugin", "error", "panic", "fatal", "unable", "invalid", "refus", "not found")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One declared request: what came back and what was wrong with it ("" when nothing)."""
+
+    request: SmokeRequest
+    status: int | None
+    seconds: float
+    problem: str = ""
+    excerpt: str = ""  # the start of the answer's body
+
+    @property
+    def ok(self) -> bool:
+        return not self.problem
+
+
+@dataclass
+class SmokeReport:
+    krakend: str  # what ran: "binary ...", "image ..."
+    target: Target
+    plugins: list[str]
+    outcomes: list[Outcome] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # not tied to a request: refused config, unloaded plugin
+    log: list[str] = field(default_factory=list)  # KrakenD's lines that explain a failure
+    ready_seconds: float | None = None  # how long /__health took to answer
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and all(o.ok for o in self.outcomes)
+
+
+def host_target(krakend_bin: str | Path | None) -> Target:
+    """The target whose plugins a KrakenD loads: the binary's own, else this host's alpine (the image)."""
+    if krakend_bin:
+        from krakend_tasks.core.elf import program_target
+
+        found = program_target(krakend_bin)
+        if found is None:
+            raise ConfigError(f"{krakend_bin} is not a KrakenD binary for amd64 or arm64 Linux",
+                              hint="pass the krakend executable (--krakend-bin), or use its image (--image)")
+        return found
+    arch = Arch.ARM64 if platform.machine() in ("aarch64", "arm64") else Arch.AMD64
+    return Target(arch, Libc.ALPINE)
+
+
+def plugin_files(settings: Settings, target: Target) -> dict[str, Path]:
+    """name -> the built .so of each plugin of the project for `target` and the release."""
+    version = settings.release.version
+    built = {a.path: settings.dist_dir / a.path for a in read_manifest(settings.dist_dir)
+             if a.krakend == version and a.target == target.name}
+    files = {}
+    for plugin in settings.per_plugin():
+        name = plugin.plugin_name()
+        file = f"{name}-{version}-{target.name}.so"
+        if file not in built or not built[file].is_file():
+            raise ConfigError(f"no {target.name} build of {name} for KrakenD {version} in {settings.dist_dir}",
+                              hint=f"build it first: nox -s build -- --target {target.name} --version {version}")
+        files[name] = built[file]
+    return files
+
+
+def smoke(settings: Settings, config: Path, *, krakend_bin: str | Path | None = None, image: str | None = None,
+          shipped: bool = False, keep_backends: bool = False, log: Callable[[str], None] = lambda _: None,
+          ) -> SmokeReport:
+    """Start KrakenD with the plugins and config, send the declared requests; KrakenD always stopped.
+
+    `image` is KrakenD's image (the plugins mounted), or with `shipped` the image `ship` built (the
+    plugins and config inside; only the port and the backends of the config change).
+    """
+    target = host_target(krakend_bin)
+    names = [plugin.plugin_name() for plugin in settings.per_plugin()]
+    files = {} if shipped else plugin_files(settings, target)
+    data = read_config(config).data
+    loading = data.get("plugin")
+    if not isinstance(loading, dict) or not loading.get("folder"):
+        raise KrakendConfigError(f"{config} has no root `plugin` block with a folder: KrakenD would load no plugin",
+                                 hint="add the plugin first: krakend-tasks configure")
+    pattern = str(loading.get("pattern", ""))
+    if any(pattern not in f"{name}.so" for name in names):
+        raise KrakendConfigError(f"plugin.pattern {pattern!r} of {config} does not match "
+                                 f"{', '.join(n + '.so' for n in names)}", hint='use a pattern such as ".so"')
+    report = SmokeReport(krakend="", target=target, plugins=names)
+    with _staged() as stage, _echo_backend(keep_backends) as backend:
+        port = free_port()
+        folder = stage / "plugins"
+        folder.mkdir(mode=0o755)
+        for name, built in files.items():
+            shutil.copyfile(built, folder / f"{name}.so")
+            (folder / f"{name}.so").chmod(0o644)
+        data = dict(data, port=port)
+        if not shipped:
+            data["plugin"] = dict(loading, folder=str(folder) + "/" if krakend_bin else PLUGINS_IN_IMAGE)
+        if backend:
+            data = with_backends(data, backend)
+        staged = stage / "krakend.json"
+        staged.write_text(json.dumps(data, indent=2))
+        staged.chmod(0o644)
+        mounts = [] if shipped or krakend_bin else [(folder, PLUGINS_IN_IMAGE)]
+        log(f"starting KrakenD ({krakend_bin or image}) on port {port}")
+        with serve(staged, krakend_bin=krakend_bin, image=image, mounts=mounts, pull=settings.pull,
+                   platform=f"linux/{target.arch.value}") as running:
+            report.krakend = running.what
+            started = time.monotonic()
+            if not _wait_ready(running, port, report):
+                return _explained(report, running)
+            report.ready_seconds = time.monotonic() - started
+            for request in settings.smoke:
+                report.outcomes.append(send(port, request))
+            if not settings.smoke:
+                report.problems += unregistered(names, running.lines)
+            if not report.ok:
+                time.sleep(0.1)  # the log lines of the failed requests
+                _explained(report, running)
+    return report
+
+
+def _wait_ready(running: Running, port: int, report: SmokeReport) -> bool:
+    deadline = time.monotonic() + READY_TIMEOUT
+    while time.monotonic() < deadline:
+        status = running.exit_status()
+        if status is not None:
+            time.sleep(0.1)  # the last lines of its log
+            report.problems.append(f"KrakenD exited with status {status} before answering /__health"
+                                   + _refusal(running.lines))
+            return False
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+        try:
+            conn.request("GET", "/__health")
+            if conn.getresponse().status == 200:
+                return True
+        except (OSError, http.client.HTTPException):
+            pass
+        finally:
+            conn.close()
+        time.sleep(0.01)
+    report.problems.append(f"/__health did not answer on port {port} within {READY_TIMEOUT:.0f} s")
+    return False
+
+
+def _refusal(lines: list[str]) -> str:
+    """KrakenD's own words when it stops at once: its last line that says an error."""
+    said = [line for line in lines if any(word in line.lower() for word in ("error", "fatal", "panic", "unable"))]
+    return f": {said[-1].strip()}" if said else (f": {lines[-1].strip()}" if lines else "")
+
+
+def _explained(report: SmokeReport, running: Running) -> SmokeReport:
+    lines = [line for line in running.lines if any(word in line.lower() for word in TELLING)
+             or any(name in line for name in report.plugins)]
+    report.log = lines[-40:] or running.lines[-20:]
+    return report
+
+
+def unregistered(names: list[str], lines: list[str]) -> list[str]:
+    """Plugins that KrakenD's log does not show as loaded and used: for a smoke run with no requests."""
+    problems = []
+    for name in names:
+        if not any(name in line and ("njecting" in line or "egistered" in line or "dded" in line)
+                   for line in lines):
+            problems.append(f"KrakenD did not register plugin {name!r} (no log line injects it); "
+                            "declare a [[smoke]] request that proves it acts, or read the log below")
+    return problems
+
+
+def send(port: int, request: SmokeRequest) -> Outcome:
+    """Send one request to KrakenD and check its answer against the expectation."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=REQUEST_TIMEOUT)
+    started = time.monotonic()
+    try:
+        conn.request(request.method, request.path, body=request.body.encode() if request.body is not None else None,
+                     headers=request.headers)
+        answer = conn.getresponse()
+        body = answer.read().decode(errors="replace")
+    except (OSError, http.client.HTTPException) as exc:
+        return Outcome(request, None, time.monotonic() - started, f"no answer: {exc}")
+    finally:
+        conn.close()
+    took = time.monotonic() - started
+    wrong = []
+    if answer.status != request.status:
+        wrong.append(f"status {answer.status}, expected {request.status}")
+    if request.contains is not None and request.contains not in body:
+        wrong.append(f"the body does not contain {request.contains!r}")
+    excerpt = " ".join(body.split())[:160]
+    return Outcome(request, answer.status, took, "; ".join(wrong), excerpt)
+
+
+def with_backends(config: dict[str, Any], url: str) -> dict[str, Any]:
+    """The config with every backend host (and the root default `host`) replaced by `url`."""
+    out = dict(config)
+    if "host" in out:
+        out["host"] = [url]
+    endpoints = []
+    for endpoint in out.get("endpoints") or []:
+        if isinstance(endpoint, dict) and isinstance(endpoint.get("backend"), list):
+            endpoint = dict(endpoint, backend=[dict(b, host=[url]) if isinstance(b, dict) else b
+                                               for b in endpoint["backend"]])
+        endpoints.append(endpoint)
+    if "endpoints" in out:
+        out["endpoints"] = endpoints
+    return out
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def _staged() -> Iterator[Path]:
+    """A folder KrakenD can read, also as uid 1000 in its image; removed afterwards."""
+    folder = Path(tempfile.mkdtemp(prefix="krakend-tasks-smoke-"))
+    try:
+        folder.chmod(0o755)
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+class _Echo(BaseHTTPRequestHandler):
+    """Answers every request with JSON describing it."""
+
+    def _answer(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length).decode(errors="replace") if length else ""
+        path, _, query = self.path.partition("?")
+        payload = json.dumps({"backend": "krakend-tasks smoke", "method": self.command, "path": path,
+                              "query": query, "headers": dict(self.headers.items()), "body": body}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = _answer
+
+    def log_message(self, format: str, *args: Any) -> None:  # quiet
+        pass
+
+
+@contextmanager
+def _echo_backend(keep: bool) -> Iterator[str | None]:
+    """The loopback backend's URL while the block runs (None when the config's backends are kept)."""
+    if keep:
+        yield None
+        return
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Echo)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
