@@ -10,7 +10,6 @@ both files predicts the load exactly, without loading (arm64 needs no emulation)
 
 from __future__ import annotations
 
-import json
 import mmap
 import struct
 from collections.abc import Iterable
@@ -232,35 +231,22 @@ def bundled(version: str, arch: str) -> Fingerprints | None:
 
 
 def from_binary(path: str | Path) -> Fingerprints:
-    """A KrakenD binary's fingerprints, cached on disk by the binary's sha256 (hashed once per file)."""
-    from krakend_tasks.core.files import sha256, write_atomic
+    """A KrakenD binary's fingerprints, cached on disk by the binary's sha256 (files.identity)."""
+    from krakend_tasks.core.files import identity
     from krakend_tasks.core.settings import cache_dir
     from krakend_tasks.errors import ConfigError
 
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"KrakenD binary {path} is not a file", hint="pass the path of the krakend executable")
-    folder = cache_dir() / "fingerprints"
-    stat = path.stat()
-    key = f"{path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}:{stat.st_ino}"
-    index = _read_index(folder)
-    digest = index.get(key) or sha256(path)
-    cached = folder / f"sha256-{digest}.tsv"
-    if cached.is_file():
+    digest = identity(path)
+    cached = cache_dir() / "fingerprints" / f"sha256-{digest}.tsv"
+    try:
         found = read_table(cached)
-    else:
+    except (OSError, NoFingerprints):  # not cached yet, or a damaged entry: read the binary again
         found = read_fingerprints(path)
         write_table(found, cached, f"fingerprints of {path}, sha256 {digest}")
-    if index.get(key) != digest:
-        write_atomic(folder / "index.json", json.dumps({**index, key: digest}, indent=1))
     return Fingerprints(found.packages, f"binary {path}", found.go, found.arch, found.modules)
-
-
-def _read_index(folder: Path) -> dict[str, str]:
-    try:
-        return dict(json.loads((folder / "index.json").read_text()))
-    except (OSError, ValueError, TypeError):
-        return {}
 
 
 def from_image(image: str, arch: str, version: str, pull: str = "missing",

@@ -40,6 +40,26 @@ class Descriptor:
 
 
 def from_binary(path: str | Path) -> Descriptor:
+    """A KrakenD binary's Go, libc and linked modules, cached on disk by its sha256 (files.identity)."""
+    from krakend_tasks.core.files import identity, write_atomic
+
+    path = Path(path)
+    if not path.is_file():
+        raise DependencySourceError(f"KrakenD binary {path} is not a file",
+                                    hint="pass the path of the krakend executable (--krakend-bin)")
+    cached = cache_dir() / "deps" / f"binary-sha256-{identity(path)}.json"
+    try:
+        data = json.loads(cached.read_text())
+        return Descriptor(str(data["go"]), str(data["libc"]), dict(data["deps"]), source=f"binary {path}")
+    except (OSError, ValueError, TypeError, KeyError):  # not cached yet, or a damaged entry
+        pass
+    found = read_binary(path)
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(cached, json.dumps(asdict(found)))
+    return found
+
+
+def read_binary(path: str | Path) -> Descriptor:
     """Read a KrakenD binary's build info, and its lura core.GoVersion/GlibcVersion variables."""
     info = read_build_info(path)  # a file that is not Go: NotAPlugin
     go = read_go_string(path, f"{LURA_CORE}.GoVersion") or info.go

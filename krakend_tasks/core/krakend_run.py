@@ -143,48 +143,12 @@ def _collect(stream: Any, lines: list[str]) -> None:
 @contextmanager
 def _serve_image(config: Path, image: str, mounts: Sequence[tuple[Path, str]], platform: str,
                  pull: str) -> Iterator[Running]:
-    import docker as sdk
-
     from krakend_tasks.engines import docker
 
-    client = docker.docker_client()
-    docker.ensure_image(client, image, pull, lambda _: None, platform=platform)
     binds = [docker.bind(config, CONFIG_IN_IMAGE, read_only=True),
              *(docker.bind(host, inside, read_only=True) for host, inside in mounts)]
-    try:
-        container = client.containers.create(image, command=["run", "-c", CONFIG_IN_IMAGE], mounts=binds,
-                                             network_mode="host", platform=platform,
-                                             labels={docker.LABEL: "smoke"})
-    except sdk.errors.APIError as exc:
-        raise ConfigError(f"Docker refused to create a container of {image}: {exc.explanation or exc}",
-                          hint="check the image (is it a KrakenD image?) and the mounted paths") from None
-
-    def exit_status() -> int | None:
-        try:
-            container.reload()
-        except sdk.errors.APIError:
-            return -1
-        return int(container.attrs["State"]["ExitCode"]) if container.status in ("exited", "dead") else None
-
-    running = Running(f"image {image}", exit_status=exit_status)
-    try:
-        container.start()
-        stream = container.logs(stream=True, follow=True)
-        reader = threading.Thread(target=_collect_chunks, args=(stream, running.lines), daemon=True)
-        reader.start()
+    running = Running(f"image {image}")
+    with docker.started(image, ["run", "-c", CONFIG_IN_IMAGE], label="smoke", lines=running.lines, mounts=binds,
+                        platform=platform, pull=pull, network="host") as exit_status:
+        running.exit_status = exit_status
         yield running
-    finally:
-        container.remove(force=True)
-
-
-def _collect_chunks(stream: Any, lines: list[str]) -> None:
-    pending = b""
-    try:
-        for chunk in stream:
-            pending += chunk
-            *done, pending = pending.split(b"\n")
-            lines.extend(line.decode(errors="replace") for line in done)
-    except Exception:  # the container was removed under the stream
-        pass
-    if pending:
-        lines.append(pending.decode(errors="replace"))

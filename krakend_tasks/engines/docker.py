@@ -14,6 +14,8 @@ import os
 import shlex
 import tarfile
 import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -259,3 +261,51 @@ def run_container(client: docker.DockerClient, options: dict[str, Any], log: Log
         return int(container.wait()["StatusCode"])
     finally:
         container.remove(force=True)
+
+
+@contextmanager
+def started(image: str, command: list[str], *, label: str, lines: list[str], mounts: list[Any] | None = None,
+            platform: str = "linux/amd64", pull: str = "missing", network: str | None = None,
+            ) -> Iterator[Callable[[], int | None]]:
+    """Start a container of `image` and keep it running while the block runs, its log lines appended
+    to `lines`; yields its exit status (None while it runs). It is removed whatever happens."""
+    import threading
+
+    import docker
+
+    client = docker_client()
+    ensure_image(client, image, pull, lambda _: None, platform=platform)
+    try:
+        container = client.containers.create(image, command=command, mounts=mounts or [], platform=platform,
+                                             labels={LABEL: label}, **({"network_mode": network} if network else {}))
+    except docker.errors.APIError as exc:
+        raise ConfigError(f"Docker refused to create a container of {image}: {exc.explanation or exc}",
+                          hint="check the image and the mounted paths") from None
+
+    def exit_status() -> int | None:
+        try:
+            container.reload()
+        except docker.errors.APIError:
+            return -1
+        return int(container.attrs["State"]["ExitCode"]) if container.status in ("exited", "dead") else None
+
+    try:
+        container.start()
+        stream = container.logs(stream=True, follow=True)
+        threading.Thread(target=_append_lines, args=(stream, lines), daemon=True).start()
+        yield exit_status
+    finally:
+        container.remove(force=True)
+
+
+def _append_lines(stream: Any, lines: list[str]) -> None:
+    pending = b""
+    try:
+        for chunk in stream:
+            pending += chunk
+            *done, pending = pending.split(b"\n")
+            lines.extend(line.decode(errors="replace") for line in done)
+    except Exception:  # the container was removed under the stream
+        pass
+    if pending:
+        lines.append(pending.decode(errors="replace"))
