@@ -48,9 +48,12 @@ class Command:
     help: str
     options: tuple[Option, ...] = field(default_factory=tuple)
     settings: bool = True  # takes the SETTINGS options too
+    only: tuple[str, ...] = ()  # of those, only these (the drop-ins: what applies to KrakenD's commands)
 
     def all_options(self) -> tuple[Option, ...]:
-        return (*self.options, *SETTINGS) if self.settings else self.options
+        if not self.settings:
+            return self.options
+        return (*self.options, *(o for o in SETTINGS if not self.only or o.name in self.only))
 
 
 TARGET = Option("target", "targets: all, amd64, arm64, alpine, generic, or names like arm64-alpine", dest="targets",
@@ -95,6 +98,7 @@ PATHS = Option("path", ".so files (default: the artifacts of dist/manifest.json)
 TYPES = Option("type", "plugin type: server, client or modifier (default: what the file exports)",
                dest="kinds", kind="list", choices=KINDS)
 
+DROP_IN_SETTINGS = ("version", "target", "krakend-image", "pull", "modcache")  # what KrakenD's commands depend on
 COMMANDS: tuple[Command, ...] = (
     Command("build", "build", "Build the KrakenD plugin for the selected targets into dist/.", (JSON,)),
     Command("check", "check", "Check go.sum, Go and libc against a KrakenD release (as check-plugin, and more).", (
@@ -159,14 +163,14 @@ COMMANDS: tuple[Command, ...] = (
         Option("libc", "libc string the plugin is built with (default: empty)", short="-l", metavar="S"),
         Option("format", "print the commands that fix module differences", dest="fix", kind="bool", short="-f"),
         KRAKEND_BIN,
-    )),
+    ), only=DROP_IN_SETTINGS),
     Command("test-plugin", "test_plugin", "KrakenD's `test-plugin` output for plugin files (no KrakenD).", (
         Option("server", "the artifact should contain a Server Plugin", kind="bool", short="-s"),
         Option("client", "the artifact should contain a Client Plugin", kind="bool", short="-c"),
         Option("modifier", "the artifact should contain a Req/Resp Modifier Plugin", kind="bool", short="-m"),
         Option("plugin", "plugin files", dest="paths", kind="list", positional=True, metavar="PLUGIN"),
         KRAKEND_BIN,
-    )),
+    ), only=DROP_IN_SETTINGS),
 )
 BY_NAME = {c.name: c for c in COMMANDS}
 
@@ -239,7 +243,8 @@ def markdown() -> str:
             where = " (trailing arguments; invoke: repeated " + o.flag + ")" if o.positional else ""
             lines.append(f"| {'`' + c.name + '`' if i == 0 else ''} | `{_usage(o)}` | {o.help}{_more(o)}{where} |")
         if c.settings:
-            lines.append(f"| {'' if c.options else '`' + c.name + '`'} | the settings below | |")
+            which = f"the settings {', '.join(f'`--{n}`' for n in c.only)}" if c.only else "the settings below"
+            lines.append(f"| {'' if c.options else '`' + c.name + '`'} | {which} | |")
     lines += ["", "| setting option (every command but `new`) | meaning |", "|---|---|"]
     lines += [f"| `{_usage(o)}` | {o.help}{_more(o)} |" for o in SETTINGS]
     return "\n".join(lines) + "\n"

@@ -103,7 +103,8 @@ def program_target(path: str | Path) -> Target | None:
         with Path(path).open("rb") as f:
             elf = ELFFile(f)
             arch = MACHINES.get(elf["e_machine"])
-            interp = next((seg.get_interp_name() for seg in elf.iter_segments() if seg["p_type"] == "PT_INTERP"), "")
+            interp = next((str(seg.get_interp_name()) for seg in elf.iter_segments()  # type: ignore[attr-defined]
+                           if seg["p_type"] == "PT_INTERP"), "")
     except (OSError, ELFError, ValueError, LookupError, struct.error):
         return None
     if arch not in (Arch.AMD64, Arch.ARM64):
