@@ -25,7 +25,7 @@ from krakend_tasks.core.fingerprints import findings_for
 from krakend_tasks.core.krakend_deps import for_release, from_binary
 from krakend_tasks.core.manifest import read_manifest
 from krakend_tasks.core.matrix import matrix as ci_matrix
-from krakend_tasks.core.plugin_types import NAMES
+from krakend_tasks.core.plugin_types import ENTERPRISE_VERDICT, NAMES
 from krakend_tasks.core.preflight import preflight, same_names
 from krakend_tasks.core.releases import resolve
 from krakend_tasks.core.scaffold import new as scaffold
@@ -33,7 +33,7 @@ from krakend_tasks.core.settings import Settings, checked, load_settings
 from krakend_tasks.core.ship import build_image, write_dockerfile
 from krakend_tasks.core.smoke import smoke as run_smoke
 from krakend_tasks.core.targets import Target, parse_target
-from krakend_tasks.core.testload import krakend_lines, load_in_image, load_local, load_with_krakend
+from krakend_tasks.core.testload import LoadResult, krakend_lines, load_in_image, load_local, load_with_krakend
 from krakend_tasks.engines import engine_for
 from krakend_tasks.engines.job import log_to_stderr
 from krakend_tasks.errors import ConfigError, DockerUnavailable
@@ -134,8 +134,10 @@ def check(project: str | Path, *, output: str = "table", fix: bool = False, appl
         for command in apply_fixes(first, plugins[0].project, loaded.release.go):
             print(f"ran: {command}", file=sys.stderr)
         reports = run_checks()
-    if output == "krakend":
-        sys.stderr.write(krakend_text(next(iter(reports.values())), fix=fix))
+    if output == "krakend":  # KrakenD's text, and its exit status: its own comparison decides both
+        report = next(iter(reports.values()))
+        sys.stderr.write(krakend_text(report, fix=fix))
+        return 1 if report.diffs else 0
     elif output == "json":
         print(check_json(reports))
     else:
@@ -204,7 +206,13 @@ def test(project: str | Path, *, paths: list[str] | None = None, kinds: list[str
         for path, plugin_target, loaded in plugins:
             mark(str(path), "running")
             read_build_info(path)  # not a Go file: NotAPlugin, before loading anything
-            plugin_kinds = kinds or read_elf(path).plugin_types or ["server"]
+            elf = read_elf(path)
+            if not kinds and elf.enterprise_only:  # nothing KrakenD CE would look up
+                verdict = ENTERPRISE_VERDICT.format(symbols=", ".join(elf.enterprise_only))
+                results.append((path, plugin_target, LoadResult(ok=False, fatal=verdict, loader="symbols")))
+                mark(str(path), "failed")
+                continue
+            plugin_kinds = kinds or elf.plugin_types or ["server"]
             recipe = loaded.recipe(plugin_target)
             if krakend_bin:
                 result = load_with_krakend([path], plugin_kinds, krakend_bin)

@@ -105,7 +105,8 @@ def print_inspection(results: list, as_machine: bool = False, out: TextIO | None
 
 
 PROVES = {"Go loader": "opened by a Go loader of KrakenD's Go and target: proves Go version, architecture, libc "
-                        "and registerers; the PACKAGES row says whether KrakenD's own packages accept it"}
+                        "and registerers; the PACKAGES row says whether KrakenD's own packages accept it",
+          "symbols": "not loaded: its exported symbols decide"}
 
 
 def packages_state(result: LoadResult) -> str:

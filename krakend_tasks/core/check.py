@@ -102,8 +102,8 @@ def check(go_sum: str | Path, krakend: Descriptor, go: str | None = None, libc: 
 def beyond_krakend(mod: GoMod, krakend: Descriptor, release_go: str) -> list[Finding]:
     findings = []
     for replace in mod.replaces:
-        if replace.old not in krakend.deps:
-            continue
+        if replace.old not in krakend.deps or replace.old not in mod.requires:
+            continue  # a replace of a module the build does not use (left over in go.mod) changes nothing
         want = krakend.deps[replace.old]
         if replace.is_local:
             findings.append(Finding("error", replace.old, f"replaced by the local folder {replace.new}: the plugin "

@@ -10,12 +10,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from krakend_tasks.core.plugin_types import PluginType
+from krakend_tasks.core.plugin_types import ENTERPRISE_ONLY, PluginType
 from krakend_tasks.core.targets import Arch, Libc, Target
 from krakend_tasks.errors import NotAPlugin
 
 MAGIC = b"\xff Go buildinf:"
-REGISTERERS = tuple(t.registerer for t in PluginType)
+REGISTERERS = (*(t.registerer for t in PluginType), *ENTERPRISE_ONLY)
 MACHINES = {"EM_X86_64": "amd64", "EM_AARCH64": "arm64", "EM_386": "386", "EM_ARM": "arm"}
 
 
@@ -40,6 +40,11 @@ class BuildInfo:
         """Module path -> version, as KrakenD's check reads its own deps (replacements ignored)."""
         return {m.path: m.version for m in self.deps}
 
+    def compiled(self) -> dict[str, str]:
+        """Module path -> the version compiled: a `=>` line's when a replace holds the module."""
+        return {m.path: (m.replace.version or f"{m.replace.path} (local folder)") if m.replace else m.version
+                for m in self.deps}
+
 
 @dataclass(frozen=True)
 class ElfFile:
@@ -57,6 +62,11 @@ class ElfFile:
     def plugin_types(self) -> list[PluginType]:
         """The plugin types the file exports a registerer for."""
         return [t for t in PluginType if t.registerer in self.registerers]
+
+    @property
+    def enterprise_only(self) -> list[str]:
+        """The Enterprise-only registerers it exports, when it exports no type KrakenD CE loads."""
+        return [] if self.plugin_types else [r for r in self.registerers if r in ENTERPRISE_ONLY]
 
     def target(self) -> Target | None:
         """The builder-matrix target this file was built for, or None (another architecture)."""

@@ -18,7 +18,6 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
-from krakend_tasks.core.elf import Module
 from krakend_tasks.core.findings import Finding
 from krakend_tasks.errors import NoFingerprints, NotAPlugin
 
@@ -104,17 +103,8 @@ def read_fingerprints(path: str | Path) -> Fingerprints:
         packages, source=f"{path}", go=info.go, arch=arch, modules=modules,
         trimpath=info.settings.get("-trimpath") == "true",
         replaced=frozenset(m.path for m in info.deps if m.replace is not None),
-        built={m.path: _replacement(m) for m in info.deps if m.replace is not None},
+        built={path: version for path, version in info.compiled().items() if modules[path] != version},
     )
-
-
-def _replacement(module: Module) -> str:
-    """What a `=>` line compiles: its version, `path version` for another module, or a local folder."""
-    to = module.replace
-    assert to is not None
-    if not to.version:
-        return f"{to.path} (local folder)"
-    return to.version if to.path == module.path else f"{to.path} {to.version}"
 
 
 

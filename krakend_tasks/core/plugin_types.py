@@ -31,6 +31,9 @@ class PluginType(StrEnum):
 
 
 NAMES = tuple(t.value for t in PluginType)  # "server", "client", "modifier"
+ENTERPRISE_ONLY = ("MiddlewareRegisterer",)  # registerers only KrakenD Enterprise looks up
+ENTERPRISE_VERDICT = ("exports {symbols} only: a KrakenD Enterprise plugin type, which KrakenD CE never looks up "
+                      "(its test-plugin has no flag for it)")
 TEST_ORDER = (PluginType.SERVER, PluginType.MODIFIER, PluginType.CLIENT)  # the order test-plugin checks a file in
 
 

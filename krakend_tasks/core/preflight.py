@@ -12,7 +12,7 @@ from krakend_tasks.core.elf import ElfFile
 from krakend_tasks.core.findings import Finding
 from krakend_tasks.core.fingerprints import Comparison
 from krakend_tasks.core.krakend_deps import Descriptor
-from krakend_tasks.core.plugin_types import plugin_type
+from krakend_tasks.core.plugin_types import ENTERPRISE_VERDICT, plugin_type
 from krakend_tasks.core.releases import Release
 from krakend_tasks.core.targets import Libc, Recipe, Target
 
@@ -49,8 +49,8 @@ def preflight(elf: ElfFile, target: Target, release: Release, kinds: list[str] =
         error("go", f"built with Go {info.go}, KrakenD {release.version} with Go {want_go}: at load time `plugin was "
               "built with a different version of package internal/...` or `runtime: no plugin module data`",
               f"build with --version {release.version} (Go {want_go})")
-    if info and krakend:
-        plugin = Descriptor(want_go, krakend.libc, info.versions())
+    if info and krakend and packages is None:  # the fingerprints, where compared, are exact: they decide
+        plugin = Descriptor(want_go, krakend.libc, info.compiled())
         for diff in compare(krakend, plugin):
             if diff.is_module:
                 error(diff.name, f"linked at {diff.have}, KrakenD links {diff.want}: at load time `plugin was built "
@@ -59,6 +59,9 @@ def preflight(elf: ElfFile, target: Target, release: Release, kinds: list[str] =
         findings += packages.findings
     elif packages_summary:
         findings.append(Finding("warning", "packages", packages_summary, "pass --krakend-bin or --image"))
+    if elf.enterprise_only:
+        error("plugin type", ENTERPRISE_VERDICT.format(symbols=", ".join(elf.enterprise_only)),
+              "load it in KrakenD Enterprise, or export HandlerRegisterer, ClientRegisterer or ModifierRegisterer")
     for kind in kinds:
         symbol = plugin_type(kind).registerer
         if symbol not in elf.registerers:

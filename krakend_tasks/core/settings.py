@@ -137,8 +137,17 @@ class Settings:
         if not self.plugins:
             return [self]
         dist = (self.project / self.dist).absolute()
-        every = [replace(self, project=self.project / folder, dist=dist, plugins=(), plugin=None)
+        every = [replace(self, project=self.project / folder, dist=dist, plugins=(), plugin=None,
+                         name=_from_file(self.project / folder).get("name"))  # a plugin folder's own name
                  for folder in self.plugins]
+        named: dict[str, str] = {}
+        for folder, plugin in zip(self.plugins, every, strict=True):
+            name = plugin.plugin_name()
+            if name in named:
+                raise ConfigError(f"plugins {named[name]!r} and {folder!r} are both named {name!r}: their builds "
+                                  "would overwrite each other in dist/",
+                                  hint=f'give one its own name: name = "..." in {folder}/krakend-tasks.toml')
+            named[name] = folder
         if self.plugin is None:
             return every
         chosen = [s for s in every if self.plugin in (s.project.name, str(s.project.relative_to(self.project)),
