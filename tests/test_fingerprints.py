@@ -333,3 +333,34 @@ def test_fuzz_fingerprint_reading(shared_builds, tmp_path_factory, data):
     path.write_bytes(blob)
     with contextlib.suppress(KrakendTasksError):
         fingerprints.read_fingerprints(path)
+
+
+def test_a_release_without_tables_is_compared_with_krakends_image(krakend_image, shared_builds, tmp_path,
+                                                                  monkeypatch, capsys):
+    """For a release with no bundled table, test, inspect and check read KrakenD's image
+    `<krakend-image>:<version>` (pull never: no registry here), cached per version and architecture.
+    The only release whose real KrakenD exists here is 2.13.8, so its bundled data is hidden: the
+    one thing this test pretends is that absence."""
+    from krakend_tasks import commands
+    from krakend_tasks.core import krakend_deps
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(fingerprints, "_bundled", lambda version, arch: None)
+    monkeypatch.setattr(krakend_deps, "bundled_modules", lambda version, arch="amd64": None)
+    plugin = shared_builds[("docker", "amd64-alpine")]
+    project = plugin.parent.parent
+    image = dict(krakend_image=krakend_image.split(":")[0], pull="never", version=VERSION)
+    assert commands.test(project, paths=[str(plugin)], json=True, **image) == 0
+    [row] = json.loads(capsys.readouterr().out)
+    assert row["packages"]["state"] == "OK" and f"image {krakend_image}" in row["packages"]["summary"]
+    assert commands.inspect(project, paths=[str(plugin)], json=True, **image) == 0
+    capsys.readouterr()
+    assert commands.check(project, output="json", targets="amd64-alpine", **image) == 0
+    [report] = json.loads(capsys.readouterr().out).values()
+    assert f"image {krakend_image}" in json.dumps(report)
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/none.sock")  # the cache answers now
+    found = fingerprints.for_krakend(VERSION, "amd64", official=krakend_image)
+    assert found is not None and found.source.endswith("(cached)")
+    missing = LoadResult(ok=True)  # an image that is not there: said, not a traceback
+    missing.compare_packages(plugin, "arm64", VERSION, official="local/nothing:1", pull="never")
+    assert missing.packages is None and "local/nothing:1" in missing.packages_summary

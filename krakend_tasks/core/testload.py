@@ -188,9 +188,8 @@ def krakend_lines(path: Path, kinds: Sequence[str], settings: Settings, krakend_
     opened = [c for c in result.checks if c.kind == "OPEN"]
     packages = result.packages
     if opened or (packages is not None and not packages.ok):
-        stem = str(path).removesuffix(".so")  # plugin.Open names the path without .so past dlopen
-        error = packages.error if packages is not None else ""
-        reason = opened[0].detail if opened else f'plugin.Open("{stem}"): {error}'
+        # dlopen's errors come as `plugin.Open("<path>"): ...`; a package's, as Go's runtime words alone
+        reason = opened[0].detail if opened else packages.error if packages is not None else ""
         return [f"[KO] {t.label}\t{name}: {reason}" for t in ordered], False
     lines = []
     for check in result.checks:
