@@ -18,7 +18,7 @@ from krakend_tasks.core.targets import TARGET_NAMES, parse_target
 from krakend_tasks.core.testload import load_in_image, load_local, parse_output
 from krakend_tasks.errors import NotAPlugin
 
-from .conftest import EXAMPLE, PYTHON, ROOT, VERSION, build_in, run
+from .conftest import EXAMPLE, PYTHON, ROOT, VERSION, build_in, krakend, run
 
 DATA = ROOT / "tests" / "data"
 KINDS = {"server": (EXAMPLE, "hello", "HandlerRegisterer"),
@@ -194,24 +194,14 @@ def test_parse_krakend_test_plugin_output():
     assert not crash.ok and crash.fatal == "runtime: no plugin module data"
 
 
-def test_load_in_a_krakend_image(plugins, release, docker_client, tmp_path):
-    """`test-plugin` inside an image through the Docker SDK. KrakenD's image cannot be pulled here,
-    so the image's /usr/bin/krakend is our Go loader (it accepts KrakenD's `test-plugin` command line)."""
-    from krakend_tasks.core.testload import build_loader
-
-    recipe = load_settings(".", version=VERSION).recipe(parse_target("amd64-generic"))
-    context = tmp_path / "ctx"
-    context.mkdir()
-    shutil.copy(build_loader(recipe, release), context / "krakend")
-    (context / "Dockerfile").write_text("FROM local/bookworm:base\nCOPY krakend /usr/bin/krakend\n")
-    docker_client.images.build(path=str(context), tag="local/krakend:2.13.8-loader", network_mode="host")
-    good = load_in_image([plugins[("server", "amd64-generic")]], ["server"], "local/krakend:2.13.8-loader", recipe,
-                         pull="never")
-    assert good.ok and good.checks[0].path.startswith("/krakend-tasks/0/")
-    bad = load_in_image([plugins[("server", "amd64-alpine")]], ["server"], "local/krakend:2.13.8-loader", recipe,
-                        pull="never")
-    # the image has no musl: the loader cannot even find the plugin's libc.so
-    assert not bad.ok and "libc.so: cannot open shared object file" in bad.checks[0].detail
+def test_load_in_a_krakend_image(plugins, krakend_image, docker_client):
+    """`test-plugin` inside the real KrakenD's image (musl) through the Docker SDK."""
+    recipe = load_settings(".", version=VERSION).recipe(parse_target("amd64-alpine"))
+    good = load_in_image([plugins[("server", "amd64-alpine")]], ["server"], krakend_image, recipe, pull="never")
+    assert good.ok and good.checks[0].path == f"hello-{VERSION}-amd64-alpine.so", good.output
+    bad = load_in_image([plugins[("server", "amd64-generic")]], ["server"], krakend_image, recipe, pull="never")
+    # a glibc plugin in musl KrakenD: the musl loader cannot resolve glibc's symbols
+    assert not bad.ok and "symbol not found" in bad.output, bad.output
     assert docker_client.containers.list(all=True, filters={"label": "krakend-tasks"}) == []
 
 
@@ -237,3 +227,22 @@ def test_sessions_and_tasks_after_build(tmp_path, cross):
     assert out.returncode == 0 and "registered: hello" in out.stdout
     out = run([PYTHON, "-m", "invoke", "krakend.inspect", "--json"], tmp_path)
     assert out.returncode == 0 and '"registerers": [\n      "HandlerRegisterer"' in out.stdout
+
+
+def test_an_enterprise_only_plugin_is_named_so(tmp_path, krakend_bins):
+    """MiddlewareRegisterer only: inspect and test say it is a KrakenD Enterprise type; the real
+    KrakenD CE's test-plugin finds none of its registerers in it."""
+    project = tmp_path / "mw"
+    shutil.copytree(DATA / "enterprise-plugin", project)
+    [artifact] = build_in(load_settings(project, engine="local", version=VERSION, targets="amd64-generic"))
+    plugin = project / "dist" / artifact.path
+    out = run([PYTHON, "-m", "krakend_tasks", "inspect", "--json"], project)
+    assert out.returncode == 1
+    [row] = json.loads(out.stdout)
+    assert [f["message"] for f in row["findings"] if f["severity"] == "error"] == [
+        "exports MiddlewareRegisterer only: a KrakenD Enterprise plugin type, which KrakenD CE never looks up "
+        "(its test-plugin has no flag for it)"]
+    out = run([PYTHON, "-m", "krakend_tasks", "test", "--json"], project)
+    assert out.returncode == 1 and "a KrakenD Enterprise plugin type" in json.loads(out.stdout)[0]["fatal"]
+    real = krakend(krakend_bins, "amd64-generic", "test-plugin", "-s", "-c", "-m", str(plugin))
+    assert real.returncode == 1 and "does not contain a HandlerRegisterer" in real.stderr

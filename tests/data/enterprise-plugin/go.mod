@@ -1,0 +1,3 @@
+module example.com/enterprise-plugin
+
+go 1.25
