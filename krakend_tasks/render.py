@@ -143,11 +143,14 @@ def print_loads(results: list, as_machine: bool = False, out: TextIO | None = No
 
 def print_smoke(report: SmokeReport, as_machine: bool = False, out: TextIO | None = None) -> None:
     """Each request, its expectation, what came back and how long it took; then what went wrong."""
+    import msgspec
+
     out = out or sys.stdout
     if as_machine:
         out.write(as_json({"ok": report.ok, "krakend": report.krakend, "target": report.target.name,
                            "plugins": report.plugins, "ready_seconds": report.ready_seconds,
-                           "requests": [{**asdict(o), "ok": o.ok} for o in report.outcomes],
+                           "requests": [{**asdict(o), "request": msgspec.structs.asdict(o.request), "ok": o.ok}
+                                        for o in report.outcomes],
                            "problems": report.problems, "log": report.log}) + "\n")
         return
     rows = []

@@ -84,16 +84,25 @@ def test_the_default_is_krakends_image_and_the_musl_build(hello, krakend_image, 
     assert our_containers(docker_client) == []
 
 
-def test_with_no_request_declared_each_plugin_must_be_registered(hello, krakend_bins):
+def test_with_no_request_declared_each_plugin_must_be_registered(hello, krakend_bins, tmp_path):
     (hello / "krakend-tasks.toml").write_text(f'version = "{VERSION}"\n')
     out = smoke(hello, "--krakend-bin", str(krakend_bins["amd64-generic"]))
     assert out.returncode == 0, out.stdout + out.stderr
     assert "(no [[smoke]] request declared)\tplugins registered, /__health\tOK" in out.stdout
-    config = json.loads((hello / "krakend.json").read_text())
-    config["extra_config"]["plugin/http-server"]["name"] = ["other"]  # loaded, but never injected
-    (hello / "krakend.json").write_text(json.dumps(config))
+    foreign_build(hello, tmp_path)
     out = smoke(hello, "--krakend-bin", str(krakend_bins["amd64-generic"]))
-    assert out.returncode == 1 and "KrakenD did not register plugin 'hello'" in out.stdout, out.stdout
+    assert out.returncode == 1
+    assert "KrakenD refused plugin 'hello': plugin.Open(" in out.stdout
+    assert "plugin was built with a different version of package github.com/google/uuid" in out.stdout
+
+
+def foreign_build(project: Path, tmp_path: Path) -> None:
+    """The plugin built by hand from another module cache: KrakenD refuses it."""
+    dist = project / "dist" / f"hello-{VERSION}-amd64-generic.so"
+    env = {**os.environ, "GOTOOLCHAIN": "go1.25.12", "GOMODCACHE": str(tmp_path / "gopath" / "pkg" / "mod")}
+    subprocess.run(["go", "build", "-buildmode=plugin", "-o", str(dist), "."], cwd=project, env=env, check=True,
+                   capture_output=True)
+    subprocess.run(["chmod", "-R", "u+w", str(tmp_path / "gopath")], check=True)
 
 
 def test_a_wrong_expectation_fails_with_what_came_back(hello, krakend_bins):
@@ -135,11 +144,7 @@ def test_a_config_krakend_refuses_fails_with_krakends_message(hello, krakend_bin
 
 def test_a_plugin_krakend_refuses_fails_with_gos_message(hello, krakend_bins, tmp_path):
     """Built by hand from another module cache: KrakenD refuses it at start and says why."""
-    dist = hello / "dist" / f"hello-{VERSION}-amd64-generic.so"
-    env = {**os.environ, "GOTOOLCHAIN": "go1.25.12", "GOMODCACHE": str(tmp_path / "gopath" / "pkg" / "mod")}
-    subprocess.run(["go", "build", "-buildmode=plugin", "-o", str(dist), "."], cwd=hello, env=env, check=True,
-                   capture_output=True)
-    subprocess.run(["chmod", "-R", "u+w", str(tmp_path / "gopath")], check=True)
+    foreign_build(hello, tmp_path)
     out = smoke(hello, "--krakend-bin", str(krakend_bins["amd64-generic"]))
     assert out.returncode == 1
     assert "GET /__hello: status 404, expected 200" in out.stdout

@@ -5,7 +5,8 @@ a run on this machine needs changes: a free port, the plugin folder (the plugins
 named `<name>.so` as `ship` installs them) and, unless asked to keep them, every backend host,
 which points at a small echo backend on loopback (it answers any request with JSON describing it:
 method, path, query, headers, body). Once `/__health` answers, each `[[smoke]]` request is sent
-and checked; with none declared, each plugin must have been registered and injected.
+and checked; with none declared, KrakenD's log must show each plugin loaded by its type's loader
+and refused by none.
 """
 
 from __future__ import annotations
@@ -26,8 +27,10 @@ from pathlib import Path
 from typing import Any
 
 from krakend_tasks.core.configure import read_config
+from krakend_tasks.core.elf import program_target, read_elf
 from krakend_tasks.core.krakend_run import Running, serve
 from krakend_tasks.core.manifest import read_manifest
+from krakend_tasks.core.plugin_types import PluginType
 from krakend_tasks.core.settings import Settings, SmokeRequest
 from krakend_tasks.core.targets import Arch, Libc, Target
 from krakend_tasks.errors import ConfigError, KrakendConfigError
@@ -71,8 +74,6 @@ class SmokeReport:
 def host_target(krakend_bin: str | Path | None) -> Target:
     """The target whose plugins a KrakenD loads: the binary's own, else this host's alpine (the image)."""
     if krakend_bin:
-        from krakend_tasks.core.elf import program_target
-
         found = program_target(krakend_bin)
         if found is None:
             raise ConfigError(f"{krakend_bin} is not a KrakenD binary for amd64 or arm64 Linux",
@@ -109,6 +110,7 @@ def smoke(settings: Settings, config: Path, *, krakend_bin: str | Path | None = 
     target = host_target(krakend_bin)
     names = [plugin.plugin_name() for plugin in settings.per_plugin()]
     files = {} if shipped else plugin_files(settings, target)
+    kinds = {name: read_elf(path).plugin_types for name, path in files.items()} or {name: [] for name in names}
     data = read_config(config).data
     loading = data.get("plugin")
     if not isinstance(loading, dict) or not loading.get("folder"):
@@ -146,7 +148,8 @@ def smoke(settings: Settings, config: Path, *, krakend_bin: str | Path | None = 
             for request in settings.smoke:
                 report.outcomes.append(send(port, request))
             if not settings.smoke:
-                report.problems += unregistered(names, running.lines)
+                time.sleep(0.05)  # the loaders' last lines
+                report.problems += unregistered(kinds, running.lines)
             if not report.ok:
                 time.sleep(0.1)  # the log lines of the failed requests
                 _explained(report, running)
@@ -189,14 +192,26 @@ def _explained(report: SmokeReport, running: Running) -> SmokeReport:
     return report
 
 
-def unregistered(names: list[str], lines: list[str]) -> list[str]:
-    """Plugins that KrakenD's log does not show as loaded and used: for a smoke run with no requests."""
+SERVICES = {PluginType.SERVER: "Handler Plugin", PluginType.CLIENT: "Executor Plugin",
+            PluginType.MODIFIER: "Modifier Plugin"}  # how KrakenD's log names each plugin loader
+
+
+def unregistered(plugins: dict[str, list[PluginType]], lines: list[str]) -> list[str]:
+    """What KrakenD's log says against each plugin: refused when opened (`plugin #i (<folder>/<name>.so):
+    <error>`, a missing registerer of another type aside), or its type's loader loaded none."""
     problems = []
-    for name in names:
-        if not any(name in line and ("njecting" in line or "egistered" in line or "dded" in line)
-                   for line in lines):
-            problems.append(f"KrakenD did not register plugin {name!r} (no log line injects it); "
-                            "declare a [[smoke]] request that proves it acts, or read the log below")
+    for name, kinds in plugins.items():
+        refused = [line.split(".so): ", 1)[1] for line in lines
+                   if f"/{name}.so): " in line and " not found in plugin " not in line]
+        if refused:
+            problems.append(f"KrakenD refused plugin {name!r}: {refused[0]}")
+            continue
+        for kind in kinds:
+            said = [line.rsplit(":", 1)[1].strip() for line in lines
+                    if f"[SERVICE: {SERVICES[kind]}] Total plugins loaded:" in line]
+            if not said or said[-1] == "0":
+                problems.append(f"KrakenD registered no {kind} plugin, and {name!r} is one (its log has no "
+                                f"'[SERVICE: {SERVICES[kind]}] Total plugins loaded: N')")
     return problems
 
 
