@@ -22,6 +22,7 @@ from krakend_tasks.core.check import check as check_go_sum
 from krakend_tasks.core.elf import read_build_info, read_elf
 from krakend_tasks.core.findings import Finding
 from krakend_tasks.core.fingerprints import findings_for
+from krakend_tasks.core.gomod import read_go_mod
 from krakend_tasks.core.krakend_deps import for_release, from_binary
 from krakend_tasks.core.manifest import read_manifest
 from krakend_tasks.core.matrix import matrix as ci_matrix
@@ -36,7 +37,7 @@ from krakend_tasks.core.targets import Target, parse_target
 from krakend_tasks.core.testload import LoadResult, krakend_lines, load_in_image, load_local, load_with_krakend
 from krakend_tasks.engines import engine_for
 from krakend_tasks.engines.job import log_to_stderr
-from krakend_tasks.errors import ConfigError, DockerUnavailable
+from krakend_tasks.errors import ConfigError, DockerUnavailable, GoModuleError
 from krakend_tasks.options import FORMATS, Command, session_names
 from krakend_tasks.render import (
     check_json,
@@ -239,11 +240,17 @@ def check_plugin(project: str | Path, *, sum: str | None = None, go: str | None 
         print(f"open {go_sum}: no such file or directory", file=sys.stderr)
         return 1
     krakend = from_binary(krakend_bin) if krakend_bin else for_release(loaded.release, loaded.release.libc(target))
-    report = check_go_sum(loaded.project / go_sum, krakend, go=go, libc=libc or "")
+    try:
+        report = check_go_sum(loaded.project / go_sum, krakend, go=go, libc=libc or "", exact=True)
+    except GoModuleError as exc:  # what KrakenD's reader stops at: its own words, its status
+        print(exc.message, file=sys.stderr)
+        return 1
     go_mod = (loaded.project / go_sum).with_name("go.mod")
     if fix and report.diffs and not go_mod.is_file():
         print(f"reading go.mod: open {Path(go_sum).with_name('go.mod')}: no such file or directory", file=sys.stderr)
         return 1
+    if fix and report.diffs:
+        report.indirect = read_go_mod(go_mod).indirect()
     sys.stderr.write(krakend_text(report, fix=fix))
     return 0 if not report.diffs else 1
 

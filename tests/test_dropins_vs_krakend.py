@@ -40,7 +40,7 @@ def go_sum_case(rng: random.Random) -> tuple[str, str, list[str]]:
     rng.shuffle(out)
     modules = sorted({line.split(" ")[0] for line in out if " " in line})
     go_mod = "module example.com/p\n\ngo 1.25\n\nrequire (\n" + "".join(
-        f"\t{m} v1.0.0{' // indirect' if rng.random() < 0.5 else ''}\n" for m in modules) + ")\n"
+        f"\t{m} {major(m)}.0.0{' // indirect' if rng.random() < 0.5 else ''}\n" for m in modules) + ")\n"
     flags = []
     if rng.random() < 0.5:
         flags += ["-g", rng.choice(["1.25.12", "1.24.3", "go1.25.12"])]
@@ -49,6 +49,12 @@ def go_sum_case(rng: random.Random) -> tuple[str, str, list[str]]:
     if rng.random() < 0.4:
         flags.append("-f")
     return "\n".join(out) + "\n", go_mod, flags
+
+
+def major(module: str) -> str:
+    """A major version Go accepts for the module path (…/v2 and gopkg.in/x.v2 need v2)."""
+    found = re.search(r"(?:/v|\.v)(\d+)$", module)
+    return f"v{found.group(1)}" if found and found.group(1) != "0" else "v1"
 
 
 @pytest.mark.parametrize("flavour", FLAVOURS)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from krakend_tasks.core import fingerprints, semver
 from krakend_tasks.core.findings import Finding
-from krakend_tasks.core.gomod import GoMod, go_line_problem, read_go_mod, read_go_sum
+from krakend_tasks.core.gomod import GoMod, go_line_problem, krakend_go_sum, read_go_mod, read_go_sum
 from krakend_tasks.core.krakend_deps import Descriptor, for_release, from_binary
 from krakend_tasks.core.manifest import read_manifest
 from krakend_tasks.core.settings import Settings
@@ -80,13 +80,17 @@ def fix_command(diff: Diff, indirect: bool) -> str:
 
 
 def check(go_sum: str | Path, krakend: Descriptor, go: str | None = None, libc: str = "",
-          release_go: str | None = None, need_go_mod: bool = False) -> Report:
+          release_go: str | None = None, need_go_mod: bool = False, exact: bool = False) -> Report:
     """Check the plugin whose go.sum is given (its go.mod beside it) against KrakenD's side.
 
     `go` defaults to KrakenD's own Go and `libc` to "", as in KrakenD's check-plugin, which reads
-    no go.mod; `need_go_mod` makes a missing one an error.
+    no go.mod; `need_go_mod` makes a missing one an error. `exact` reads the go.sum as KrakenD does
+    (lines it skips are skipped); otherwise a malformed line is an error naming it.
     """
     go_sum = Path(go_sum)
+    if exact:
+        return Report(krakend, plugin := Descriptor(go=go or krakend.go, libc=libc, deps=krakend_go_sum(go_sum),
+                                                    source=str(go_sum)), compare(krakend, plugin))
     go_mod = go_sum.with_name("go.mod")
     mod = read_go_mod(go_mod) if need_go_mod or go_mod.exists() else None
     # a plugin with no requirements (standard library only) has no go.sum and nothing to compare

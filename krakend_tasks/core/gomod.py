@@ -171,6 +171,25 @@ def read_go_sum(path: str | Path) -> dict[str, str]:
     return versions
 
 
+def krakend_go_sum(path: str | Path) -> dict[str, str]:
+    """A go.sum read exactly as KrakenD's check-plugin reads it (krakend-cobra's plugin.Describe):
+    lines split on single spaces, those with fewer than 2 fields skipped, a `/go.mod` suffix
+    stripped, the highest version kept by Go's semver order (so an invalid version is never kept),
+    nothing else checked. A line longer than bufio.Scanner's 64 KiB is Go's own error."""
+    data = Path(path).read_bytes()
+    versions: dict[str, str] = {}
+    for raw in data.split(b"\n"):
+        if len(raw) > 64 * 1024:
+            raise GoModuleError("bufio.Scanner: token too long", hint="KrakenD's check-plugin stops here too")
+        parts = raw.removesuffix(b"\r").decode(errors="replace").split(" ")
+        if len(parts) < 2:
+            continue
+        version = parts[1][:-7] if len(parts[1]) > 7 and parts[1].endswith("/go.mod") else parts[1]
+        if semver.compare(versions.get(parts[0], ""), version) < 0:
+            versions[parts[0]] = version
+    return versions
+
+
 def _read(path: Path, kind: str) -> str:
     """The file's text; a UTF-8 byte-order mark (some editors write one) is not part of it."""
     try:
