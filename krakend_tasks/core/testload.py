@@ -153,6 +153,13 @@ def load_local(plugins: list[Path], kinds: Sequence[str], recipe: Recipe, releas
     result.loader = "Go loader"
     return result
 
+def as_krakend_says(error: str) -> str:
+    """An error as KrakenD's test-plugin prints it: its loader says `plugin #0 (<path>): <error>` and
+    test-plugin keeps what a greedy `\\(.*\\): (.*)` leaves, the text after the last `): `
+    (so `plugin.Open("<path>"): ` goes too)."""
+    return error.rsplit("): ", 1)[-1]
+
+
 def krakend_lines(path: Path, kinds: Sequence[str], settings: Settings, krakend_bin: str | Path | None = None,
                   ) -> tuple[list[str], bool]:
     """The lines KrakenD's `test-plugin` prints for one file, and whether it passed.
@@ -188,12 +195,12 @@ def krakend_lines(path: Path, kinds: Sequence[str], settings: Settings, krakend_
     opened = [c for c in result.checks if c.kind == "OPEN"]
     packages = result.packages
     if opened or (packages is not None and not packages.ok):
-        # dlopen's errors come as `plugin.Open("<path>"): ...`; a package's, as Go's runtime words alone
         reason = opened[0].detail if opened else packages.error if packages is not None else ""
-        return [f"[KO] {t.label}\t{name}: {reason}" for t in ordered], False
+        return [f"[KO] {t.label}\t{name}: {as_krakend_says(reason)}" for t in ordered], False
     lines = []
     for check in result.checks:
-        lines.append(f"[OK] {check.kind}\t{name}" if check.ok else f"[KO] {check.kind}\t{name}: {check.detail}")
+        lines.append(f"[OK] {check.kind}\t{name}" if check.ok
+                     else f"[KO] {check.kind}\t{name}: {as_krakend_says(check.detail)}")
     if packages is None:
         lines.append(f"note: {result.packages_summary}")
     return lines, result.ok
