@@ -9,8 +9,11 @@
 # Prints the variables the tests read, for `eval`:
 #   KT_KRAKEND_DIR     folder with krakend-<target> for the four targets (amd64|arm64)-(generic|alpine)
 #   KT_KRAKEND_IMAGE   the image, when a Docker engine answers (DOCKER_HOST)
-# Usage: krakend.sh [SOURCE_DIR]   (default: ../shared/krakend/source beside the checkout)
+# Usage: krakend.sh [--binaries] [SOURCE_DIR]   (default: ../shared/krakend/source beside the checkout;
+#        --binaries: the binaries only, e.g. while the base image is still being made)
 set -euo pipefail
+binaries_only=""
+if [ "${1:-}" = "--binaries" ]; then binaries_only=yes; shift; fi
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "${1:-$here/../../shared/krakend/source}" && pwd)
 version=2.13.8 go=1.25.12 alpine_libc="MUSL-1.2.5_(alpine-3.23)"
@@ -55,7 +58,7 @@ fi
 echo "export KT_KRAKEND_DIR=$out"
 
 # the image: only where a Docker engine answers; rebuilt when the binary (its digest) changes
-if ! docker version >/dev/null 2>&1; then exit 0; fi
+if [ -n "$binaries_only" ] || ! docker version >/dev/null 2>&1; then exit 0; fi
 have=$(docker image inspect -f '{{index .Config.Labels "krakend-tasks.recipe"}}' "$image" 2>/dev/null || true)
 if [ "$have" != "$digest" ]; then
   docker image inspect local/bookworm:base >/dev/null 2>&1 \
