@@ -161,21 +161,16 @@ def test_cli_exit_statuses(tmp_path, gateway):
     assert backend["extra_config"][CLIENT] == {"name": "signer", "signer": {"key": "k1"}}
 
 
-def test_krakend_check_confirms_the_result(gateway, tmp_path):
-    """`krakend check -c`. KrakenD cannot be installed here (its module is refused by the proxy), so a
-    stand-in script answers like it: `Syntax OK!` for valid JSON, an error and exit 1 otherwise."""
-    krakend = tmp_path / "krakend"
-    krakend.write_text(f"#!/bin/sh\n[ \"$1 $2\" = 'check -c' ] || exit 2\n"
-                       f"{PYTHON} -c 'import json,sys; json.load(open(sys.argv[1]))' \"$3\" 2>/dev/null "
-                       "&& echo 'Syntax OK!' || { echo 'ERROR parsing the configuration file'; exit 1; }\n")
-    krakend.chmod(0o755)
+def test_krakend_check_confirms_the_result(gateway, tmp_path, krakend_bins, krakend_image):
+    """`krakend check -c` of the real KrakenD, as a binary and in its image, on the edited config."""
     configure(gateway, [Placement("server", "geo")])
-    ok, output = krakend_check(gateway, krakend_bin=str(krakend))
-    assert ok and "Syntax OK!" in output
     broken = tmp_path / "broken.json"
     broken.write_text("{")
-    ok, output = krakend_check(broken, krakend_bin=str(krakend))
-    assert not ok and "ERROR parsing" in output
+    for source in ({"krakend_bin": str(krakend_bins["amd64-generic"])}, {"image": krakend_image, "pull": "never"}):
+        ok, output = krakend_check(gateway, **source)
+        assert ok and "Syntax OK!" in output, output
+        ok, output = krakend_check(broken, **source)
+        assert not ok and "ERROR parsing the configuration file" in output, output
 
 
 def test_validate_names_against_real_plugins(tmp_path, cross):

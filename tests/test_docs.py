@@ -7,9 +7,9 @@ new virtual environment with nothing installed, on a few tests of this suite (PY
 without a Docker engine, so that it shows what a fresh machine gets: its install works, tests
 run, and the last lines say what was skipped and which command installs the rest. What cannot
 exist here is replaced through the environment,
-never by editing the commands: the builder and KrakenD images are the local stand-ins (no registry;
-see test_ship.py), and KrakenD's go.mod comes from a file:// module proxy (the public proxy refuses
-krakend-ce here). README's install command runs in a virtual environment of its own.
+never by editing the commands: the builder images are local stand-ins and KrakenD's image is the
+real KrakenD compiled here (no registry; see test_ship.py), and KrakenD's go.mod comes from a
+file:// module proxy (the public proxy refuses krakend-ce here). README's install command runs in a virtual environment of its own.
 """
 
 import os

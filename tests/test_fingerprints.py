@@ -31,7 +31,7 @@ from .conftest import PYTHON, ROOT, VERSION, build_in, docker_settings, krakend,
 
 SHARED_PLUGIN = ROOT / "tests" / "data" / "shared-plugin"
 SHARED_TABLES = ROOT.parent / "shared" / "krakend"
-# packages of modules KrakenD links that the test plugin and the stand-ins import
+# packages of modules KrakenD links that the test plugin imports
 SHARED_PACKAGES = {"github.com/google/uuid", "github.com/cespare/xxhash/v2", "golang.org/x/text/cases",
                    "golang.org/x/text/language", "golang.org/x/text/internal/language"}
 
