@@ -9,7 +9,8 @@ run, and the last lines say what was skipped and which command installs the rest
 exist here is replaced through the environment,
 never by editing the commands: the builder images are local stand-ins and KrakenD's image is the
 real KrakenD compiled here (no registry; see test_ship.py), and KrakenD's go.mod comes from a
-file:// module proxy (the public proxy refuses krakend-ce here). README's install command runs in a virtual environment of its own.
+file:// module proxy (the public proxy refuses krakend-ce here). README's install command runs in
+a virtual environment of its own.
 """
 
 import os
