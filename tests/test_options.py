@@ -19,7 +19,8 @@ from krakend_tasks.options import BY_NAME, COMMANDS, Command, Option, markdown
 from .conftest import EXAMPLE, PYTHON, ROOT, VERSION, build_in, copy_example, krakend, run
 
 SESSIONS = {"build": "build", "check": "check", "inspect": "inspect", "test": "test_plugin", "new": "new",
-            "configure": "configure", "ship": "ship", "matrix": "matrix", "check-plugin": "krakend_check_plugin",
+            "configure": "configure", "ship": "ship", "smoke": "smoke", "matrix": "matrix",
+            "check-plugin": "krakend_check_plugin",
             "test-plugin": "krakend_test_plugin"}
 
 

@@ -36,7 +36,7 @@ from krakend_tasks.core.targets import Arch, Libc, Target
 from krakend_tasks.errors import ConfigError, KrakendConfigError
 
 PLUGINS_IN_IMAGE = "/krakend-tasks/plugins/"
-READY_TIMEOUT = 30.0  # seconds for /__health to answer (arm64 under qemu starts slower)
+READY_TIMEOUT = 60.0  # seconds for /__health to answer (arm64 under qemu starts slowly)
 REQUEST_TIMEOUT = 10.0
 TELLING = ("plugin", "error", "panic", "fatal", "unable", "invalid", "refus", "not found")
 
