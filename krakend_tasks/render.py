@@ -160,7 +160,9 @@ def print_smoke(report: SmokeReport, as_machine: bool = False, out: TextIO | Non
         got = "no answer" if o.status is None else f"{o.status} {o.excerpt}"
         rows.append((f"{r.method} {r.path}", expected, "OK" if o.ok else "KO", f"{o.seconds * 1000:.0f} ms",
                      o.problem or _one_line(got, 80)))
-    if not report.outcomes:
+    for r in report.requests[len(report.outcomes):]:
+        rows.append((f"{r.method} {r.path}", f"{r.status}", "KO", "", "not sent"))
+    if not report.requests:
         rows.append(("(no [[smoke]] request declared)", "plugins registered, /__health", "OK" if report.ok else "KO",
                      "", ""))
     ready = f", ready in {report.ready_seconds * 1000:.0f} ms" if report.ready_seconds is not None else ""

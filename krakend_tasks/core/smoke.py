@@ -28,7 +28,7 @@ from typing import Any
 
 from krakend_tasks.core.configure import read_config
 from krakend_tasks.core.elf import program_target, read_elf
-from krakend_tasks.core.krakend_run import Running, serve
+from krakend_tasks.core.krakend_run import CONFIG_IN_IMAGE, Running, serve
 from krakend_tasks.core.manifest import read_manifest
 from krakend_tasks.core.plugin_types import PluginType
 from krakend_tasks.core.settings import Settings, SmokeRequest
@@ -61,6 +61,7 @@ class SmokeReport:
     krakend: str  # what ran: "binary ...", "image ..."
     target: Target
     plugins: list[str]
+    requests: tuple[SmokeRequest, ...] = ()  # declared; those without an outcome were not sent
     outcomes: list[Outcome] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # not tied to a request: refused config, unloaded plugin
     log: list[str] = field(default_factory=list)  # KrakenD's lines that explain a failure
@@ -120,7 +121,7 @@ def smoke(settings: Settings, config: Path, *, krakend_bin: str | Path | None = 
     if any(pattern not in f"{name}.so" for name in names):
         raise KrakendConfigError(f"plugin.pattern {pattern!r} of {config} does not match "
                                  f"{', '.join(n + '.so' for n in names)}", hint='use a pattern such as ".so"')
-    report = SmokeReport(krakend="", target=target, plugins=names)
+    report = SmokeReport(krakend="", target=target, plugins=names, requests=settings.smoke)
     with _staged() as stage, _echo_backend(keep_backends) as backend:
         port = free_port()
         folder = stage / "plugins"
@@ -142,8 +143,9 @@ def smoke(settings: Settings, config: Path, *, krakend_bin: str | Path | None = 
                    platform=f"linux/{target.arch.value}") as running:
             report.krakend = running.what
             started = time.monotonic()
-            if not _wait_ready(running, port, report):
-                return _explained(report, running)
+            said = running.lines  # KrakenD names the staged copy: say the user's file instead
+            if not _wait_ready(running, port, report, staged, config):
+                return _explained(report, _as_users(said, staged, config))
             report.ready_seconds = time.monotonic() - started
             for request in settings.smoke:
                 report.outcomes.append(send(port, request))
@@ -152,18 +154,18 @@ def smoke(settings: Settings, config: Path, *, krakend_bin: str | Path | None = 
                 report.problems += unregistered(kinds, running.lines)
             if not report.ok:
                 time.sleep(0.1)  # the log lines of the failed requests
-                _explained(report, running)
+                _explained(report, _as_users(said, staged, config))
     return report
 
 
-def _wait_ready(running: Running, port: int, report: SmokeReport) -> bool:
+def _wait_ready(running: Running, port: int, report: SmokeReport, staged: Path, config: Path) -> bool:
     deadline = time.monotonic() + READY_TIMEOUT
     while time.monotonic() < deadline:
         status = running.exit_status()
         if status is not None:
             time.sleep(0.1)  # the last lines of its log
             report.problems.append(f"KrakenD exited with status {status} before answering /__health"
-                                   + _refusal(running.lines))
+                                   + _refusal(_as_users(running.lines, staged, config)))
             return False
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
         try:
@@ -185,10 +187,15 @@ def _refusal(lines: list[str]) -> str:
     return f": {said[-1].strip()}" if said else (f": {lines[-1].strip()}" if lines else "")
 
 
-def _explained(report: SmokeReport, running: Running) -> SmokeReport:
-    lines = [line for line in running.lines if any(word in line.lower() for word in TELLING)
-             or any(name in line for name in report.plugins)]
-    report.log = lines[-40:] or running.lines[-20:]
+def _as_users(lines: list[str], staged: Path, config: Path) -> list[str]:
+    """KrakenD's lines naming the user's config where they name the copy it ran on."""
+    return [line.replace(str(staged), str(config)).replace(CONFIG_IN_IMAGE, str(config)) for line in lines]
+
+
+def _explained(report: SmokeReport, lines: list[str]) -> SmokeReport:
+    telling = [line for line in lines if any(word in line.lower() for word in TELLING)
+               or any(name in line for name in report.plugins)]
+    report.log = telling[-40:] or lines[-20:]
     return report
 
 
