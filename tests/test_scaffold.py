@@ -116,6 +116,7 @@ def test_sample_workflow_runs_the_matrix_sessions(tmp_path):
     build = workflow["jobs"]["build"]
     assert build["strategy"]["matrix"] == "${{ fromJSON(needs.matrix.outputs.include) }}"
     assert "${{ matrix.build_session }}" in " ".join(s.get("run", "") for s in build["steps"])
+    assert "- smoke [krakend]" in listed and "nox -s smoke" in " ".join(s.get("run", "") for s in build["steps"])
 
 
 def test_the_bundled_example_is_the_server_scaffold():
