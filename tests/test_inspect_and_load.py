@@ -200,7 +200,7 @@ def test_load_in_a_krakend_image(plugins, krakend_image, docker_client):
     good = load_in_image([plugins[("server", "amd64-alpine")]], ["server"], krakend_image, recipe, pull="never")
     assert good.ok and good.checks[0].path == f"hello-{VERSION}-amd64-alpine.so", good.output
     bad = load_in_image([plugins[("server", "arm64-alpine")]], ["server"], krakend_image, recipe, pull="never")
-    assert not bad.ok and bad.checks[0].detail.startswith("plugin.Open("), bad.output  # an arm64 file
+    assert not bad.ok and "unsupported relocation type" in bad.checks[0].detail, bad.output  # an arm64 file
     assert docker_client.containers.list(all=True, filters={"label": "krakend-tasks"}) == []
 
 

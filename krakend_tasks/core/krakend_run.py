@@ -1,7 +1,8 @@
 """Run KrakenD itself: a binary on this host (arm64 under qemu), or the one inside a KrakenD image.
 
 `run_krakend` runs a command to completion on some files (`test` uses test-plugin, `configure`
-check -c); the image case mounts each file's folder read-only and runs KrakenD with no network.
+check -c); the image case mounts copies of the files (readable by the image's user) read-only and
+runs KrakenD with no network.
 `serve` starts `krakend run` and stops it on every path out (an error, Ctrl-C, SIGTERM): the
 smoke run's gateway.
 """
@@ -13,6 +14,7 @@ import platform
 import shutil
 import signal
 import subprocess
+import tempfile
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -61,18 +63,23 @@ def run_krakend(args: Sequence[str | Path], *, krakend_bin: str | Path | None = 
         raise ConfigError("no KrakenD to run", hint="pass --krakend-bin PATH or --image IMAGE")
     from krakend_tasks.engines import docker
 
-    mounts: list[Any] = []
-    inside: list[str] = []
-    for arg in args:
-        if isinstance(arg, Path):
-            folder = f"/krakend-tasks/{len(mounts)}"
-            mounts.append(docker.bind(arg.resolve().parent, folder, read_only=True))
-            inside.append(f"{folder}/{arg.name}")
-        else:
-            inside.append(arg)
-    lines: list[str] = []
-    code = docker.run(image, [command, *inside], label="krakend", mounts=mounts, platform=platform, network="none",
-                      pull=pull, log=lines.append, entrypoint=[])
+    # KrakenD's image runs as uid 1000: it reads copies any user can read, not the user's own folders
+    with tempfile.TemporaryDirectory(prefix="krakend-tasks-files-") as tmp:
+        Path(tmp).chmod(0o755)
+        inside: list[str] = []
+        for arg in args:
+            if isinstance(arg, Path):
+                copy = Path(tmp) / str(len(inside)) / arg.name
+                copy.parent.mkdir(mode=0o755)
+                shutil.copyfile(arg, copy)
+                copy.chmod(0o644)
+                inside.append(f"/krakend-tasks/{copy.relative_to(tmp)}")
+            else:
+                inside.append(arg)
+        lines: list[str] = []
+        code = docker.run(image, [command, *inside], label="krakend", mounts=[docker.bind(Path(tmp), "/krakend-tasks",
+                          read_only=True)], platform=platform, network="none", pull=pull, log=lines.append,
+                          entrypoint=[])
     return code, "\n".join(lines)
 
 
