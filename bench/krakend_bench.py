@@ -4,7 +4,7 @@ Each pair runs alternately (ours, then the yardstick, N times), so both see the 
 the figures are medians, the ratio is ours / the yardstick's, and `peak MB` is our process's maximum
 resident memory. The yardsticks:
 
-- `check --krakend-bin K`: `K check-plugin -s go.sum` on the same go.sum (the example's);
+- `check --krakend-bin K`: `K check-plugin -s go.sum -l <its libc>` on the same go.sum (the example's);
 - `inspect --krakend-bin K --path x.so`: `K test-plugin -s x.so` on the same plugin;
 - `smoke --krakend-bin K` of the example (one request): a hand-written script doing the same work:
   start `K run -c` on the same staged config, poll `/__health`, one request, stop KrakenD.
@@ -85,7 +85,7 @@ def main() -> None:
         plugin = project / "dist" / "hello-2.13.8-amd64-generic.so"
         rows = [
             pair("check --krakend-bin", [*py, "check", "--krakend-bin", str(krakend), "--target", "amd64-generic"],
-                 [str(krakend), "check-plugin", "-s", "go.sum"], project, args.runs),
+                 [str(krakend), "check-plugin", "-s", "go.sum", "-l", "GLIBC-2.36_(debian-12)"], project, args.runs),
             pair("inspect --krakend-bin --path", [*py, "inspect", "--krakend-bin", str(krakend), "--path", str(plugin)],
                  [str(krakend), "test-plugin", "-s", str(plugin)], project, args.runs),
         ]

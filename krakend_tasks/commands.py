@@ -13,29 +13,9 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from krakend_tasks.core import configure as cfg
-from krakend_tasks.core.build import build as run_build
-from krakend_tasks.core.check import Report, apply_fixes, check_project
-from krakend_tasks.core.check import check as check_go_sum
-from krakend_tasks.core.elf import read_build_info, read_elf
-from krakend_tasks.core.findings import Finding
-from krakend_tasks.core.fingerprints import findings_for
-from krakend_tasks.core.gomod import read_go_mod
-from krakend_tasks.core.krakend_deps import for_release, from_binary
-from krakend_tasks.core.manifest import read_manifest
-from krakend_tasks.core.matrix import matrix as ci_matrix
-from krakend_tasks.core.plugin_types import ENTERPRISE_VERDICT, NAMES
-from krakend_tasks.core.preflight import preflight, same_names
-from krakend_tasks.core.releases import resolve
-from krakend_tasks.core.scaffold import new as scaffold
 from krakend_tasks.core.settings import Settings, checked, load_settings
-from krakend_tasks.core.ship import build_image, write_dockerfile
-from krakend_tasks.core.smoke import smoke as run_smoke
-from krakend_tasks.core.targets import Target, parse_target
-from krakend_tasks.core.testload import LoadResult, krakend_lines, load_in_image, load_local, load_with_krakend
-from krakend_tasks.engines import engine_for
 from krakend_tasks.engines.job import log_to_stderr
 from krakend_tasks.errors import ConfigError, DockerUnavailable, GoModuleError
 from krakend_tasks.options import FORMATS, Command, session_names
@@ -52,6 +32,13 @@ from krakend_tasks.render import (
     print_smoke,
     progress,
 )
+
+if TYPE_CHECKING:
+    from krakend_tasks.core.check import Report
+    from krakend_tasks.core.targets import Target
+
+# Each command imports the core modules it uses when it runs: `--help`, `nox -l` and a command
+# that reads little (check against a binary) do not pay for the rest.
 
 
 class Terminated(KeyboardInterrupt):
@@ -93,6 +80,8 @@ def run(command: Command, project: str | Path = ".", defaults: Mapping[str, Any]
 
 def build(project: str | Path, *, json: bool = False, **settings: Any) -> int:
     """Build the selected targets; print the artifacts. Returns 0 (failures raise)."""
+    from krakend_tasks.core.build import build as run_build
+    from krakend_tasks.engines import engine_for
     loaded = load_settings(project, **settings)
     engine = engine_for(loaded)
     artifacts = []
@@ -108,6 +97,7 @@ def check(project: str | Path, *, output: str = "table", fix: bool = False, appl
           go: str | None = None, libc: str | None = None, krakend_bin: str | None = None,
           image: str | None = None, **settings: Any) -> int:
     """Check go.sum against KrakenD for each selected target. 0: compatible, 1: not."""
+    from krakend_tasks.core.check import apply_fixes, check_project
     if output not in FORMATS:
         raise ConfigError(f"unknown format {output!r}", hint=f"use one of: {', '.join(FORMATS)}")
     loaded = load_settings(project, **settings)
@@ -154,6 +144,9 @@ def _plugins(project: str | Path, paths: list[str] | None,
     """(path, target, the settings of its KrakenD version): given paths (their target: --target when
     it names one, else read from the ELF), else the artifacts of dist's manifest for the selected
     targets and versions."""
+    from krakend_tasks.core.elf import read_elf
+    from krakend_tasks.core.manifest import read_manifest
+    from krakend_tasks.core.targets import parse_target
     loaded = load_settings(project, **settings)
     if paths:
         loaded = loaded.one_release("a plugin file")
@@ -176,6 +169,11 @@ def _plugins(project: str | Path, paths: list[str] | None,
 def inspect(project: str | Path, *, paths: list[str] | None = None, kinds: list[str] | None = None,
             json: bool = False, krakend_bin: str | None = None, image: str | None = None, **settings: Any) -> int:
     """Describe plugins without loading them, with preflight findings. 0: none is an error, 1: some."""
+    from krakend_tasks.core.elf import read_elf
+    from krakend_tasks.core.findings import Finding
+    from krakend_tasks.core.fingerprints import findings_for
+    from krakend_tasks.core.krakend_deps import from_binary
+    from krakend_tasks.core.preflight import preflight, same_names
     krakend = from_binary(krakend_bin) if krakend_bin else None
     results = []
     plugins = _plugins(project, paths, settings)
@@ -201,6 +199,9 @@ def inspect(project: str | Path, *, paths: list[str] | None = None, kinds: list[
 def test(project: str | Path, *, paths: list[str] | None = None, kinds: list[str] | None = None,
          json: bool = False, krakend_bin: str | None = None, image: str | None = None, **settings: Any) -> int:
     """Load plugins for real: a KrakenD binary, a KrakenD image, or the Go loader. 0: all load, 1: not."""
+    from krakend_tasks.core.elf import read_build_info, read_elf
+    from krakend_tasks.core.plugin_types import ENTERPRISE_VERDICT
+    from krakend_tasks.core.testload import LoadResult, load_in_image, load_local, load_with_krakend
     plugins = _plugins(project, paths, settings)
     results = []
     with progress([str(path) for path, _, _ in plugins], "load") as mark:
@@ -233,6 +234,9 @@ def test(project: str | Path, *, paths: list[str] | None = None, kinds: list[str
 def check_plugin(project: str | Path, *, sum: str | None = None, go: str | None = None, libc: str | None = None,
                  fix: bool = False, krakend_bin: str | None = None, **settings: Any) -> int:
     """KrakenD's `check-plugin`: its flags, its text on stderr, its exit status, against a release."""
+    from krakend_tasks.core.check import check as check_go_sum
+    from krakend_tasks.core.gomod import read_go_mod
+    from krakend_tasks.core.krakend_deps import for_release, from_binary
     loaded = load_settings(project, **settings).one_release("check-plugin")
     target = loaded.targets[0]  # KrakenD's own libc is its flavour's: the first selected target
     go_sum = sum or "./go.sum"
@@ -258,7 +262,7 @@ def check_plugin(project: str | Path, *, sum: str | None = None, go: str | None 
 def test_plugin(project: str | Path, *, paths: list[str] | None = None, server: bool = False, client: bool = False,
                 modifier: bool = False, krakend_bin: str | None = None, **settings: Any) -> int:
     """KrakenD's `test-plugin` lines, summary and exit status, from our loader and the fingerprints."""
-
+    from krakend_tasks.core.testload import krakend_lines
 
     if not paths:
         print("At least one plugin is required.", file=sys.stderr)
@@ -285,6 +289,9 @@ def test_plugin(project: str | Path, *, paths: list[str] | None = None, server: 
 def new(kind: str | None = None, name: str | None = None, dest: str | None = None, module: str | None = None,
         version: str | None = None) -> int:
     """Scaffold a plugin project in `dest` (default ./NAME)."""
+    from krakend_tasks.core.plugin_types import NAMES
+    from krakend_tasks.core.releases import resolve
+    from krakend_tasks.core.scaffold import new as scaffold
     if not kind or (name is None and not dest):
         raise ConfigError("new needs a plugin type and a name",
                           hint=f"e.g. new --type {'|'.join(NAMES)} --name my-plugin")
@@ -303,6 +310,7 @@ def configure(project: str | Path, *, config: str | None = None, kind: str | Non
               validate: bool = False, plugins_dir: str | None = None, krakend_bin: str | None = None,
               image: str | None = None, **settings: Any) -> int:
     """Add the plugin to krakend.json; optionally check every plugin name it uses, and KrakenD's own check."""
+    from krakend_tasks.core import configure as cfg
     root = load_settings(project, **settings).one_release("configure")
     path = Path(config) if config else root.project / "krakend.json"
     loaded = root.one_plugin("configure") if name is None or kind is None else root
@@ -331,6 +339,7 @@ def ship(project: str | Path, *, config: str | None = None, force: bool = False,
 
     build: True builds (no daemon is an error), False does not, None builds when a daemon answers.
     """
+    from krakend_tasks.core.ship import build_image, write_dockerfile
     loaded = load_settings(project, **settings).one_release("ship")
     shipment = write_dockerfile(loaded, config or "krakend.json", force)
     print(f"wrote {shipment.dockerfile} (FROM {shipment.base}; plugin builds: {', '.join(shipment.arches)})")
@@ -352,6 +361,7 @@ def smoke(project: str | Path, *, config: str | None = None, krakend_bin: str | 
           image: str | None = None, shipped: bool = False, tag: str | None = None, keep_backends: bool = False,
           json: bool = False, **settings: Any) -> int:
     """Start the real KrakenD with the built plugins and the config; 0: every expectation held, 1: not."""
+    from krakend_tasks.core.smoke import smoke as run_smoke
     loaded = load_settings(project, **settings).one_release("smoke")
     if shipped:
         image = tag or f"{_shipped_name(loaded)}-krakend:{loaded.release.version}"
@@ -372,6 +382,7 @@ def _shipped_name(settings: Settings) -> str:
 def matrix(project: str | Path, *, json: bool = False, session_prefix: str = "", **settings: Any) -> int:
     """Print the selected versions x targets as a GitHub Actions matrix (include form); its rows
     name the nox sessions of each target (`session_prefix`: register()'s prefix)."""
+    from krakend_tasks.core.matrix import matrix as ci_matrix
     rows = [row for each in load_settings(project, **settings).per_release()
             for row in ci_matrix(each, lambda target: session_names(target, session_prefix))["include"]]
     print_matrix({"include": rows}, as_machine=json)

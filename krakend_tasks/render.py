@@ -9,11 +9,10 @@ from contextlib import contextmanager
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any, TextIO
 
-from krakend_tasks.core.check import Report
-from krakend_tasks.core.manifest import Artifact
-
 if TYPE_CHECKING:
+    from krakend_tasks.core.check import Report
     from krakend_tasks.core.findings import Finding
+    from krakend_tasks.core.manifest import Artifact
     from krakend_tasks.core.smoke import SmokeReport
     from krakend_tasks.core.testload import LoadResult
 

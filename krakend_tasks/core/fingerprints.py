@@ -170,6 +170,32 @@ def module_of(package: str, modules: dict[str, str], main: str = "") -> str:
     return STD if "." not in package.split("/", 1)[0] else package
 
 
+def plugin_fingerprints(path: Path) -> Fingerprints:
+    """read_fingerprints, cached by the file's sha256 (files.identity): a second check, test or
+    inspect of an unchanged plugin reads no ELF."""
+    import json
+
+    from krakend_tasks.core.files import identity, write_atomic
+    from krakend_tasks.core.settings import cache_dir
+
+    cached = None
+    try:
+        cached = cache_dir() / "fingerprints" / f"plugin-sha256-{identity(path)}.json"
+        data = json.loads(cached.read_text())
+        return Fingerprints({p[0]: Package(*p) for p in data["packages"]}, str(path), data["go"], data["arch"],
+                            data["modules"], data["trimpath"], frozenset(data["replaced"]), data["built"])
+    except (OSError, ValueError, TypeError, KeyError, IndexError):  # not a file, not cached, a damaged entry
+        pass
+    found = read_fingerprints(path)
+    if cached is None:
+        return found
+    write_atomic(cached, json.dumps({
+        "packages": [[p.path, p.module, p.version, p.fingerprint] for p in found.packages.values()],
+        "go": found.go, "arch": found.arch, "modules": found.modules, "trimpath": found.trimpath,
+        "replaced": sorted(found.replaced), "built": found.built}))
+    return found
+
+
 # KrakenD's side ------------------------------------------------------------------------------
 
 
@@ -404,7 +430,7 @@ def findings_for(path: str | Path, target_arch: str, version: str, *, krakend_bi
     if krakend is None:
         return None, (f"package fingerprints not compared: none known for KrakenD {version} linux/{target_arch} "
                       "(pass --krakend-bin or --image)")
-    plugin = read_fingerprints(path)
+    plugin = plugin_fingerprints(Path(path))
     if krakend.arch and plugin.arch != krakend.arch:
         return None, (f"package fingerprints not compared: the plugin is {plugin.arch}, {krakend.source} is "
                       f"{krakend.arch}")

@@ -14,8 +14,6 @@ import os
 import re
 import subprocess
 import tempfile
-import urllib.error
-import urllib.request
 from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -105,6 +103,9 @@ def escape_module(path: str) -> str:
 
 def fetch_go_mod(module: str, version: str) -> tuple[str, str]:
     """GET <proxy>/<module>/@v/<version>.mod from each GOPROXY entry in turn."""
+    import urllib.error
+    import urllib.request
+
     goproxy = os.environ.get("GOPROXY") or _go_env("GOPROXY") or "https://proxy.golang.org,direct"
     errors = []
     for base in re.split(r"[,|]", goproxy):

@@ -195,7 +195,7 @@ def krakend_lines(path: Path, kinds: Sequence[str], settings: Settings, krakend_
     opened = [c for c in result.checks if c.kind == "OPEN"]
     packages = result.packages
     if opened or (packages is not None and not packages.ok):
-        reason = opened[0].detail if opened else packages.error if packages is not None else ""
+        reason = opened[0].detail if opened else (packages.error if packages is not None else None) or ""
         return [f"[KO] {t.label}\t{name}: {as_krakend_says(reason)}" for t in ordered], False
     lines = []
     for check in result.checks:
