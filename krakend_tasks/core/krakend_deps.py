@@ -22,7 +22,7 @@ from krakend_tasks.core.elf import read_build_info, read_go_string
 from krakend_tasks.core.gomod import read_go_mod
 from krakend_tasks.core.releases import Release
 from krakend_tasks.core.settings import cache_dir
-from krakend_tasks.errors import DependencySourceError, KrakendTasksError
+from krakend_tasks.errors import DependencySourceError, KrakendTasksError, NotAPlugin
 
 LURA_CORE = "github.com/luraproject/lura/v2/core"
 
@@ -42,9 +42,11 @@ def from_binary(path: str | Path) -> Descriptor:
     from krakend_tasks.core.files import identity, write_atomic
 
     path = Path(path)
-    if not path.is_file():
-        raise DependencySourceError(f"KrakenD binary {path} is not a file",
-                                    hint="pass the path of the krakend executable (--krakend-bin)")
+    try:
+        path.open("rb").close()
+    except OSError as exc:
+        raise NotAPlugin(f"cannot read {path}: {exc.strerror or exc}",
+                         hint="pass the path of the krakend executable (--krakend-bin)") from None
     cached = cache_dir() / "deps" / f"binary-sha256-{identity(path)}.json"
     try:
         data = json.loads(cached.read_text())
