@@ -114,3 +114,20 @@ def test_plugins_must_be_plugin_folders(tmp_path):
     (tmp_path / "krakend-tasks.toml").write_text('plugins = ["hello"]\n')
     out = run([PYTHON, "-m", "krakend_tasks", "build", "--only", "other"], tmp_path)
     assert out.returncode == 2 and "no plugin 'other' among hello" in out.stderr
+
+
+def test_two_plugins_named_alike_are_refused_and_a_folders_own_name_is_honoured(tmp_path):
+    root = tmp_path / "gateway-plugins"
+    release = resolve(VERSION)
+    new(root / "plugins" / "handler", "server", "handler", module="example.com/a/handler", release=release)
+    new(root / "otel" / "plugins" / "handler", "server", "handler", module="example.com/b/handler", release=release)
+    (root / "krakend-tasks.toml").write_text(
+        f'version = "{VERSION}"\nplugins = ["plugins/handler", "otel/plugins/handler"]\n')
+    out = run([PYTHON, "-m", "krakend_tasks", "check", "--target", "amd64-generic"], root)
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert "plugins 'plugins/handler' and 'otel/plugins/handler' are both named 'handler'" in out.stderr
+    own = root / "otel" / "plugins" / "handler" / "krakend-tasks.toml"
+    own.write_text('name = "otel-handler"\n' + own.read_text())
+    from krakend_tasks.core.settings import load_settings
+
+    assert [p.plugin_name() for p in load_settings(root).per_plugin()] == ["handler", "otel-handler"]
