@@ -28,7 +28,7 @@ def pytest_terminal_summary(terminalreporter) -> None:
     reasons = sorted({str(r.longrepr[2]).removeprefix("Skipped: ") for r in skipped if isinstance(r.longrepr, tuple)})
     terminalreporter.write_line(f"{len(skipped)} test(s) skipped, missing: " + "; ".join(reasons))
     terminalreporter.write_line("`bash .ci/run` installs everything they need (Debian packages, a private dockerd, "
-                                "the local builder images) and runs every test")
+                                "the local builder images, the real KrakenD) and runs every test")
 
 
 def need(component: str, present: bool, why: str) -> None:
