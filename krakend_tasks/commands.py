@@ -119,11 +119,11 @@ def check(project: str | Path, *, output: str = "table", fix: bool = False, appl
                     reports[key] = check_project(each, t, **options)
         return reports
 
-    reports = run_checks()
     if apply:
-        first = next(iter(reports.values()))
-        for command in apply_fixes(first, plugins[0].project, loaded.release.go):
+        ran, reports = apply_fixes(run_checks, plugins[0].project, loaded.release.go)
+        for command in ran:
             print(f"ran: {command}", file=sys.stderr)
+    else:
         reports = run_checks()
     if output == "krakend":  # KrakenD's text, and its exit status: its own comparison decides both
         report = next(iter(reports.values()))

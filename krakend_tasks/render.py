@@ -53,7 +53,7 @@ def krakend_text(report: Report, fix: bool = False) -> str:
     lines = []
     for diff in report.diffs:
         if fix and diff.is_module:
-            lines.append(report.fix(diff))
+            lines.append(report.krakend_fix(diff))
         else:
             lines += [diff.name, f"\thave: {diff.have}", f"\twant: {diff.want}"]
     lines.append(f"{len(report.diffs)} incompatibilities found" if report.diffs else "No incompatibilities found!")
@@ -77,7 +77,9 @@ def print_check(reports: dict[str, Report], out: TextIO | None = None) -> None:
         title = f"{target}: {'compatible' if r.ok else 'INCOMPATIBLE'} with KrakenD ({r.krakend.source})"
         rows = [(d.name, d.have or "(empty)", d.want, d.direction, r.fix(d) if d.is_module else "")
                 for d in r.diffs]
-        rows += [(f.subject, f.severity, "", "", with_fix(f)) for f in r.findings]
+        fixed = {d.name for d in r.diffs}  # one fix per module: a finding about it adds its reason only
+        rows += [(f.subject, f.severity, "", "", f.message if f.subject in fixed else with_fix(f))
+                 for f in r.findings]
         print_table(title, ("what", "plugin has", "KrakenD has", "plugin must", "fix"), rows, out)
 
 

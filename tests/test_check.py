@@ -1,8 +1,8 @@
 """check: KrakenD's comparison, its exact text, the dependency sources, fixes, and bad input.
 
 KrakenD's side comes from real data: the real go.mod of KrakenD CE 2.13.8 served by a file://
-module proxy (the Go proxy protocol; the public proxy refuses krakend-ce here), and a real Go
-binary linking lura's core with release-style -X ldflags (KrakenD itself cannot be built here).
+module proxy (the Go proxy protocol; the public proxy refuses krakend-ce here), and the real
+KrakenD CE 2.13.8 binaries and image (.ci/krakend.sh), whose check-plugin judges the fixes.
 """
 
 import json
@@ -18,7 +18,7 @@ from krakend_tasks.core.krakend_deps import Descriptor, fetch_go_mod, from_binar
 from krakend_tasks.errors import DependencySourceError, GoModuleError
 from krakend_tasks.render import krakend_text
 
-from .conftest import PYTHON, ROOT, run
+from .conftest import PYTHON, ROOT, krakend, run
 
 SHARED = Path(__file__).resolve().parent / "data" / "krakend"  # copies of ../shared/krakend
 DATA = ROOT / "tests" / "data"
@@ -38,18 +38,6 @@ def mixed(tmp_path) -> Path:
     dest = tmp_path / "mixed"
     shutil.copytree(DATA / "plugin-mixed", dest)
     return dest
-
-
-@pytest.fixture(scope="session")
-def fake_krakend(tmp_path_factory) -> Path:
-    """A real Go binary linking lura core, uuid v1.6.0 and x/mod v0.35.0, built like a release."""
-    if not shutil.which("go"):
-        pytest.skip("go is not installed")
-    out = tmp_path_factory.mktemp("bin") / "krakend"
-    ldflags = f"-X {LURA_CORE}.GlibcVersion={LIBC} -X {LURA_CORE}.KrakendVersion=2.13.8"
-    subprocess.run(["go", "build", "-o", str(out), f"-ldflags={ldflags}", "."], cwd=DATA / "fake-krakend",
-                   env={**__import__("os").environ, "GOTOOLCHAIN": "go1.25.12"}, check=True)
-    return out
 
 
 def krakend_2_13_8() -> Descriptor:
@@ -107,7 +95,7 @@ def test_beyond_krakend_replace_and_go_lines(mixed):
     assert findings["github.com/google/uuid"].severity == "error" and "local folder ../uuid" in \
         findings["github.com/google/uuid"].message
     assert "golang.org/x/mod@v0.34.0" in findings["golang.org/x/mod"].message
-    assert findings["golang.org/x/mod"].fix == "go mod edit -replace golang.org/x/mod=golang.org/x/mod@v0.35.0"
+    assert findings["golang.org/x/mod"].fix == "go mod edit --replace golang.org/x/mod=golang.org/x/mod@v0.35.0"
     assert findings["go.mod go line"].fix == "go mod edit -go=1.25.12"
     assert findings["go.mod toolchain line"].severity == "warning"
 
@@ -130,18 +118,19 @@ def test_unreachable_proxy_with_empty_cache(tmp_path, monkeypatch, mixed):
         fetch_go_mod("github.com/krakend/krakend-ce/v2", "v2.13.8")
 
 
-def test_binary_source_equals_go_version_m(fake_krakend):
-    descriptor = from_binary(fake_krakend)
-    printed = subprocess.run(["go", "version", "-m", str(fake_krakend)], capture_output=True, text=True, check=True)
+def test_binary_source_equals_go_version_m(krakend_bins):
+    binary = krakend_bins["amd64-generic"]
+    descriptor = from_binary(binary)
+    printed = subprocess.run(["go", "version", "-m", str(binary)], capture_output=True, text=True, check=True)
     deps = {}
     for line in printed.stdout.splitlines():
         fields = line.strip().split("\t")
         if fields[0] == "dep":
             deps[fields[1]] = fields[2]
-    assert descriptor.deps == deps and len(deps) == 3
+    assert descriptor.deps == deps and len(deps) > 250
     assert printed.stdout.splitlines()[0].endswith("go" + descriptor.go)
-    assert descriptor.libc == LIBC
-    assert read_build_info(fake_krakend).settings["-buildmode"] == "exe"
+    assert descriptor.libc == LIBC == krakend(krakend_bins, "amd64-generic", "version").stderr.split(": ")[-1].strip()
+    assert read_build_info(binary).settings["-buildmode"] == "exe"
 
 
 def test_krakend_version_output():
@@ -149,15 +138,11 @@ def test_krakend_version_output():
     assert parse_version_output(text) == {"krakend": "2.7.0", "go": "1.22.2", "libc": "MUSL-1.2.4_(alpine-3.18.6)"}
 
 
-def test_image_source(fake_krakend, docker_client, tmp_path):
-    context = tmp_path / "ctx"
-    context.mkdir()
-    shutil.copy(fake_krakend, context / "krakend")
-    (context / "Dockerfile").write_text("FROM local/bookworm:base\nCOPY krakend /usr/bin/krakend\n")
-    docker_client.images.build(path=str(context), tag="local/krakend:2.13.8-test", network_mode="host")
-    found = from_image("local/krakend:2.13.8-test")
-    assert (found.deps, found.go, found.libc) == (from_binary(fake_krakend).deps, "1.25.12", LIBC)
-    assert found.source == "image local/krakend:2.13.8-test:/usr/bin/krakend"
+def test_image_source(krakend_image, krakend_bins, docker_client):
+    found = from_image(krakend_image)
+    musl = from_binary(krakend_bins["amd64-alpine"])
+    assert (found.deps, found.go, found.libc) == (musl.deps, "1.25.12", musl.libc)
+    assert found.source == f"image {krakend_image}:/usr/bin/krakend"
     assert docker_client.containers.list(all=True, filters={"label": "krakend-tasks"}) == []
 
 
@@ -212,14 +197,43 @@ def test_cli_check_bad_go_sum(isolated, tmp_path, content, code, message):
     assert out.returncode == code and message in out.stderr and "Traceback" not in out.stderr
 
 
-def test_apply_fixes_then_recheck(fake_krakend, mixed, isolated):
-    out = run([PYTHON, "-m", "krakend_tasks", "check", "--krakend-bin", str(fake_krakend), "--target",
-               "amd64-generic", "--fix", "--apply"], mixed, env=isolated)
+def krakend_check_plugin(bins, project: Path) -> str:
+    """The real KrakenD's verdict on a project's go.sum, with the Go and libc krakend-tasks builds with."""
+    return krakend(bins, "amd64-generic", "check-plugin", "-s", str(project / "go.sum"), "-g", "1.25.12",
+                   "-l", LIBC).stderr
+
+
+def test_apply_repeats_until_krakend_agrees(krakend_bins, isolated, tmp_path):
+    """A go.sum older than `go mod tidy`: each round's tidy brings in modules KrakenD also has."""
+    project = tmp_path / "stale"
+    shutil.copytree(DATA / "plugin-stale-sum", project)
+    assert krakend_check_plugin(krakend_bins, project).endswith("1 incompatibilities found\n")
+    out = run([PYTHON, "-m", "krakend_tasks", "check", "--krakend-bin", str(krakend_bins["amd64-generic"]),
+               "--target", "amd64-generic", "--apply"], project, env=isolated)
     assert out.returncode == 0, out.stdout + out.stderr
-    assert "ran: go get github.com/google/uuid@v1.6.0" in out.stderr
-    assert "ran: go get golang.org/x/mod@v0.35.0" in out.stderr
-    mod = (mixed / "go.mod").read_text()
-    assert "github.com/google/uuid v1.6.0" in mod and "golang.org/x/mod v0.35.0" in mod
+    ran = [line.removeprefix("ran: ") for line in out.stderr.splitlines() if line.startswith("ran: ")]
+    assert ran[0] == "go get github.com/google/uuid@v1.6.0"  # a direct requirement
+    # tidy's additions: in the module graph only, so only a replace keeps them at KrakenD's version
+    assert "go mod edit --replace golang.org/x/text=golang.org/x/text@v0.37.0" in ran[1:] and len(ran) == len(set(ran))
+    assert krakend_check_plugin(krakend_bins, project) == "No incompatibilities found!\n"
+
+
+def test_apply_edits_the_replace_that_holds_a_module(krakend_bins, mixed, isolated):
+    """`go get` cannot move a module a replace holds: the replace is edited, one fix per module."""
+    go_mod = mixed / "go.mod"
+    go_mod.write_text(go_mod.read_text().replace("golang.org/x/mod v0.36.0", "golang.org/x/mod v0.35.0")
+                      + "\nreplace golang.org/x/mod => golang.org/x/mod v0.36.0\n")
+    binary = str(krakend_bins["amd64-generic"])
+    out = run([PYTHON, "-m", "krakend_tasks", "check", "--krakend-bin", binary, "--target", "amd64-generic",
+               "--fix"], mixed, env=isolated)
+    fix = "go mod edit --replace golang.org/x/mod=golang.org/x/mod@v0.35.0"
+    assert out.returncode == 1 and out.stdout.count(fix) == 2, out.stdout  # its table row, and the --fix list
+    assert "go get golang.org/x/mod" not in out.stdout
+    out = run([PYTHON, "-m", "krakend_tasks", "check", "--krakend-bin", binary, "--target", "amd64-generic",
+               "--apply"], mixed, env=isolated)
+    assert out.returncode == 0 and f"ran: {fix}" in out.stderr, out.stdout + out.stderr
+    assert "replace golang.org/x/mod => golang.org/x/mod v0.35.0" in go_mod.read_text()
+    assert krakend_check_plugin(krakend_bins, mixed) == "No incompatibilities found!\n"
 
 
 def test_failed_apply_restores_go_mod_and_go_sum(mixed, isolated, tmp_path):
@@ -230,5 +244,5 @@ def test_failed_apply_restores_go_mod_and_go_sum(mixed, isolated, tmp_path):
     report = check(mixed / "go.sum", krakend, libc=LIBC)
     assert report.fix_commands() == ["go get github.com/google/uuid@v1.99.0", "go get golang.org/x/mod@v0.35.0"]
     with pytest.raises(GoModuleError, match=r"go get github\.com/google/uuid@v1\.99\.0` failed"):
-        apply_fixes(report, mixed, "1.25.12")
+        apply_fixes(lambda: {"amd64-generic": report}, mixed, "1.25.12")
     assert {p: (mixed / p).read_bytes() for p in ("go.mod", "go.sum")} == before

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from krakend_tasks.core import fingerprints, semver
 from krakend_tasks.core.findings import Finding
-from krakend_tasks.core.gomod import GoMod, go_line_problem, krakend_go_sum, read_go_mod, read_go_sum
+from krakend_tasks.core.gomod import GoMod, Replace, go_line_problem, krakend_go_sum, read_go_mod, read_go_sum
 from krakend_tasks.core.krakend_deps import Descriptor, for_release, from_binary
 from krakend_tasks.core.manifest import read_manifest
 from krakend_tasks.core.settings import Settings
@@ -49,17 +50,36 @@ class Report:
     diffs: list[Diff]
     findings: list[Finding] = field(default_factory=list)
     indirect: set[str] = field(default_factory=set)
+    replaced: dict[str, Replace] = field(default_factory=dict)  # module -> the replace the build applies
+    direct: set[str] | None = None  # go.mod's direct requirements; None: no go.mod was read
 
     @property
     def ok(self) -> bool:
         return not self.diffs and not any(f.severity == "error" for f in self.findings)
 
-    def fix(self, diff: Diff) -> str:
+    def krakend_fix(self, diff: Diff) -> str:
         """KrakenD's `check-plugin -f` command for a module diff."""
         return fix_command(diff, diff.name in self.indirect)
 
+    def fix(self, diff: Diff) -> str:
+        """The command that moves a module to KrakenD's version and survives `go mod tidy`: the
+        replace that holds it is edited (`go get` would change a requirement the replace overrides);
+        a direct requirement is moved with `go get`; any other module (indirect, or only in the
+        module graph) is replaced, since tidy drops a requirement nothing imports."""
+        if replace := self.replaced.get(diff.name):
+            return replace_fix(replace, diff.want)
+        return fix_command(diff, indirect=self.direct is not None and diff.name not in self.direct)
+
+    def fixes(self) -> dict[str, str]:
+        """One command per module (and for the go line) that makes the plugin match KrakenD."""
+        fixes = {d.name: self.fix(d) for d in self.diffs if d.is_module}
+        for f in self.findings:
+            if f.severity == "error" and f.fix.startswith("go mod edit"):
+                fixes.setdefault(f.subject, f.fix)
+        return fixes
+
     def fix_commands(self) -> list[str]:
-        return [self.fix(d) for d in self.diffs if d.is_module]
+        return list(self.fixes().values())
 
 
 def compare(krakend: Descriptor, plugin: Descriptor) -> list[Diff]:
@@ -77,6 +97,11 @@ def fix_command(diff: Diff, indirect: bool) -> str:
     if indirect:
         return f"go mod edit --replace {diff.name}={diff.name}@{diff.want}"
     return f"go get {diff.name}@{diff.want}"
+
+
+def replace_fix(replace: Replace, want: str) -> str:
+    old = f"{replace.old}@{replace.old_version}" if replace.old_version else replace.old
+    return f"go mod edit --replace {old}={replace.old}@{want}"
 
 
 def check(go_sum: str | Path, krakend: Descriptor, go: str | None = None, libc: str = "",
@@ -99,6 +124,9 @@ def check(go_sum: str | Path, krakend: Descriptor, go: str | None = None, libc: 
     report = Report(krakend, plugin, compare(krakend, plugin))
     if mod:
         report.indirect = mod.indirect()
+        report.direct = set(mod.requires) - report.indirect
+        report.replaced = {path: replace for path, req in mod.requires.items()
+                           if (replace := mod.replacement(path, req.version))}
         report.findings = beyond_krakend(mod, krakend, release_go or krakend.go)
     return report
 
@@ -106,17 +134,18 @@ def check(go_sum: str | Path, krakend: Descriptor, go: str | None = None, libc: 
 def beyond_krakend(mod: GoMod, krakend: Descriptor, release_go: str) -> list[Finding]:
     findings = []
     for replace in mod.replaces:
-        if replace.old not in krakend.deps or replace.old not in mod.requires:
-            continue  # a replace of a module the build does not use (left over in go.mod) changes nothing
+        required = mod.requires.get(replace.old)
+        if replace.old not in krakend.deps or not required or mod.replacement(replace.old, required.version) != replace:
+            continue  # a replace the build does not apply (left over in go.mod) changes nothing
         want = krakend.deps[replace.old]
         if replace.is_local:
             findings.append(Finding("error", replace.old, f"replaced by the local folder {replace.new}: the plugin "
                                     f"links that copy, KrakenD links {want} (KrakenD's check does not see replaces)",
-                                    f"go mod edit -dropreplace {replace.old}"))
+                                    replace_fix(replace, want)))
         elif (replace.new, replace.new_version) != (replace.old, want):
             findings.append(Finding("error", replace.old, f"replaced by {replace.new}@{replace.new_version}: the "
                                     f"plugin links that, KrakenD links {replace.old}@{want}",
-                                    f"go mod edit -replace {replace.old}={replace.old}@{want}"))
+                                    replace_fix(replace, want)))
     if problem := go_line_problem(mod, release_go):
         findings.append(Finding("error", "go.mod go line", problem, f"go mod edit -go={release_go}"))
     if mod.toolchain and semver.compare("v" + mod.toolchain.removeprefix("go"), f"v{release_go}") > 0:
@@ -164,25 +193,37 @@ def built_plugin_findings(settings: Settings, target: Target, krakend_bin: str |
     return findings
 
 
-def apply_fixes(report: Report, project: Path, go_version: str) -> list[str]:
-    """Run the fix commands and `go mod tidy` in `project`; on any failure restore go.mod/go.sum and raise."""
+def apply_fixes(check_again: Callable[[], dict[str, Report]], project: Path, go_version: str,
+                rounds: int = 5) -> tuple[list[str], dict[str, Report]]:
+    """Run the fix commands and `go mod tidy` in `project`, check again, and repeat while something
+    is left to fix and the last round changed go.mod or go.sum (at most `rounds`): tidy can bring in
+    new differences. Returns the commands run and the last reports; on any failure go.mod and go.sum
+    are restored and the error raised."""
     require_go("to apply fixes, or run the printed commands")
     files = [project / "go.mod", project / "go.sum"]
     saved = {f: f.read_bytes() for f in files if f.exists()}
-    commands = report.fix_commands()
-    env_go = {"GOTOOLCHAIN": f"go{go_version}", "GOFLAGS": "-mod=mod"}
-    # `go mod tidy` last: go.sum keeps the lines of a version `go get` moved away from, and
-    # KrakenD's check reads the highest version in go.sum. Replace directives survive tidy.
+    env = {**os.environ, "GOTOOLCHAIN": f"go{go_version}", "GOFLAGS": "-mod=mod"}
+    ran: list[str] = []
     try:
-        for command in [*commands, "go mod tidy"]:
-            proc = subprocess.run(command.split(), cwd=project, capture_output=True, text=True,
-                                  env={**os.environ, **env_go})
-            if proc.returncode != 0:
-                raise GoModuleError(f"`{command}` failed: {proc.stderr.strip() or proc.stdout.strip()}",
-                                    hint="go.mod and go.sum were restored; fix the requirement by hand")
+        reports = check_again()
+        for _ in range(rounds):
+            fixes = {module: command for r in reports.values() for module, command in r.fixes().items()}
+            if not fixes:
+                break
+            before = [f.read_bytes() if f.exists() else None for f in files]
+            # `go mod tidy` last: go.sum keeps the lines of a version `go get` moved away from, and
+            # KrakenD's check reads the highest version in go.sum. Replace directives survive tidy.
+            for command in [*fixes.values(), "go mod tidy"]:
+                proc = subprocess.run(command.split(), cwd=project, capture_output=True, text=True, env=env)
+                if proc.returncode != 0:
+                    raise GoModuleError(f"`{command}` failed: {proc.stderr.strip() or proc.stdout.strip()}",
+                                        hint="go.mod and go.sum were restored; fix the requirement by hand")
+            ran += fixes.values()
+            reports = check_again()
+            if before == [f.read_bytes() if f.exists() else None for f in files]:
+                break  # no progress: what is left needs a person
     except BaseException:
         for path, data in saved.items():
             path.write_bytes(data)
         raise
-    return commands
-
+    return ran, reports

@@ -393,7 +393,7 @@ def _finding(group: list[Mismatch], plugin: Fingerprints, krakend: Fingerprints,
                           "build with krakend-tasks in the builder image (--engine docker)")
     elif first.plugin_version != first.krakend_version and first.krakend_version not in ("", "(main)"):
         cause = f"the plugin links {module} {first.plugin_version}, KrakenD links {first.krakend_version}"
-        held = f"go mod edit -replace {module}={module}@{first.krakend_version}"
+        held = f"go mod edit --replace {module}={module}@{first.krakend_version}"
         fix = (f"{held} (a replace holds it)" if module in plugin.replaced else
                f"go get {module}@{first.krakend_version} (for an indirect dependency: {held})")
     elif plugin.compiled(module).endswith("(local folder)"):
