@@ -110,7 +110,14 @@ def test_plugins_must_be_plugin_folders(tmp_path):
     shutil.copytree(ROOT / "examples" / "hello-plugin", tmp_path / "hello")
     (tmp_path / "krakend-tasks.toml").write_text('plugins = ["hello", "nothing-here"]\n')
     out = run([PYTHON, "-m", "krakend_tasks", "build"], tmp_path)
-    assert out.returncode == 2 and "plugins: 'nothing-here' has no go.mod" in out.stderr
+    assert out.returncode == 2 and "plugins: 'nothing-here' is not a folder of" in out.stderr
+    (tmp_path / "nothing-here").mkdir()  # a folder, but in no module
+    out = run([PYTHON, "-m", "krakend_tasks", "build"], tmp_path)
+    assert out.returncode == 2 and "plugins: nothing-here has no go.mod, nor has any folder above it" in out.stderr
+    (tmp_path / "gateway").mkdir()
+    (tmp_path / "gateway" / "krakend-tasks.toml").write_text('plugins = ["../hello"]\n')
+    out = run([PYTHON, "-m", "krakend_tasks", "build"], tmp_path / "gateway")
+    assert out.returncode == 2 and "plugins: '../hello' is not a folder of" in out.stderr
     (tmp_path / "krakend-tasks.toml").write_text('plugins = ["hello"]\n')
     out = run([PYTHON, "-m", "krakend_tasks", "build", "--only", "other"], tmp_path)
     assert out.returncode == 2 and "no plugin 'other' among hello" in out.stderr
@@ -131,3 +138,35 @@ def test_two_plugins_named_alike_are_refused_and_a_folders_own_name_is_honoured(
     from krakend_tasks.core.settings import load_settings
 
     assert [p.plugin_name() for p in load_settings(root).per_plugin()] == ["handler", "otel-handler"]
+
+
+def test_packages_of_one_module_are_plugins_of_their_own(tmp_path, cross, krakend_bins):
+    """One go.mod, a plugin package per folder: each entry of `plugins` is named after its folder."""
+    root = tmp_path / "one-module"
+    release = resolve(VERSION)
+    for kind, name in (("server", "greeter"), ("modifier", "header")):
+        new(tmp_path / name, kind, name, release=release)
+        (root / "plugin" / name).mkdir(parents=True)
+        for file in ("main.go", "plugin.go"):
+            shutil.copy(tmp_path / name / file, root / "plugin" / name / file)
+    (root / "go.mod").write_text((tmp_path / "greeter" / "go.mod").read_text().replace(
+        "example.com/krakend-plugins/greeter", "example.com/gateway"))
+    shutil.copy(tmp_path / "greeter" / "go.sum", root / "go.sum")
+    (root / "krakend-tasks.toml").write_text(f'version = "{VERSION}"\nplugins = ["plugin/greeter", "plugin/header"]\n')
+    out = run([PYTHON, "-m", "krakend_tasks", "build", "--engine", "local", "--target", "amd64-generic", "--json"],
+              root)
+    assert out.returncode == 0, out.stderr[-3000:]
+    files = [str(root / "dist" / f"{name}-{VERSION}-amd64-generic.so") for name in ("greeter", "header")]
+    assert sorted(a["path"] for a in json.loads(out.stdout)["artifacts"]) == [f.rsplit("/", 1)[1] for f in files]
+    opened = krakend(krakend_bins, "amd64-generic", "test-plugin", "-s", "-m", *files)
+    for file, kind in zip(files, ("SERVER", "MODIFIER"), strict=True):
+        assert f"[OK] {kind}\t{file.rsplit('/', 1)[1]}\n" in opened.stderr, opened.stderr
+
+    # one of them, by its folder's name; and two packages named alike are refused, both named
+    one = run([PYTHON, "-m", "krakend_tasks", "check", "--only", "header", "--target", "amd64-generic", "--format",
+               "json"], root)
+    assert list(json.loads(one.stdout)) == ["amd64-generic"], one.stderr
+    shutil.copytree(root / "plugin" / "header", root / "more" / "greeter")
+    (root / "krakend-tasks.toml").write_text('plugins = ["plugin/greeter", "more/greeter"]\n')
+    out = run([PYTHON, "-m", "krakend_tasks", "check"], root)
+    assert out.returncode == 2 and "'plugin/greeter' and 'more/greeter' are both named 'greeter'" in out.stderr

@@ -133,15 +133,13 @@ class Settings:
 
     def per_plugin(self) -> list[Settings]:
         """These settings once per plugin of the repository (`plugins`), or for the project itself:
-        each plugin's folder is its project, and every plugin builds into this project's dist/."""
+        every plugin builds into this project's dist/. An entry with its own go.mod is its own project;
+        any other is a package of the module around it, named after its folder."""
         if not self.plugins:
             return [self]
-        dist = (self.project / self.dist).absolute()
-        every = [replace(self, project=self.project / folder, dist=dist, plugins=(), plugin=None,
-                         name=_from_file(self.project / folder).get("name"))  # a plugin folder's own name
-                 for folder in self.plugins]
+        every = {folder: self._plugin(folder) for folder in self.plugins}
         named: dict[str, str] = {}
-        for folder, plugin in zip(self.plugins, every, strict=True):
+        for folder, plugin in every.items():
             name = plugin.plugin_name()
             if name in named:
                 raise ConfigError(f"plugins {named[name]!r} and {folder!r} are both named {name!r}: their builds "
@@ -149,13 +147,23 @@ class Settings:
                                   hint=f'give one its own name: name = "..." in {folder}/krakend-tasks.toml')
             named[name] = folder
         if self.plugin is None:
-            return every
-        chosen = [s for s in every if self.plugin in (s.project.name, str(s.project.relative_to(self.project)),
-                                                      s.plugin_name())]
+            return list(every.values())
+        chosen = [s for folder, s in every.items()
+                  if self.plugin in (Path(folder).name, folder, s.plugin_name())]
         if not chosen:
             raise ConfigError(f"no plugin {self.plugin!r} among {', '.join(self.plugins)}",
                               hint="name one of the `plugins` folders, or a plugin's name")
         return chosen
+
+    def _plugin(self, folder: str) -> Settings:
+        place = self.project / folder
+        own = replace(self, dist=self.dist_dir.absolute(), plugins=(), plugin=None,
+                      name=_from_file(place).get("name"))  # a plugin folder's own name
+        if (place / "go.mod").is_file():
+            return replace(own, project=place)
+        root = module_root(place, self.project)
+        return replace(own, project=root, package="./" + place.relative_to(root).as_posix(),
+                       name=own.name or place.name)
 
     def one_plugin(self, command: str) -> Settings:
         """The plugin to work on when the repository has several: --only, or ConfigError."""
@@ -195,6 +203,18 @@ class Settings:
         )
 
 
+def module_root(folder: Path, project: Path) -> Path:
+    """The folder of the go.mod that holds `folder`: itself or its nearest parent within `project`."""
+    for place in (folder, *folder.parents):
+        if (place / "go.mod").is_file():
+            return place
+        if place == project:
+            break
+    raise ConfigError(f"plugins: {folder.relative_to(project)} has no go.mod, nor has any folder above it in "
+                      f"{project}", hint="each entry is a plugin's folder (with its go.mod), or a package of a "
+                      "module of the project")
+
+
 def cache_dir() -> Path:
     """krakend-tasks' on-disk cache ($XDG_CACHE_HOME/krakend-tasks, else ~/.cache/krakend-tasks)."""
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
@@ -214,7 +234,7 @@ HINTS = {
     "build_flags": 'a list of strings, e.g. build_flags = ["-v"]',
     "pass_env": 'a list of variable names, e.g. pass_env = ["GITHUB_TOKEN"]',
     "netrc": "true or false", "ssh_agent": "true or false",
-    "plugins": 'a list of folders, e.g. plugins = ["plugins/auth", "plugins/rate"]',
+    "plugins": 'a list of folders, e.g. plugins = ["plugins/auth", "plugins/rate"] (modules, or packages of one)',
     "smoke": '[[smoke]] tables: path = "/x" (required), method, headers = { X-A = "1" }, body, status = 200, '
              'contains = "text"; in KRAKEND_TASKS_SMOKE, a JSON list of such objects',
 }
@@ -240,9 +260,11 @@ def load_settings(project: str | Path = ".", **arguments: Any) -> Settings:
         raise ConfigError("`name` names one plugin, and `plugins` lists several",
                           hint="leave `name` out: each plugin is named after its module")
     for folder in values.get("plugins", ()):
-        if not (root / folder / "go.mod").is_file():
-            raise ConfigError(f"plugins: {folder!r} has no go.mod in {root}",
-                              hint="each entry is a plugin's folder (with its go.mod), relative to the project")
+        place = root / folder
+        if not place.resolve().is_relative_to(root.resolve()) or not place.is_dir():
+            raise ConfigError(f"plugins: {folder!r} is not a folder of {root}",
+                              hint="each entry is a plugin's folder or package, relative to the project")
+        module_root(place, root)
     values |= {key: tuple(values[key]) for key in LISTS if key in values}
     return replace(Settings(), **values)
 
