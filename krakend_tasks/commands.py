@@ -78,8 +78,9 @@ def run(command: Command, project: str | Path = ".", defaults: Mapping[str, Any]
         return function(project, **{**defaults, **given})
 
 
-def build(project: str | Path, *, json: bool = False, **settings: Any) -> int:
-    """Build the selected targets; print the artifacts. Returns 0 (failures raise)."""
+def build(project: str | Path, *, json: bool = False, keep_unloadable: bool = False, **settings: Any) -> int:
+    """Build the selected targets; print the artifacts. Returns 0 (failures raise, and a build whose
+    packages KrakenD would refuse is one, unless `keep_unloadable`)."""
     from krakend_tasks.core.build import build as run_build
     from krakend_tasks.engines import engine_for
     loaded = load_settings(project, **settings)
@@ -88,7 +89,7 @@ def build(project: str | Path, *, json: bool = False, **settings: Any) -> int:
     for plugin in loaded.per_plugin():  # several plugins: each, into one dist/
         for each in plugin.per_release():  # --version 2.12,2.13: each with its own Go and builder
             with progress([t.name for t in each.targets], "build") as mark:
-                artifacts += run_build(each, engine, progress=mark)
+                artifacts += run_build(each, engine, progress=mark, keep_unloadable=keep_unloadable)
     print_artifacts(artifacts, as_machine=json)
     return 0
 

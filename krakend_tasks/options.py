@@ -83,7 +83,8 @@ SETTINGS = (
            metavar="NAME"),
     Option("netrc", "mount ~/.netrc (or $NETRC) read-only into the builder container", kind="switch"),
     Option("ssh-agent", "forward the SSH agent ($SSH_AUTH_SOCK) into the builder container", kind="switch"),
-    Option("plugin-folder", "a plugin's folder (with its go.mod), for a repository of several plugins",
+    Option("plugin-folder", "a plugin's folder (with its go.mod, or a package of the module around it), for "
+                            "several plugins",
            dest="plugins", kind="list", metavar="DIR"),
     Option("only", "of several plugins, the one to work on: its folder or its name", dest="plugin",
            metavar="PLUGIN"),
@@ -100,12 +101,17 @@ TYPES = Option("type", "plugin type: server, client or modifier (default: what t
 
 DROP_IN_SETTINGS = ("version", "target", "krakend-image", "pull", "modcache")  # what KrakenD's commands depend on
 COMMANDS: tuple[Command, ...] = (
-    Command("build", "build", "Build the KrakenD plugin for the selected targets into dist/.", (JSON,)),
+    Command("build", "build", "Build the KrakenD plugin for the selected targets into dist/.", (
+        JSON,
+        Option("keep-unloadable", "keep a build whose packages differ from KrakenD's (it will not load); without "
+                                  "it such a build fails and is removed", kind="bool"),
+    )),
     Command("check", "check", "Check go.sum, Go and libc against a KrakenD release (as check-plugin, and more).", (
         Option("format", "table (default), json, or krakend (KrakenD's own check-plugin text)", dest="output",
                choices=FORMATS),
         Option("fix", "print the commands that fix module differences (KrakenD's -f)", kind="bool"),
-        Option("apply", "run those commands, then check again (go.mod/go.sum restored if one fails)", kind="bool"),
+        Option("apply", "run those commands and go mod tidy, check again, repeat until compatible or no progress "
+                        "(go.mod/go.sum restored if one fails)", kind="bool"),
         Option("go", "Go version the plugin is built with (default: the release's)", metavar="V"),
         Option("libc", "libc string the plugin is built with (default: the target's)", metavar="S"),
         KRAKEND_BIN, IMAGE,

@@ -50,12 +50,12 @@ EXPECTED = {  # target -> (ELF architecture, libc) of its plugin
 }
 
 
-def build_in(settings, log=lambda _: None):
+def build_in(settings, log=lambda _: None, keep_unloadable=False):
     """Build with the engine the settings name, as the build command does."""
     from krakend_tasks.core.build import build
     from krakend_tasks.engines import engine_for
 
-    return build(settings, engine_for(settings, log), log=log)
+    return build(settings, engine_for(settings, log), log=log, keep_unloadable=keep_unloadable)
 
 
 def build_example(tmp_path_factory, **settings):

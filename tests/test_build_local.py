@@ -103,3 +103,42 @@ def test_auto_falls_back_to_the_local_engine_and_says_why(monkeypatch):
     said: list[str] = []
     assert isinstance(select_engine("auto", log=said.append), LocalEngine)
     assert said and said[0].startswith("engine auto: building on the host (local engine), no Docker daemon answers")
+
+
+def test_a_build_krakend_would_refuse_fails_unless_kept(tmp_path, cross, krakend_bins):
+    """The plugin links xxhash v2.2.0 (as go-redis v9.7.3 pulls it), KrakenD links v2.3.0: the build
+    fails with the package the real KrakenD names, leaves nothing behind, or is kept when asked."""
+    import os
+    import subprocess
+
+    from krakend_tasks.core.build import judge_build
+    from krakend_tasks.core.releases import resolve
+    from krakend_tasks.core.scaffold import new
+    from krakend_tasks.errors import UnloadableBuild
+
+    from .conftest import PYTHON, krakend, run
+
+    project = tmp_path / "hasher"
+    new(project, "server", "hasher", release=resolve(VERSION))
+    (project / "hash.go").write_text('package main\n\nimport "github.com/cespare/xxhash/v2"\n\n'
+                                     'var seed = xxhash.Sum64String("krakend")\n')
+    subprocess.run(["go", "get", "github.com/cespare/xxhash/v2@v2.2.0"], cwd=project, check=True,
+                   env={**os.environ, "GOTOOLCHAIN": "go1.25.12", "GOFLAGS": "-mod=mod"}, capture_output=True)
+    so = project / "dist" / f"hasher-{VERSION}-amd64-generic.so"
+    command = [PYTHON, "-m", "krakend_tasks", "build", "--engine", "local", "--target", "amd64-generic"]
+    out = run(command, project)
+    said = "plugin was built with a different version of package github.com/cespare/xxhash/v2"
+    assert out.returncode == 13 and "Traceback" not in out.stderr, out.stderr[-3000:]
+    assert said in out.stderr and "KrakenD links v2.3.0" in out.stderr and "--keep-unloadable" in out.stderr
+    assert sorted(p.name for p in (project / "dist").iterdir()) == []  # no artifact, no manifest, no partial
+
+    kept = run([*command, "--keep-unloadable"], project)
+    assert kept.returncode == 0 and "will not load" in kept.stderr and so.is_file(), kept.stderr[-3000:]
+    real = krakend(krakend_bins, "amd64-generic", "test-plugin", "-s", str(so))
+    assert real.returncode == 1 and f"[KO] SERVER\t{so.name}: {said}\n" in real.stderr, real.stderr
+
+    # a release without a fingerprint table: the module versions KrakenD links decide
+    settings = load_settings(project, version=VERSION, targets="amd64-generic")
+    with pytest.raises(UnloadableBuild, match=r"xxhash/v2 v2\.2\.0, KrakenD links v2\.3\.0"):
+        judge_build(settings, parse_target("amd64-generic"), so, None, lambda line: None, keep=False)
+    assert not so.exists()

@@ -151,7 +151,10 @@ def test_wrong_version_of_a_shared_module_is_named_with_its_fix(shared_builds, t
     env = {**os.environ, "GOTOOLCHAIN": "go1.25.12", "GOFLAGS": "-mod=mod", "GOMODCACHE": "/go/pkg/mod"}
     subprocess.run(["go", "get", "github.com/google/uuid@v1.5.0"], cwd=project, env=env, check=True,
                    capture_output=True)
-    artifact = build_in(load_settings(project, engine="local", version=VERSION, targets="amd64-generic"))[0]
+    with pytest.raises(UnloadableBuild, match=r"different version of package github\.com/google/uuid"):
+        build_in(load_settings(project, engine="local", version=VERSION, targets="amd64-generic"))
+    artifact = build_in(load_settings(project, engine="local", version=VERSION, targets="amd64-generic"),
+                        keep_unloadable=True)[0]
     comparison = fingerprints.compare(fingerprints.read_fingerprints(project / "dist" / artifact.path),
                                       krakend_table("amd64"))
     assert comparison.error == "plugin was built with a different version of package github.com/google/uuid"

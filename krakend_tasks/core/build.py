@@ -4,24 +4,29 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from krakend_tasks.core import fingerprints
 from krakend_tasks.core.fidelity import refuse_unloadable
 from krakend_tasks.core.files import sha256
+from krakend_tasks.core.fingerprints import Fingerprints
 from krakend_tasks.core.gomod import go_line_problem, read_go_mod
-from krakend_tasks.core.manifest import Artifact, prepare_dist, record
+from krakend_tasks.core.manifest import Artifact, forget, prepare_dist, record
 from krakend_tasks.core.settings import Settings
+from krakend_tasks.core.targets import Target
 from krakend_tasks.engines.job import BuildJob, Engine, Log, log_to_stderr
-from krakend_tasks.errors import ConfigError
+from krakend_tasks.errors import ConfigError, KrakendTasksError, UnloadableBuild
 
 Progress = Callable[[str, str], None]  # (target name, "running" | "done" | "failed")
 
 
 def build(settings: Settings, engine: Engine, log: Log = log_to_stderr,
-          progress: Progress = lambda target, state: None) -> list[Artifact]:
+          progress: Progress = lambda target, state: None, keep_unloadable: bool = False) -> list[Artifact]:
     """Build every selected target with `engine` (engines.engine_for(settings) chooses the one the
     settings name); return the artifacts, also written to dist/manifest.json.
 
+    Each artifact's packages are compared with KrakenD's: one that would not load is removed and
+    UnloadableBuild raised, unless `keep_unloadable` (then it is kept with a warning).
     `progress` hears each target start and end (the live display on a terminal).
     """
     project = settings.project.resolve()
@@ -39,10 +44,11 @@ def build(settings: Settings, engine: Engine, log: Log = log_to_stderr,
     dist = settings.dist_dir.resolve()
     jobs = [BuildJob(settings.recipe(target), release.go, project, dist / f"{name}-{release.version}-{target.name}.so",
                      modcache=settings.modcache) for target in targets]
+    known = {t.arch.value: fingerprints.for_krakend(release.version, t.arch.value) for t in targets}
     for job in jobs:  # refuse before building anything
-        known = fingerprints.for_krakend(release.version, job.recipe.target.arch.value)
+        table = known[job.recipe.target.arch.value]
         for warning in refuse_unloadable(engine.go_environment(job), project, gomod,
-                                         set(known.modules) if known else None, job.recipe.build_flags):
+                                         set(table.modules) if table else None, job.recipe.build_flags):
             log(f"[{job.recipe.target.name}] warning: {warning}")
     prepare_dist(dist)
     artifacts = []
@@ -52,6 +58,7 @@ def build(settings: Settings, engine: Engine, log: Log = log_to_stderr,
         progress(target.name, "running")
         try:
             engine.build(job, log)
+            judge_build(settings, target, job.output, known[target.arch.value], log, keep_unloadable)
         except BaseException:
             progress(target.name, "failed")
             raise
@@ -65,3 +72,31 @@ def build(settings: Settings, engine: Engine, log: Log = log_to_stderr,
         progress(target.name, "done")
         artifacts.append(artifact)
     return artifacts
+
+
+def judge_build(settings: Settings, target: Target, output: Path, known: Fingerprints | None, log: Log,
+                keep: bool) -> None:
+    """Compare a new build's packages with KrakenD's (fingerprints where known, else the release's
+    module versions); one that would not load is removed and refused, or kept with a warning."""
+    from krakend_tasks.core.krakend_deps import for_release
+
+    krakend = known
+    if krakend is None:
+        try:
+            deps = for_release(settings.release, settings.release.libc(target))
+        except KrakendTasksError as exc:
+            log(f"[{target.name}] warning: not compared with KrakenD's modules: {exc.message}")
+            return
+        krakend = Fingerprints({}, deps.source, deps.go, target.arch.value, deps.deps)
+    result = fingerprints.compare(fingerprints.plugin_fingerprints(output), krakend, settings.modcache)
+    if result.ok:
+        return
+    first = result.findings[0]
+    said = f"{output.name} will not load in KrakenD {settings.release.version}: {first.message}"
+    if keep:
+        log(f"[{target.name}] warning: {said} (kept: --keep-unloadable)")
+        return
+    output.unlink(missing_ok=True)
+    forget(output.parent, output.name)
+    raise UnloadableBuild(f"[{target.name}] {said}; the build was removed",
+                          hint=f"{first.fix}, then build again (--keep-unloadable keeps such a build)")

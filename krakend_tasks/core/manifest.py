@@ -58,7 +58,17 @@ def read_manifest(dist: Path) -> list[Artifact]:
 def record(dist: Path, artifact: Artifact) -> None:
     """Add or replace the artifact's entry in dist/manifest.json: atomically, under a lock, so that
     builds running at once into one dist/ all keep their entry."""
+    _update(dist, artifact.path, artifact)
+
+
+def forget(dist: Path, path: str) -> None:
+    """Remove the entry of a file that is no longer there (a build that was refused)."""
+    if (dist / MANIFEST).exists():
+        _update(dist, path, None)
+
+
+def _update(dist: Path, path: str, artifact: Artifact | None) -> None:
     with locked(dist / MANIFEST):
-        entries = [a for a in read_manifest(dist) if a.path != artifact.path] + [artifact]
+        entries = [a for a in read_manifest(dist) if a.path != path] + ([artifact] if artifact else [])
         entries.sort(key=lambda a: a.path)
         write_atomic(dist / MANIFEST, json.dumps({"artifacts": [asdict(a) for a in entries]}, indent=2) + "\n")
