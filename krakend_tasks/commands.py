@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from krakend_tasks.core.settings import Settings, checked, load_settings
 from krakend_tasks.engines.job import log_to_stderr
-from krakend_tasks.errors import ConfigError, DockerUnavailable, GoModuleError
+from krakend_tasks.errors import ConfigError, DockerUnavailable, GoModuleError, from_os_error
 from krakend_tasks.options import FORMATS, Command, session_names
 from krakend_tasks.render import (
     check_json,
@@ -71,11 +71,27 @@ def run(command: Command, project: str | Path = ".", defaults: Mapping[str, Any]
     defaults = {k: v for k, v in (defaults or {}).items() if v is not None}
     given = dict(given or {})
     checked(defaults, source)
+    for key in ("image", "tag"):  # image references, which reach Docker and Dockerfiles
+        if isinstance(given.get(key), str):
+            valid_image(given[key], f"--{key}")
     function = globals()[command.function]
     with terminate_as_interrupt():
-        if not command.settings:  # new creates a project: of the settings, only the version applies
-            return function(**{"version": defaults.get("version"), **given})
-        return function(project, **{**defaults, **given})
+        try:
+            if not command.settings:  # new creates a project: of the settings, only the version applies
+                return function(**{"version": defaults.get("version"), **given})
+            return function(project, **{**defaults, **given})
+        except OSError as exc:  # a full disk, a read-only folder...: in words, never a traceback
+            raise from_os_error(exc) from None
+
+
+def valid_image(reference: str, what: str) -> None:
+    """An image reference given on the command line, or one clear error."""
+    import re
+
+    from krakend_tasks.core.settings import IMAGE
+    if not re.fullmatch(IMAGE, reference):
+        raise ConfigError(f"{what} {reference!r} is not an image reference",
+                          hint='e.g. "krakend:2.13.8" or "registry.example.com/team/gateway:1.0"')
 
 
 def build(project: str | Path, *, json: bool = False, keep_unloadable: bool = False, **settings: Any) -> int:
@@ -343,6 +359,8 @@ def ship(project: str | Path, *, config: str | None = None, force: bool = False,
     from krakend_tasks.core.ship import build_image, write_dockerfile
     loaded = load_settings(project, **settings).one_release("ship")
     shipment = write_dockerfile(loaded, config or "krakend.json", force)
+    if shipment.backup:
+        print(f"the Dockerfile it replaced is kept as {shipment.backup}", file=sys.stderr)
     print(f"wrote {shipment.dockerfile} (FROM {shipment.base}; plugin builds: {', '.join(shipment.arches)})")
     if build is False:
         return 0

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import errno
+import os
+import sys
+from collections.abc import Iterable
+
 
 class KrakendTasksError(Exception):
     """Base of every error the tools report to a person; never shown as a traceback."""
@@ -96,3 +101,36 @@ class UnloadableBuild(KrakendTasksError):
     a module cache other than KrakenD's)."""
 
     exit_code = 13
+
+
+class DiskFull(KrakendTasksError):
+    """A write failed for want of space (or quota); what was there before is kept."""
+
+    exit_code = 14
+
+
+def from_os_error(exc: OSError) -> KrakendTasksError:
+    """An OSError no command expected, in words: which file, what happened, what to do."""
+    where = f" {exc.filename}" if exc.filename else ""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return DiskFull(f"the disk is full: cannot write{where}; files written before were kept as they were",
+                        hint="free some space on that file system (df -h), then run again")
+    if exc.errno == errno.EROFS:
+        return ConfigError(f"cannot write{where}: read-only file system", hint="run it where the files can be written")
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return ConfigError(f"cannot write or read{where}: permission denied", hint="fix its permissions")
+    return ConfigError(f"{exc.strerror or exc}{where and ':'}{where}", hint="check that path, then run again")
+
+
+def check_registration(caller: str, project: object, keys: Iterable[str] = (), known: Iterable[str] = ()) -> None:
+    """register() and collection() run while a noxfile or tasks.py loads, where an exception is a
+    traceback: a project that is not a path, or an unknown setting, is one line and exit 2."""
+    unknown = sorted(set(keys) - set(known)) if known else []
+    if project is not None and not isinstance(project, str | os.PathLike):
+        error = ConfigError(f"{caller}: project = {project!r}: not a folder path", hint='e.g. project="plugins/auth"')
+    elif unknown:
+        error = ConfigError(f"{caller}: unknown setting(s) {', '.join(unknown)}", hint=f"known: {', '.join(known)}")
+    else:
+        return
+    print(error, file=sys.stderr)
+    raise SystemExit(2)

@@ -20,7 +20,7 @@ from typing import Any
 
 from invoke import Collection, Context, Exit, Task
 
-from krakend_tasks.errors import KrakendTasksError
+from krakend_tasks.errors import KrakendTasksError, check_registration
 from krakend_tasks.options import COMMANDS, SETTINGS, Command, Option
 
 SETTING_KEYS = (*(o.keyword for o in SETTINGS), "name", "runner")  # the krakend.* configuration keys
@@ -94,9 +94,7 @@ check_plugin, test_plugin = TASKS["check-plugin"], TASKS["test-plugin"]
 
 def collection(project: str | None = None, name: str = "krakend", **defaults: Any) -> Collection:
     """A fresh collection of the krakend tasks, its defaults set (`project`, `version`, ...)."""
-    unknown = set(defaults) - set(SETTING_KEYS)
-    if unknown:
-        raise ValueError(f"unknown krakend-tasks setting(s): {', '.join(sorted(unknown))}")
+    check_registration("collection()", project, defaults, SETTING_KEYS)
     tasks = Collection(name)
     for command in COMMANDS:
         tasks.add_task(make_task(command))

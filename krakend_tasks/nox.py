@@ -16,7 +16,7 @@ from typing import Any
 import nox
 
 from krakend_tasks.core.targets import ALL_TARGETS, Arch, Libc
-from krakend_tasks.errors import KrakendTasksError
+from krakend_tasks.errors import KrakendTasksError, check_registration
 from krakend_tasks.options import BY_NAME, UsageError, parse, session_names
 
 MARK = "_krakend_tasks_session"
@@ -68,6 +68,7 @@ def register(project: str = ".", *, prefix: str = "", default: bool = False, **s
 
     `settings` are Settings fields (version, engine, builder...); the session's own options win.
     """
+    check_registration("register()", project)
     names = []
     existing = nox.registry.get()
     for spec in specs():

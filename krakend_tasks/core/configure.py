@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from krakend_tasks.core.files import read_regular
 from krakend_tasks.core.plugin_types import PluginType, plugin_type
 from krakend_tasks.errors import ConfigError, KrakendConfigError
 
@@ -49,8 +50,11 @@ class ConfigFile:
     indent: str | int | None = 4
 
     def render(self) -> str:
+        """The data as JSON, written as the file was: its indent, line endings and final newline."""
         text = _NUMBER.sub(r"\1", json.dumps(self.data, indent=self.indent, ensure_ascii=False))
-        return text + "\n" if self.text.endswith("\n") or not self.text else text
+        text = _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)  # a lone \ud800 stays escaped
+        text = text + "\n" if self.text.endswith("\n") or not self.text else text
+        return text.replace("\n", "\r\n") if "\r\n" in self.text else text
 
 
 # A JSON number with a fraction or exponent is kept as written (1e3 stays 1e3, 1e400 stays 1e400):
@@ -58,6 +62,7 @@ class ConfigFile:
 # \u0000) and a token of this process, so that no string of the document can pass for one.
 _TOKEN = secrets.token_hex(8)
 _MARK = f"\x00{_TOKEN}:"
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _NUMBER = re.compile(rf'"\\u0000{_TOKEN}:([-+.eE0-9]+)"')
 
 
@@ -74,8 +79,12 @@ def parse_json(text: str) -> Any:
             raise ValueError(f"the key {twice[0]!r} appears twice in one object (only one would count)")
         return dict(pairs)
 
-    return json.loads(text, parse_float=lambda number: _MARK + number, parse_constant=constant,
-                      object_pairs_hook=unique)
+    try:  # -0 is kept as written too: as an int it would become 0
+        return json.loads(text, parse_float=lambda number: _MARK + number, parse_constant=constant,
+                          parse_int=lambda number: _MARK + number if number == "-0" else int(number),
+                          object_pairs_hook=unique)
+    except RecursionError:
+        raise ValueError("it is nested too deeply for krakend-tasks to read (thousands of levels)") from None
 
 
 @dataclass
@@ -95,7 +104,7 @@ def read_config(path: str | Path) -> ConfigFile:
     """Parse a krakend.json; a flexible-config template or invalid JSON is refused, clearly."""
     path = Path(path)
     try:
-        text = path.read_text()
+        text = read_regular(path).decode()
     except FileNotFoundError:
         raise KrakendConfigError(f"{path} does not exist",
                                  hint="create one (krakend-tasks new writes an example), or give its path") from None
@@ -110,8 +119,10 @@ def read_config(path: str | Path) -> ConfigFile:
                 f"{path} is a KrakenD flexible-config template, not plain JSON ({exc})",
                 hint="edit the template by hand, or run configure on the rendered file "
                      "(FC_ENABLE=1 FC_OUT=out.json krakend check -c ...)") from None
-        raise KrakendConfigError(f"{path} is not valid JSON: {exc}",
-                                 hint="fix the syntax at that line and column, then run again") from None
+        deep = "nested too deeply" in str(exc)
+        raise KrakendConfigError(f"{path} is not valid JSON: {exc}" if not deep else f"cannot read {path}: {exc}",
+                                 hint="flatten it, or edit it by hand" if deep
+                                 else "fix the syntax at that line and column, then run again") from None
     if not isinstance(data, dict):
         raise KrakendConfigError(f"{path} holds a JSON {type(data).__name__}, not an object",
                                  hint="a KrakenD configuration is a JSON object with version and endpoints")
@@ -257,6 +268,11 @@ def configure_project(settings: Settings, path: Path, *, kind: str | None = None
         endpoint = only_endpoint(path)
     if backend is not None and not str(backend).isdigit():
         raise ConfigError(f"--backend {backend!r} is not an index", hint="give 0 for the first backend, 1 for the next")
+    if folder is not None and not re.fullmatch(r"/[^\x00-\x1f\x7f$\\]*", folder):
+        raise ConfigError(f"--folder {folder!r} is not an absolute folder of plain characters",
+                          hint=f'KrakenD reads plugins from it in its image, e.g. "{DEFAULT_FOLDER}"')
+    if pattern is not None and re.search(r"[\x00-\x1f\x7f]", pattern):
+        raise ConfigError(f"--pattern {pattern!r} holds a control character", hint=f'e.g. "{DEFAULT_PATTERN}"')
     placement = Placement(kind, settings.plugin_name() if name is None else name, endpoint, method,
                           None if backend is None else int(backend), extra)
     return configure(path, [placement], folder or DEFAULT_FOLDER, pattern or DEFAULT_PATTERN)

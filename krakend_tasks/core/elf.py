@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import mmap
 import struct
 from collections.abc import Iterable, Iterator
@@ -10,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from krakend_tasks.core.files import open_regular
 from krakend_tasks.core.plugin_types import ENTERPRISE_ONLY, PluginType
 from krakend_tasks.core.targets import Arch, Libc, Target
 from krakend_tasks.errors import NotAPlugin
@@ -82,13 +82,15 @@ def read_elf(path: str | Path) -> ElfFile:
 
     path = Path(path)
     try:
-        data = path.read_bytes()
+        with open_regular(path) as f:
+            if f.read(4) != b"\x7fELF":
+                raise NotAPlugin(f"{path} is not an ELF file",
+                                 hint="pass the .so that `go build -buildmode=plugin` wrote")
+            data = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)  # pages read only where needed
     except OSError as exc:
         raise NotAPlugin(f"cannot read {path}: {exc.strerror or exc}", hint="check the path") from None
-    if not data.startswith(b"\x7fELF"):
-        raise NotAPlugin(f"{path} is not an ELF file", hint="pass the .so that `go build -buildmode=plugin` wrote")
     try:
-        elf = ELFFile(io.BytesIO(data))
+        elf = ELFFile(data)  # type: ignore[arg-type]
         check_bounds(elf, len(data))
         arch = MACHINES.get(elf["e_machine"], str(elf["e_machine"]))
         needed, glibc, interp = _dynamic(elf)
@@ -110,7 +112,7 @@ def program_target(path: str | Path) -> Target | None:
     from elftools.elf.elffile import ELFFile
 
     try:
-        with Path(path).open("rb") as f:
+        with open_regular(Path(path)) as f:
             elf = ELFFile(f)
             arch = MACHINES.get(elf["e_machine"])
             interp = next((str(seg.get_interp_name()) for seg in elf.iter_segments()  # type: ignore[attr-defined]
@@ -151,7 +153,7 @@ def read_go_string(path: str | Path, symbol: str) -> str | None:
     """The value of a Go string variable (e.g. one set with -ldflags -X) from the symbol table."""
     from elftools.elf.elffile import ELFFile
 
-    with Path(path).open("rb") as f:
+    with open_regular(Path(path)) as f:
         elf = ELFFile(f)
         symbols = find_symbols(elf, [symbol])
         if symbol not in symbols:

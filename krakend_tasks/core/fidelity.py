@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from krakend_tasks.core.gomod import GoMod
-from krakend_tasks.errors import UnloadableBuild
+from krakend_tasks.errors import ConfigError, UnloadableBuild
 
 
 def refuse_unloadable(env: Mapping[str, str], project: Path, gomod: GoMod,
@@ -24,7 +24,11 @@ def refuse_unloadable(env: Mapping[str, str], project: Path, gomod: GoMod,
     settings; `krakend_modules` the modules KrakenD links (None when unknown: a local replace is
     then only a warning).
     """
-    goflags = shlex.split(env.get("GOFLAGS", ""))
+    try:
+        goflags = shlex.split(env.get("GOFLAGS", ""))
+    except ValueError as exc:
+        raise ConfigError(f"GOFLAGS cannot be read: {exc} in {env.get('GOFLAGS', '')!r}",
+                          hint="balance its quotes (environment, go env -w, or the target's env)") from None
     if any(_sets_trimpath(flag) for flag in goflags):
         raise UnloadableBuild("GOFLAGS has -trimpath: it changes the fingerprint of every package, the standard "
                               "library included, so KrakenD refuses the plugin",

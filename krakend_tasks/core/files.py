@@ -1,33 +1,107 @@
-"""Files written so that nothing is lost: atomically, under a lock when read-modify-write, and
-through symlinks to the file they name."""
+"""Files written so that nothing is lost and nothing lands elsewhere: atomically, under a lock when
+read-modify-write, keeping the owner and mode of the file replaced, never through a symlink."""
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
 import os
+import re
+import stat
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO
+
+TEXT_LIMIT = 64 << 20  # settings, configs, go.mod, go.sum, manifests: far below this
 
 
-def write_atomic(path: Path, data: str | bytes, mode: int = 0o644) -> None:
+def open_regular(path: Path) -> BinaryIO:
+    """Open a regular file for reading; anything else (a FIFO, which would block for ever, a device
+    such as /dev/zero, which never ends, a folder) is an OSError saying so, before any read."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        kind = os.fstat(fd).st_mode
+        if stat.S_ISDIR(kind):
+            raise OSError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+        if not stat.S_ISREG(kind):
+            raise OSError(errno.EINVAL, "not a regular file (a FIFO or a device)", str(path))
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def read_regular(path: Path, limit: int = TEXT_LIMIT) -> bytes:
+    """A regular file's bytes, at most `limit` of them (a larger file is an OSError saying so)."""
+    with open_regular(path) as f:
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        raise OSError(errno.EFBIG, f"larger than {limit >> 20} MiB", str(path))
+    return data
+
+
+def write_atomic(path: Path, data: str | bytes, mode: int | None = None) -> None:
     """Write `data` to `path` through a temporary file in the same folder: all or nothing.
 
-    A symlink at `path` is kept and the file it points to is replaced.
+    A symlink at `path` is replaced, never written through (a caller that means the file a link
+    names passes its real path). The file replaced keeps its mode (else `mode`, else 0644) and its
+    owner; a new file written by root belongs to its folder's owner.
     """
-    path = Path(os.path.realpath(path))
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    path = Path(path)
+    remove_stale(path.parent, re.escape(f".{path.name}.") + r"(\d+)\.[a-z0-9_]{8}")
     try:
+        before = path.lstat()
+        if not stat.S_ISREG(before.st_mode):
+            before = path.parent.stat()
+            mode = 0o644 if mode is None else mode
+    except FileNotFoundError:
+        before = path.parent.stat()
+        mode = 0o644 if mode is None else mode
+    tmp = ""
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.")
         with os.fdopen(fd, "wb") as f:
             f.write(data.encode() if isinstance(data, str) else data)
             f.flush()
             os.fsync(f.fileno())
-        os.chmod(tmp, mode)
+        os.chmod(tmp, stat.S_IMODE(before.st_mode) if mode is None else mode)
+        if os.geteuid() == 0 and (before.st_uid, before.st_gid) != (0, 0):
+            os.chown(tmp, before.st_uid, before.st_gid)
         os.replace(tmp, path)
+    except OSError as exc:
+        if tmp:
+            Path(tmp).unlink(missing_ok=True)
+        raise OSError(exc.errno, exc.strerror, str(path)) from None  # named after the file meant
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        if tmp:
+            Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def remove_stale(folder: Path, pattern: str) -> None:
+    """Remove the temporaries in `folder` whose name matches `pattern` (its group 1: the pid of the
+    run that made it) and whose run is gone (killed with SIGKILL, or the machine stopped)."""
+    try:
+        found = [m for entry in os.scandir(folder) if (m := re.fullmatch(pattern, entry.name))]
+    except OSError:
+        return
+    for match in found:
+        if not _alive(int(match.group(1))):
+            with contextlib.suppress(OSError):
+                (folder / match.group(0)).unlink()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 @contextmanager

@@ -18,6 +18,7 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
+from krakend_tasks.core.files import open_regular
 from krakend_tasks.core.findings import Finding
 from krakend_tasks.errors import NoFingerprints, NotAPlugin
 
@@ -68,7 +69,7 @@ def read_fingerprints(path: str | Path) -> Fingerprints:
 
     path = Path(path)
     try:
-        with path.open("rb") as f:
+        with open_regular(path) as f:
             if f.read(4) != b"\x7fELF":
                 raise NotAPlugin(f"{path} is not an ELF file", hint="pass a Go plugin (.so) or a KrakenD binary")
             data = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
@@ -186,7 +187,11 @@ def plugin_fingerprints(path: Path) -> Fingerprints:
                             data["modules"], data["trimpath"], frozenset(data["replaced"]), data["built"])
     except (OSError, ValueError, TypeError, KeyError, IndexError):  # not a file, not cached, a damaged entry
         pass
-    found = read_fingerprints(path)
+    try:
+        found = read_fingerprints(path)
+    except NoFingerprints:  # a Go program, not a plugin: Go writes fingerprints into every plugin
+        raise NotAPlugin(f"{path} is not a plugin: a Go program without package fingerprints",
+                         hint="pass the .so that `go build -buildmode=plugin` wrote") from None
     if cached is None:
         return found
     write_atomic(cached, json.dumps({

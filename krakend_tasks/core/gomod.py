@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from krakend_tasks.core import semver
+from krakend_tasks.core.files import read_regular
 from krakend_tasks.errors import GoModuleError
 
 
@@ -176,7 +177,12 @@ def krakend_go_sum(path: str | Path) -> dict[str, str]:
     lines split on single spaces, those with fewer than 2 fields skipped, a `/go.mod` suffix
     stripped, the highest version kept by Go's semver order (so an invalid version is never kept),
     nothing else checked. A line longer than bufio.Scanner's 64 KiB is Go's own error."""
-    data = Path(path).read_bytes()
+    try:
+        data = read_regular(Path(path))
+    except FileNotFoundError:
+        raise GoModuleError(f"open {path}: no such file or directory", hint="pass the plugin's go.sum") from None
+    except OSError as exc:
+        raise GoModuleError(f"cannot read {path}: {exc.strerror}", hint="pass the plugin's go.sum") from None
     versions: dict[str, str] = {}
     for raw in data.split(b"\n"):
         if len(raw) > 64 * 1024:
@@ -193,7 +199,7 @@ def krakend_go_sum(path: str | Path) -> dict[str, str]:
 def _read(path: Path, kind: str) -> str:
     """The file's text; a UTF-8 byte-order mark (some editors write one) is not part of it."""
     try:
-        return path.read_text().removeprefix("\ufeff")
+        return read_regular(path).decode().removeprefix("\ufeff")
     except FileNotFoundError:
         raise GoModuleError(f"{path} not found",
                             hint=f"run it in the plugin's folder, or create the {kind} (`go mod init`, `go mod tidy`)"

@@ -39,11 +39,11 @@ class Descriptor:
 
 def from_binary(path: str | Path) -> Descriptor:
     """A KrakenD binary's Go, libc and linked modules, cached on disk by its sha256 (files.identity)."""
-    from krakend_tasks.core.files import identity, write_atomic
+    from krakend_tasks.core.files import identity, open_regular, write_atomic
 
     path = Path(path)
     try:
-        path.open("rb").close()
+        open_regular(path).close()
     except OSError as exc:
         raise NotAPlugin(f"cannot read {path}: {exc.strerror or exc}",
                          hint="pass the path of the krakend executable (--krakend-bin)") from None

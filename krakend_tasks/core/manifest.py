@@ -7,10 +7,11 @@ import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from krakend_tasks.core.files import locked, write_atomic
+from krakend_tasks.core.files import locked, read_regular, remove_stale, write_atomic
 from krakend_tasks.errors import ConfigError
 
 MANIFEST = "manifest.json"
+PARTIAL = r"\..+\.(\d+)(?:-[0-9a-f]{12})?\.partial"  # an engine's output while it builds: .<file>.<pid>[-id].partial
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,7 @@ def prepare_dist(dist: Path) -> None:
         raise ConfigError(f"cannot create {dist}: {exc.strerror}", hint=WRITABLE) from None
     if not os.access(dist, os.W_OK | os.X_OK):
         raise ConfigError(f"{dist} is not writable", hint=f"fix its permissions, or {WRITABLE}")
+    remove_stale(dist, PARTIAL)  # what a killed build left
 
 
 def read_manifest(dist: Path) -> list[Artifact]:
@@ -47,7 +49,7 @@ def read_manifest(dist: Path) -> list[Artifact]:
     if not path.exists():
         return []
     try:
-        return [Artifact(**entry) for entry in json.loads(path.read_text())["artifacts"]]
+        return [Artifact(**entry) for entry in json.loads(read_regular(path))["artifacts"]]
     except (ValueError, KeyError, TypeError) as exc:
         reason = exc if isinstance(exc, json.JSONDecodeError) else "its entries are not what krakend-tasks writes"
         raise ConfigError(f"cannot read {path}: {reason}", hint="delete it and build again") from None

@@ -98,9 +98,10 @@ def all_releases() -> tuple[Release, ...]:
 def resolve(spec: str | None = "latest") -> Release:
     """Resolve `latest`, a major (`2`), a minor (`2.13`) or a full version (`2.13.8`, `v2.13.8`)."""
     releases = all_releases()
-    word = (spec or "latest").strip().lower().removeprefix("v")
-    if word in ("latest", ""):
+    word = (spec or "latest").strip().lower()
+    if word == "latest" or spec is None:
         return releases[-1]
+    word = word.removeprefix("v")
     parts = word.split(".")
     matches = [r for r in releases if r.version.split(".")[: len(parts)] == parts]
     if not matches or len(parts) > 3:

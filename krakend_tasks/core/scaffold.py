@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
 from importlib import resources
 from pathlib import Path
 
@@ -96,10 +98,19 @@ def new(dest: str | Path, kind: str, name: str | None = None, module: str | None
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
         raise DestinationExists(f"{dest} already exists and is not empty; nothing was written",
                                 hint="choose a new folder (--dest), or remove this one first")
-    written = []
-    for relative, text in files.items():
-        path = dest / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(path, text)
-        written.append(path)
-    return written
+    # written beside it, then renamed into place: a full disk or Ctrl-C leaves no half project
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    staging = dest.parent / f".{dest.name}.{os.getpid()}.new"
+    try:
+        for relative, text in files.items():
+            path = staging / relative
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(path, text)
+        if dest.is_dir():
+            dest.rmdir()
+        staging.rename(dest)
+    except OSError as exc:
+        raise OSError(exc.errno, exc.strerror, str(dest)) from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return [dest / relative for relative in files]

@@ -19,13 +19,30 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
+from krakend_tasks.core.files import read_regular
 from krakend_tasks.core.gomod import GoMod, plugin_name, read_go_mod
 from krakend_tasks.core.releases import Release, resolve
 from krakend_tasks.core.targets import ALL_TARGETS, Recipe, Target, parse_target, select_targets
 from krakend_tasks.errors import ConfigError
 
 ENV_PREFIX = "KRAKEND_TASKS_"
-Text = Annotated[str, msgspec.Meta(pattern=r"\S")]  # a string with something in it
+# What each value may hold: never a control character (a newline would become a new line of a
+# Dockerfile or a workflow), never a leading dash where it becomes an argument (it would be a flag).
+Text = Annotated[str, msgspec.Meta(pattern=r"^(?=.*\S)[^\x00-\x1f\x7f]*\Z")]  # something printable
+Script = Annotated[str, msgspec.Meta(pattern=r"^(?=[\s\S]*\S)[^\x00]*\Z")]  # several lines allowed
+Argument = Annotated[str, msgspec.Meta(pattern=r"^[^\x00-\x20\x7f-][^\x00-\x1f\x7f]*\Z")]  # not a flag
+Word = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.:+-]*\Z")]  # a tag, a network, a label
+Anything = Annotated[str, msgspec.Meta(pattern=r"^[^\x00]*\Z")]  # but a NUL byte
+Name = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*\Z")]  # a file name's stem
+AbsolutePath = Annotated[str, msgspec.Meta(pattern=r"^/[^\x00-\x1f\x7f]*\Z")]
+EnvName = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z_][A-Za-z0-9_]*\Z")]
+# image references, as Docker's reference grammar has them
+_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_REPOSITORY = rf"(?:[A-Za-z0-9.-]+(?::[0-9]+)?/)?{_COMPONENT}(?:/{_COMPONENT})*"
+REPOSITORY = rf"^{_REPOSITORY}\Z"
+IMAGE = rf"^{_REPOSITORY}(?::[A-Za-z0-9_][A-Za-z0-9_.-]{{0,127}})?(?:@sha256:[0-9a-f]{{64}})?\Z"
+Repository = Annotated[str, msgspec.Meta(pattern=REPOSITORY)]
+Image = Annotated[str, msgspec.Meta(pattern=IMAGE)]
 Texts = Annotated[list[Text], msgspec.Meta(min_length=1)]
 Engine = Literal["auto", "docker", "local"]
 Pull = Literal["missing", "always", "never"]
@@ -34,15 +51,15 @@ Pull = Literal["missing", "always", "never"]
 class RawTarget(msgspec.Struct, forbid_unknown_fields=True):
     """`[target.<name>]`: one target's recipe overrides."""
 
-    image: Text | None = None
-    cc: Text | None = None
-    host_cc: Text | None = None
-    env: dict[Text, str] = {}
-    ldflags: str | None = None
-    package: Text | None = None
-    tags: list[Text] | None = None
+    image: Image | None = None
+    cc: Argument | None = None
+    host_cc: Argument | None = None
+    env: dict[EnvName, Anything] = {}
+    ldflags: Anything | None = None
+    package: Argument | None = None
+    tags: list[Word] | None = None
     build_flags: list[Text] | None = None
-    before_build: Text | None = None
+    before_build: Script | None = None
 
 
 class Raw(msgspec.Struct, forbid_unknown_fields=True):
@@ -53,22 +70,22 @@ class Raw(msgspec.Struct, forbid_unknown_fields=True):
     version: Text | None = None
     targets: Text | Texts | None = None
     engine: Engine | None = None
-    dist: Text | None = None
-    name: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*\Z")] | None = None
-    builder: Text | None = None
+    dist: Argument | None = None
+    name: Name | None = None
+    builder: Repository | None = None
     pull: Pull | None = None
-    network: Text | None = None
-    krakend_image: Text | None = None
-    runner: Text | None = None
-    modcache: Text | None = None
-    package: Text | None = None
-    tags: list[Text] | None = None
+    network: Word | None = None
+    krakend_image: Repository | None = None
+    runner: Word | None = None
+    modcache: AbsolutePath | None = None
+    package: Argument | None = None
+    tags: list[Word] | None = None
     build_flags: list[Text] | None = None
-    before_build: Text | None = None
-    pass_env: list[Text] | None = None
+    before_build: Script | None = None
+    pass_env: list[EnvName] | None = None
     netrc: bool | None = None
     ssh_agent: bool | None = None
-    plugins: list[Text] | None = None
+    plugins: list[Argument] | None = None
     plugin: Text | None = None
     smoke: list[SmokeRequest] | None = None  # [[smoke]] requests
     target: dict[str, Any] | None = None  # [target.<name>] tables: RawTarget, checked one by one
@@ -136,6 +153,9 @@ class Settings:
         every plugin builds into this project's dist/. An entry with its own go.mod is its own project;
         any other is a package of the module around it, named after its folder."""
         if not self.plugins:
+            if self.plugin is not None and self.plugin not in (self.project.resolve().name, self.plugin_name()):
+                raise ConfigError(f"no plugin {self.plugin!r} here: this project is the plugin "
+                                  f"{self.plugin_name()!r}", hint="leave --only out, or name this plugin")
             return [self]
         every = {folder: self._plugin(folder) for folder in self.plugins}
         named: dict[str, str] = {}
@@ -230,7 +250,14 @@ HINTS = {
     "name": "a plain file name: letters, digits, '.', '_' and '-' (it names files inside dist/)",
     "targets": 'a string ("arm64") or a list of strings (["amd64-alpine", "arm64-alpine"])',
     "env": "a table of strings, e.g. env = { CGO_CFLAGS = \"-O2\" }",
-    "tags": 'a list of strings, e.g. tags = ["production"]',
+    "tags": 'a list of build tags (letters, digits, _ and .), e.g. tags = ["production"]',
+    "builder": 'an image repository, e.g. "krakend/builder" or "registry.example.com:5000/team/builder"',
+    "krakend_image": 'an image repository, e.g. "krakend" or "registry.example.com/krakend"',
+    "image": 'an image reference, e.g. "krakend/builder:2.13.8" or "registry.example.com/builder@sha256:..."',
+    "network": 'a Docker network mode, e.g. "host"', "runner": 'a CI runner label, e.g. "ubuntu-24.04"',
+    "modcache": 'an absolute path, e.g. "/go/pkg/mod"', "package": 'a Go package path, e.g. "./cmd/plugin"',
+    "dist": 'a folder, e.g. "dist"', "cc": 'a C compiler, e.g. "aarch64-linux-gnu-gcc"',
+    "host_cc": 'a C compiler, e.g. "aarch64-linux-gnu-gcc"',
     "build_flags": 'a list of strings, e.g. build_flags = ["-v"]',
     "pass_env": 'a list of variable names, e.g. pass_env = ["GITHUB_TOKEN"]',
     "netrc": "true or false", "ssh_agent": "true or false",
@@ -240,7 +267,7 @@ HINTS = {
 }
 
 
-def load_settings(project: str | Path = ".", **arguments: Any) -> Settings:
+def load_settings(project: str | Path = ".", /, **arguments: Any) -> Settings:
     """Settings for the plugin in `project`; `arguments` that are None are ignored."""
     root = Path(project)
     values: dict[str, Any] = {}
@@ -276,10 +303,16 @@ def checked(values: Mapping[str, Any], source: str) -> dict[str, Any]:
     raw = _convert(plain, Raw, source)
     out = {k: getattr(raw, k) for k in plain if k != "target"}
     if raw.target is not None:
-        out["target_overrides"] = {
-            parse_target(name).name: {k: getattr(over, k) for k in table if getattr(over, k) is not None}
-            for name, table in raw.target.items()
-            for over in [_convert(table, RawTarget, source, f"target.{name}")]}
+        overrides: dict[str, dict[str, Any]] = {}
+        named: dict[str, str] = {}
+        for name, table in raw.target.items():
+            target = parse_target(name).name
+            if target in named:
+                raise ConfigError(f"{source}: [target.{named[target]}] and [target.{name}] are both {target}",
+                                  hint="merge them into one table")
+            over = _convert(table, RawTarget, source, f"target.{name}")
+            named[target], overrides[target] = name, {k: getattr(over, k) for k in table}
+        out["target_overrides"] = overrides
     return out
 
 
@@ -315,15 +348,28 @@ def _config_error(error: str, values: Any, source: str, prefix: str) -> ConfigEr
     place = "".join(f"[{k}]" if isinstance(k, int) else f".{k}" for k in keys)
     place = (prefix + place).lstrip(".") or "settings"
     if problem.startswith("Expected `str` matching regex"):
-        problem = "an empty value" if isinstance(value, str) and not value.strip() else "not allowed"
+        problem = _what_is_wrong(value)
     problem = re.sub(r"Invalid enum value .*", "not one of the choices", problem)
     problem = problem.replace(" | null", "").replace("Expected", "expected").replace("`object`", "a table")
     last = next((k for k in reversed([prefix.rpartition(".")[2], *keys]) if isinstance(k, str) and k), "")
     hint = HINTS["smoke"] if smoke else HINTS.get(str(last)) or (
         "give it a value, or leave it out" if problem == "an empty value"
+        else "remove that from the value" if problem.startswith("it ")
         else "write it as a table: [target.<name>] with keys " + ", ".join(sorted(RECIPE_KEYS))
         if "a table" in problem else 'write it as a quoted string, e.g. version = "2.13"')
     return ConfigError(f"{source}: {place} = {value!r}: {problem}", hint=hint)
+
+
+def _what_is_wrong(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        return "an empty value"
+    if "\x00" in value:
+        return "it holds a NUL byte"
+    if any(ord(c) < 0x20 or ord(c) == 0x7f for c in value):
+        return "it holds a control character (a newline, a tab...)"
+    if value.startswith("-"):
+        return "it starts with '-', so a command would read it as a flag"
+    return "not allowed"
 
 
 def _from_env() -> dict[str, Any]:
@@ -349,21 +395,30 @@ def _from_env() -> dict[str, Any]:
 
 def _from_file(root: Path) -> dict[str, Any]:
     own, pyproject = root / "krakend-tasks.toml", root / "pyproject.toml"
+    for path in (own, pyproject):
+        if path.is_symlink() and not path.exists():
+            raise ConfigError(f"{path} is a symbolic link to nothing (dangling, or a loop)",
+                              hint="point it at a settings file, or remove it")
     if own.exists():
         return checked(_read_toml(own), str(own))
     if pyproject.exists():
-        table = _read_toml(pyproject).get("tool", {}).get("krakend-tasks", {})
+        tool = _read_toml(pyproject).get("tool", {})
+        table = tool.get("krakend-tasks", {}) if isinstance(tool, dict) else None
         if not isinstance(table, dict):
-            raise ConfigError(f"{pyproject}: [tool.krakend-tasks] is not a table", hint="write it as a TOML table")
+            what = "[tool.krakend-tasks]" if isinstance(tool, dict) else "[tool]"
+            raise ConfigError(f"{pyproject}: {what} is not a table", hint="write it as a TOML table")
         return checked(table, f"{pyproject} [tool.krakend-tasks]")
     return {}
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(read_regular(path).decode("utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"cannot parse {path}: {exc}", hint="fix the TOML syntax") from None
+    except RecursionError:
+        raise ConfigError(f"cannot parse {path}: its tables or arrays are nested too deeply",
+                          hint="settings are a few keys deep: fix the file") from None
     except UnicodeDecodeError:
         raise ConfigError(f"cannot parse {path}: not UTF-8 text", hint="save it as UTF-8 (TOML requires it)") from None
     except OSError as exc:

@@ -7,13 +7,17 @@ platform through the Docker SDK, passing TARGETARCH itself.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from krakend_tasks.core.configure import read_config
 from krakend_tasks.core.files import write_atomic
 from krakend_tasks.core.manifest import read_manifest
-from krakend_tasks.core.settings import Settings
+from krakend_tasks.core.settings import REPOSITORY, Settings
 from krakend_tasks.core.targets import Libc
 from krakend_tasks.engines.job import Log
 from krakend_tasks.errors import ConfigError, DestinationExists, KrakendConfigError
@@ -29,27 +33,75 @@ class Shipment:
     dockerfile: Path
     arches: tuple[str, ...]
     base: str
+    backup: Path | None = None  # where the Dockerfile it replaced was kept (edited by hand, or --force)
 
 
 def dockerfile_text(settings: Settings, names: list[str], config: Path, folder: str) -> str:
-    dist = settings.dist.as_posix().rstrip("/")
+    """The Dockerfile; each path in the JSON form of COPY, so that no value can start an instruction."""
+    dist = _lexical(settings.dist_dir).relative_to(_lexical(settings.project)).as_posix()
     release = settings.release
-    return "\n".join([
-        f"{MARK}: KrakenD {release.version} with the {', '.join(names)} plugin(s) (alpine builds).",
+    image = f"{settings.krakend_image}:{release.version}"
+    if not re.fullmatch(REPOSITORY, settings.krakend_image):
+        raise ConfigError(f"krakend_image {settings.krakend_image!r} is not an image repository",
+                          hint='e.g. "krakend" or "registry.example.com/krakend"')
+
+    def copy(source: str, destination: str) -> str:
+        return "COPY " + json.dumps([source, destination])
+
+    body = "\n".join([
         "# docker buildx build --platform linux/amd64,linux/arm64 -t IMAGE .",
-        f"FROM {settings.krakend_image}:{release.version}",
+        f"FROM {image}",
         "ARG TARGETARCH",
-        *(f"COPY {dist}/{name}-{release.version}-${{TARGETARCH}}-alpine.so {folder.rstrip('/')}/{name}.so"
+        *(copy(f"{dist}/{name}-{release.version}-${{TARGETARCH}}-alpine.so", f"{folder.rstrip('/')}/{name}.so")
           for name in names),
-        f"COPY {config.as_posix()} {CONFIG_IN_IMAGE}",
+        copy(config.as_posix(), CONFIG_IN_IMAGE),
         "",
     ])
+    return f"{MARK} ({_digest(body)}): KrakenD {release.version} with the {', '.join(names)} plugin(s).\n" + body
+
+
+def _digest(body: str) -> str:
+    return "sha256:" + hashlib.sha256(body.encode()).hexdigest()[:16]
+
+
+def state_of(path: Path) -> str:
+    """"ours" (written by ship, unchanged since), "edited" (written by ship, changed by hand),
+    "foreign" (anything else: another Dockerfile, a link, a special file) or "absent"."""
+    if not os.path.lexists(path):
+        return "absent"
+    if path.is_symlink() or not path.is_file():
+        return "foreign"
+    with path.open("rb") as f:
+        text = f.read(1 << 20).decode(errors="replace")
+    first, _, body = text.partition("\n")
+    if not first.startswith(MARK):
+        return "foreign"
+    return "ours" if first.startswith(f"{MARK} ({_digest(body)}):") else "edited"
+
+
+def _lexical(path: Path) -> Path:
+    return Path(os.path.normpath(path.absolute()))
+
+
+def dockerfile_path(value: str, what: str, hint: str) -> str:
+    """A path that goes into the Dockerfile: printable, and free of what Docker would expand."""
+    if re.search(r"[\x00-\x1f\x7f$\\'\"]", value):  # Docker expands $, and removes quotes and escapes
+        raise ConfigError(f"{what} {value!r} holds a control character, a quote, '$' or '\\', which a Dockerfile "
+                          "would read as more than a path", hint=hint)
+    return value
 
 
 def write_dockerfile(settings: Settings, config: str = "krakend.json", force: bool = False) -> Shipment:
     """Write `Dockerfile` in the project; an existing one is replaced only if we wrote it (or force)."""
     project = settings.project
     config_path = project / config
+    context = _lexical(project)  # a linked krakend.json stays supported: links are not followed here
+    if not _lexical(config_path).is_relative_to(context):
+        raise ConfigError(f"{config_path} is outside the project {context}, which is what the image is built from",
+                          hint="keep the KrakenD config inside the project")
+    if not _lexical(settings.dist_dir).is_relative_to(context):
+        raise ConfigError(f"dist {settings.dist_dir} is outside the project {context}, which is what the image is "
+                          "built from", hint="set `dist` to a folder inside the project")
     loading = read_config(config_path).data.get("plugin")
     if not isinstance(loading, dict) or not loading.get("folder"):
         raise KrakendConfigError(f"{config_path} has no root `plugin` block with a folder",
@@ -76,12 +128,25 @@ def write_dockerfile(settings: Settings, config: str = "krakend.json", force: bo
     if path.is_dir() or (path.exists() and not path.is_file()):
         raise DestinationExists(f"{path} is a folder (or not a file); it was left as it is",
                                 hint="move it away: ship writes a file named Dockerfile")
-    if path.exists() and not force and MARK not in path.read_text(errors="replace"):
+    state = state_of(path)
+    if state == "foreign" and not force:
         raise DestinationExists(f"{path} exists and was not written by krakend-tasks; it was left as it is",
-                                hint="move it away, or pass --force to replace it")
-    config_rel = config_path.relative_to(project) if config_path.is_relative_to(project) else Path(config)
-    write_atomic(path, dockerfile_text(settings, names, config_rel, loading["folder"]))
-    return Shipment(path, arches, f"{settings.krakend_image}:{settings.release.version}")
+                                hint="move it away, or pass --force to replace it (it is kept as Dockerfile.bak)")
+    folder = dockerfile_path(str(loading["folder"]), f"plugin.folder of {config_path}",
+                             'use an absolute folder such as "/opt/krakend/plugins/"')
+    if not folder.startswith("/"):
+        raise KrakendConfigError(f"plugin.folder {folder!r} of {config_path} is not an absolute path",
+                                 hint='use an absolute folder such as "/opt/krakend/plugins/"')
+    dockerfile_path(settings.dist.as_posix(), "dist", 'set `dist` to a plain folder name such as "dist"')
+    config_rel = Path(dockerfile_path(_lexical(config_path).relative_to(context).as_posix(), "the config path",
+                                      "rename the file"))
+    text = dockerfile_text(settings, names, config_rel, folder)
+    backup = None
+    if state in ("edited", "foreign") and not path.is_symlink():
+        backup = path.with_name("Dockerfile.bak")
+        write_atomic(backup, path.read_bytes())
+    write_atomic(path, text)
+    return Shipment(path, arches, f"{settings.krakend_image}:{settings.release.version}", backup)
 
 
 def build_image(settings: Settings, shipment: Shipment, tag: str, arch: str, log: Log) -> str:

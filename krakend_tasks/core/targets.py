@@ -86,9 +86,11 @@ def select_targets(spec: str | Iterable[str] | None = None) -> list[Target]:
 
     A string may hold several comma- or space-separated words. Order follows the matrix.
     """
-    words = spec.replace(",", " ").split() if isinstance(spec, str) else list(spec or [])
-    if not words:
+    if spec is None:
         return list(ALL_TARGETS)
+    words = spec.replace(",", " ").split() if isinstance(spec, str) else list(spec)
+    if not words:
+        raise ConfigError(f"targets {spec!r} names no target", hint=_unknown("").hint)
     chosen: set[Target] = set()
     for raw in words:
         word = raw.strip().lower().replace("_", "-")

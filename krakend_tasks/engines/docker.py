@@ -118,7 +118,7 @@ class DockerEngine:
 
     def build(self, job: BuildJob, log: Log) -> None:
         recipe = job.recipe
-        tmp_name = f".{job.output.name}.{uuid.uuid4().hex[:12]}.partial"
+        tmp_name = f".{job.output.name}.{os.getpid()}-{uuid.uuid4().hex[:12]}.partial"
         go = job.go_args('"$KT_LDFLAGS"', "/tmp/kt/plugin.so")
         seed = shlex.quote(f"/out/{job.output.name}")  # an up-to-date output lets Go skip the link
         steps = [f"mkdir -p /tmp/kt && {{ [ ! -f {seed} ] || cp -p {seed} /tmp/kt/plugin.so; }}"]

@@ -61,6 +61,7 @@ class LocalEngine:
                 if code != 0:
                     raise BuildFailed(f"before_build failed for {job.recipe.target} (exit {code}): "
                                       f"{job.recipe.before_build}", hint=build_failure_hint(output.lines))
+            tmp.unlink(missing_ok=True)  # never written through a link planted at its name
             if job.output.is_file():  # lets Go see an up-to-date output and skip the link
                 shutil.copy2(job.output, tmp)
             code = run_streaming(command, job.project, full_env, output)
