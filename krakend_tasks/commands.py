@@ -42,8 +42,9 @@ if TYPE_CHECKING:
 
 
 class Terminated(KeyboardInterrupt):
-    """SIGTERM (what CI runners and `timeout` send), raised where the work is, so that containers
-    and temporaries are cleaned up as for Ctrl-C. The command line exits 128 + 15."""
+    """SIGTERM (what CI runners and `timeout` send) or SIGHUP (a closed terminal), raised where the
+    work is, so that containers and temporaries are cleaned up as for Ctrl-C. The command line
+    exits 128 + the signal's number."""
     exit_code = 128 + signal.SIGTERM
 
 
@@ -54,13 +55,16 @@ def terminate_as_interrupt() -> Iterator[None]:
         return
 
     def stop(signum: int, frame: Any) -> None:
-        raise Terminated()
+        interrupted = Terminated()
+        interrupted.exit_code = 128 + signum  # 143 for SIGTERM, 129 for SIGHUP
+        raise interrupted
 
-    previous = signal.signal(signal.SIGTERM, stop)
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGHUP)}  # a closed terminal
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def run(command: Command, project: str | Path = ".", defaults: Mapping[str, Any] | None = None,

@@ -125,7 +125,7 @@ def test_a_signal_mid_docker_build_removes_the_container(example, docker_client,
     assert list((example / "dist").iterdir()) == []
 
 
-@pytest.mark.parametrize("sig", SIGNALS)
+@pytest.mark.parametrize("sig", [*SIGNALS, pytest.param(signal.SIGHUP, id="SIGHUP")])
 def test_a_signal_mid_local_build_stops_go_and_leaves_nothing(example, cross, sig):
     forced_rebuild(example)
     proc = start_build(example, {"KRAKEND_TASKS_ENGINE": "local", "KRAKEND_TASKS_VERSION": VERSION})
@@ -135,6 +135,40 @@ def test_a_signal_mid_local_build_stops_go_and_leaves_nothing(example, cross, si
     time.sleep(0.5)
     assert go_builds_of(example) == []  # go and the compilers it started are gone
     assert list((example / "dist").iterdir()) == []
+
+
+def test_sigkill_of_the_group_leaves_no_go_behind_and_the_next_run_cleans_up(example, cross):
+    """SIGKILL cannot be handled: a watchdog stops what the build started, and the temporaries of
+    killed runs are removed by the next run that writes there."""
+    forced_rebuild(example)
+    env = {**os.environ, "KRAKEND_TASKS_ENGINE": "local", "KRAKEND_TASKS_VERSION": VERSION}
+    proc = subprocess.Popen([PYTHON, "-m", "krakend_tasks", "build", "--target", "amd64-generic"], cwd=example,
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while not go_builds_of(example):
+        assert time.monotonic() < deadline and proc.poll() is None, "go build did not start"
+        time.sleep(0.1)
+    time.sleep(1)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    deadline = time.monotonic() + 10
+    while go_builds_of(example) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert go_builds_of(example) == []
+
+    gone = subprocess.Popen(["true"])
+    gone.wait()  # a pid no process has now: that of a killed run
+    partial = example / "dist" / f".hello-{VERSION}-amd64-generic.so.{gone.pid}.partial"
+    partial.write_bytes(b"half")
+    leftover = example / f".krakend.json.{gone.pid}.abcd1234"
+    leftover.write_text("{")
+    (example / "krakend-tasks.toml").unlink()
+    out = run([PYTHON, "-m", "krakend_tasks", "build", "--target", "amd64-generic"], example,
+              {"KRAKEND_TASKS_ENGINE": "local", "KRAKEND_TASKS_VERSION": VERSION})
+    assert out.returncode == 0, out.stderr
+    assert not partial.exists()
+    out = run([PYTHON, "-m", "krakend_tasks", "configure", "--type", "server", "--name", "other"], example)
+    assert out.returncode == 0 and not leftover.exists(), out.stderr
 
 
 def go_builds_of(project: Path) -> list[str]:

@@ -9,7 +9,9 @@ import hashlib
 import os
 import re
 import stat
+import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -81,6 +83,14 @@ def write_atomic(path: Path, data: str | bytes, mode: int | None = None) -> None
         raise
 
 
+def write_cache(path: Path, data: str | bytes) -> None:
+    """Write a cache entry when it can be written: a full disk or an unwritable cache folder makes
+    the next run slower, never this one fail (entries are checked when read)."""
+    with contextlib.suppress(OSError):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(path, data)
+
+
 def remove_stale(folder: Path, pattern: str) -> None:
     """Remove the temporaries in `folder` whose name matches `pattern` (its group 1: the pid of the
     run that made it) and whose run is gone (killed with SIGKILL, or the machine stopped)."""
@@ -108,16 +118,42 @@ def _alive(pid: int) -> bool:
 def locked(path: Path, timeout: float = 300) -> Iterator[None]:
     """Hold an exclusive lock for a read-modify-write of `path`, so that concurrent runs of
     krakend-tasks serialise instead of losing each other's changes. The lock file lives in our
-    cache folder (named after the real path), never beside the user's file."""
-    from filelock import FileLock
+    cache folder (named after the real path), never beside the user's file. A run that has to wait
+    says for whom, and for how long at most."""
+    from filelock import FileLock, Timeout
 
     from krakend_tasks.core.settings import cache_dir
+    from krakend_tasks.errors import ConfigError
 
     real = os.path.realpath(path)
     folder = cache_dir() / "locks"
     folder.mkdir(parents=True, exist_ok=True)
-    with FileLock(folder / f"{hashlib.sha256(real.encode()).hexdigest()[:32]}.lock", timeout=timeout):
+    name = folder / hashlib.sha256(real.encode()).hexdigest()[:32]
+    lock, owner = FileLock(f"{name}.lock"), Path(f"{name}.owner")
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        holder = _read_owner(owner)
+        print(f"waiting up to {timeout:.0f} s for {real}: {holder} is changing it", file=sys.stderr)
+        try:
+            lock.acquire(timeout=timeout)
+        except Timeout:
+            raise ConfigError(f"{real} is still locked by {holder} after {timeout:.0f} s",
+                              hint="let that run finish, or stop it") from None
+    try:
+        with contextlib.suppress(OSError):
+            owner.write_text(f"{os.getpid()} {time.time():.0f} {' '.join(sys.argv)[:200]}")
         yield
+    finally:
+        lock.release()
+
+
+def _read_owner(owner: Path) -> str:
+    try:
+        pid, started, command = [*owner.read_text().split(" ", 2), "", ""][:3]
+        return f"krakend-tasks (pid {pid}, for {time.time() - float(started):.0f} s: {command})"
+    except (OSError, ValueError):
+        return "another krakend-tasks run"
 
 
 def sha256(path: Path) -> str:
@@ -145,6 +181,5 @@ def identity(path: Path) -> str:
     digest = index.get(key)
     if not isinstance(digest, str):
         digest = sha256(path)
-        index_file.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(index_file, json.dumps({**index, key: digest}, indent=1))
+        write_cache(index_file, json.dumps({**index, key: digest}, indent=1))
     return digest

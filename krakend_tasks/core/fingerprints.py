@@ -176,7 +176,7 @@ def plugin_fingerprints(path: Path) -> Fingerprints:
     inspect of an unchanged plugin reads no ELF."""
     import json
 
-    from krakend_tasks.core.files import identity, write_atomic
+    from krakend_tasks.core.files import identity, write_cache
     from krakend_tasks.core.settings import cache_dir
 
     cached = None
@@ -194,7 +194,7 @@ def plugin_fingerprints(path: Path) -> Fingerprints:
                          hint="pass the .so that `go build -buildmode=plugin` wrote") from None
     if cached is None:
         return found
-    write_atomic(cached, json.dumps({
+    write_cache(cached, json.dumps({
         "packages": [[p.path, p.module, p.version, p.fingerprint] for p in found.packages.values()],
         "go": found.go, "arch": found.arch, "modules": found.modules, "trimpath": found.trimpath,
         "replaced": sorted(found.replaced), "built": found.built}))
@@ -204,10 +204,13 @@ def plugin_fingerprints(path: Path) -> Fingerprints:
 # KrakenD's side ------------------------------------------------------------------------------
 
 
-def read_table(path: str | Path, source: str | None = None, modules: dict[str, str] | None = None) -> Fingerprints:
-    """A fingerprint table: `#` comment lines, then package, module, version, fingerprint per line."""
+def read_table(path: str | Path, source: str | None = None, modules: dict[str, str] | None = None,
+               complete: bool = False) -> Fingerprints:
+    """A fingerprint table: `#` comment lines, then package, module, version, fingerprint per line.
+    `complete` requires the `# packages: N` line write_table ends with, and N lines: a cache cut
+    short (a full disk, a killed run) is never taken for KrakenD's packages."""
     packages = {}
-    meta = {"go": "", "arch": ""}
+    meta = {"go": "", "arch": "", "packages": ""}
     for line in Path(path).read_text().splitlines():
         key, _, value = line.removeprefix("# ").partition(":")
         if line.startswith("# ") and key in meta:
@@ -220,6 +223,8 @@ def read_table(path: str | Path, source: str | None = None, modules: dict[str, s
                                  hint="expected: package, module, version, fingerprint (tab-separated)")
         package, module, version, fingerprint = fields
         packages[package] = Package(package, module, version, fingerprint)
+    if complete and meta["packages"] != str(len(packages)):
+        raise NoFingerprints(f"{path} is incomplete", hint="it is read again from its source")
     linked = dict(modules or {})
     for p in packages.values():
         if p.module != STD:
@@ -228,14 +233,14 @@ def read_table(path: str | Path, source: str | None = None, modules: dict[str, s
 
 
 def write_table(fingerprints: Fingerprints, path: Path, title: str) -> None:
-    """Write a table `read_table` reads back (atomically: a cache or a refreshed data file)."""
-    from krakend_tasks.core.files import write_atomic
+    """Write a table `read_table` reads back, as a cache entry (best effort: see files.write_cache)."""
+    from krakend_tasks.core.files import write_cache
 
     lines = [f"# {title}", f"# go: {fingerprints.go}", f"# arch: {fingerprints.arch}",
              "# Columns: package, module, version, fingerprint."]
     lines += ["\t".join((p.path, p.module, p.version, p.fingerprint)) for p in fingerprints.packages.values()]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(path, "\n".join(lines) + "\n")
+    lines.append(f"# packages: {len(fingerprints.packages)}")
+    write_cache(path, "\n".join(lines) + "\n")
 
 
 def bundled(version: str, arch: str) -> Fingerprints | None:
@@ -263,8 +268,8 @@ def from_binary(path: str | Path) -> Fingerprints:
     digest = identity(path)
     cached = cache_dir() / "fingerprints" / f"sha256-{digest}.tsv"
     try:
-        found = read_table(cached)
-    except (OSError, NoFingerprints):  # not cached yet, or a damaged entry: read the binary again
+        found = read_table(cached, complete=True)
+    except (OSError, ValueError, NoFingerprints):  # not cached yet, or a damaged entry: read the binary again
         found = read_fingerprints(path)
         write_table(found, cached, f"fingerprints of {path}, sha256 {digest}")
     return Fingerprints(found.packages, f"binary {path}", found.go, found.arch, found.modules)
@@ -306,9 +311,11 @@ def for_krakend(version: str, arch: str, *, krakend_bin: str | Path | None = Non
     if image:
         return from_image(image, arch, version, pull)
     cached = version_cache(version, arch)
-    if cached.is_file():
-        table = read_table(cached)
+    try:
+        table = read_table(cached, complete=True)
         return Fingerprints(table.packages, f"{table.source} (cached)", table.go, table.arch, table.modules)
+    except (OSError, ValueError, NoFingerprints):  # not cached, or a damaged entry: the next source
+        pass
     found = _bundled(version, arch)
     if found is None and official:
         return from_image(official, arch, version, pull)

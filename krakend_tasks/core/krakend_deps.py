@@ -19,6 +19,7 @@ from importlib import resources
 from pathlib import Path
 
 from krakend_tasks.core.elf import read_build_info, read_go_string
+from krakend_tasks.core.files import write_cache
 from krakend_tasks.core.gomod import read_go_mod
 from krakend_tasks.core.releases import Release
 from krakend_tasks.core.settings import cache_dir
@@ -39,7 +40,7 @@ class Descriptor:
 
 def from_binary(path: str | Path) -> Descriptor:
     """A KrakenD binary's Go, libc and linked modules, cached on disk by its sha256 (files.identity)."""
-    from krakend_tasks.core.files import identity, open_regular, write_atomic
+    from krakend_tasks.core.files import identity, open_regular
 
     path = Path(path)
     try:
@@ -54,8 +55,7 @@ def from_binary(path: str | Path) -> Descriptor:
     except (OSError, ValueError, TypeError, KeyError):  # not cached yet, or a damaged entry
         pass
     found = read_binary(path)
-    cached.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(cached, json.dumps(asdict(found)))
+    write_cache(cached, json.dumps(asdict(found)))
     return found
 
 
@@ -176,9 +176,11 @@ def for_release(release: Release, libc: str, image: str | None = None, official:
     if shipped is not None:
         return Descriptor(release.go, libc, shipped, source=f"modules linked by KrakenD {release.version} (bundled)")
     cached = cache_path(release)
-    if cached.is_file():
+    try:
         data = json.loads(cached.read_text())
-        return Descriptor(data["go"], libc, data["deps"], source=data["source"] + " (cached)")
+        return Descriptor(str(data["go"]), libc, dict(data["deps"]), source=str(data["source"]) + " (cached)")
+    except (OSError, ValueError, TypeError, KeyError):  # not cached yet, or a damaged entry
+        pass
     problems: list[str] = []
     found = None
     attempts = [lambda: from_image(image) if image else None,
@@ -194,6 +196,5 @@ def for_release(release: Release, libc: str, image: str | None = None, official:
         raise DependencySourceError(f"no source gave KrakenD {release.version}'s dependencies: {'; '.join(problems)}",
                                     hint="pass a KrakenD binary with --krakend-bin, or set GOPROXY to a proxy that "
                                          "serves github.com/krakend/krakend-ce")
-    cached.parent.mkdir(parents=True, exist_ok=True)
-    cached.write_text(json.dumps({**asdict(found), "libc": None}, indent=1))
+    write_cache(cached, json.dumps({**asdict(found), "libc": None}, indent=1))
     return found

@@ -10,6 +10,7 @@ comparison of the plugin's package fingerprints with KrakenD's (core/fingerprint
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import subprocess
@@ -19,6 +20,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from krakend_tasks.core.files import sha256
 from krakend_tasks.core.fingerprints import Comparison, findings_for
 from krakend_tasks.core.krakend_run import emulator, run_krakend
 from krakend_tasks.core.plugin_types import TEST_ORDER, plugin_type
@@ -100,10 +102,11 @@ def build_loader(recipe: Recipe, release: Release) -> Path:
     """The Go loader for this Go version and target, built once and cached."""
     require_go("to test-load without KrakenD, or pass --krakend-bin / --image")
     work = cache_dir() / "loader" / f"go{release.go}-{recipe.target.name}"
-    binary = work / "loader"
+    binary, digest = work / "loader", work / "loader.sha256"
     source = loader_source()
-    if binary.is_file() and (work / "main.go").read_text() == source:
-        return binary
+    with contextlib.suppress(OSError, UnicodeDecodeError):  # reused only when whole: a cut loader says KO
+        if (work / "main.go").read_text() == source and digest.read_text() == sha256(binary):
+            return binary
     work.mkdir(parents=True, exist_ok=True)
     (work / "main.go").write_text(source)
     (work / "go.mod").write_text("module krakend-tasks/loader\n\ngo 1.17\n")
@@ -116,6 +119,7 @@ def build_loader(recipe: Recipe, release: Release) -> Path:
         raise BuildFailed(f"could not build the plugin loader for {recipe.target}:\n{proc.stdout}{proc.stderr}",
                           hint="check the cross compiler for this target (see docs/troubleshooting.md)")
     os.replace(work / "loader.partial", binary)
+    digest.write_text(sha256(binary))
     return binary
 
 

@@ -35,19 +35,27 @@ def build_cache_volume(job: BuildJob) -> str:
     return f"krakend-tasks-gocache-{job.go}-{job.recipe.target.name}"
 
 
+PING_TIMEOUT = 10  # seconds a daemon has to answer its first request
+API_TIMEOUT = 60  # then, for each request (the SDK's default; log streams are not bound by it)
+
+
 def docker_client() -> docker.DockerClient:
     """A client from the environment (DOCKER_HOST, podman's socket...) that answered a ping."""
     import docker
 
     where = os.environ.get("DOCKER_HOST", "the default socket")
     try:
-        client = docker.from_env()
+        client = docker.from_env(timeout=PING_TIMEOUT)  # a daemon that accepts but never answers: seconds
         client.ping()
     except docker.errors.DockerException as exc:
         raise DockerUnavailable(
             f"no Docker daemon answers at {where}: {exc}",
             hint="start Docker (or podman's socket), set DOCKER_HOST, or build on the host with --engine local",
         ) from None
+    except ValueError as exc:  # the SDK's own parse of DOCKER_HOST
+        raise DockerUnavailable(f"DOCKER_HOST={where} is not a Docker address: {exc}",
+                                hint="e.g. unix:///var/run/docker.sock, tcp://host:2376 or ssh://user@host") from None
+    client.api.timeout = API_TIMEOUT
     return client
 
 
@@ -226,8 +234,9 @@ def build_image(context: Path, dockerfile: str, tag: str, *, platform: str, buil
         raise BuildFailed(f"docker build of {tag} failed: {exc.msg}\n{detail.strip()}",
                           hint="read the build log above; check the artifacts in dist/ and the config path") from None
     for chunk in logs:
-        if chunk.get("stream", "").strip():
-            log(chunk["stream"].rstrip())
+        stream = chunk.get("stream") if isinstance(chunk, dict) else None
+        if isinstance(stream, str) and stream.strip():
+            log(stream.rstrip())
     return str(image.id)
 
 
@@ -277,7 +286,7 @@ def started(image: str, command: list[str], *, label: str, lines: list[str], mou
     ensure_image(client, image, pull, lambda _: None, platform=platform)
     try:
         container = client.containers.create(image, command=command, mounts=mounts or [], platform=platform,
-                                             labels={LABEL: label}, **({"network_mode": network} if network else {}))
+                                             labels={LABEL: label}, network_mode=network)
     except docker.errors.APIError as exc:
         raise ConfigError(f"Docker refused to create a container of {image}: {exc.explanation or exc}",
                           hint="check the image and the mounted paths") from None

@@ -95,6 +95,7 @@ def run_streaming(command: list[str], cwd: Path, env: dict[str, str], log: Log) 
     proc = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True, errors="replace", start_new_session=True)
     assert proc.stdout is not None
+    guard = watchdog(proc.pid)
     try:
         for line in proc.stdout:
             log(line.rstrip("\n"))
@@ -106,3 +107,17 @@ def run_streaming(command: list[str], cwd: Path, env: dict[str, str], log: Log) 
         raise
     finally:
         proc.stdout.close()
+        os.close(guard)
+
+
+def watchdog(group: int) -> int:
+    """A process that kills the process group `group` once the returned descriptor is closed: by
+    us when the command is done, or by the kernel when we are killed (SIGKILL cannot be handled),
+    so that nothing a build started lives on. Close the descriptor when done."""
+    read_end, write_end = os.pipe()  # not inherited by the command: only the watchdog holds read_end
+    try:
+        subprocess.Popen(["sh", "-c", f"read _; kill -9 -{group} 2>/dev/null"], stdin=read_end,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    finally:
+        os.close(read_end)
+    return write_end
