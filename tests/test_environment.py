@@ -132,3 +132,56 @@ def test_docker_hosts_that_cannot_serve(tmp_path):
     out = run(build, project, {"DOCKER_HOST": f"unix://{tmp_path / 'silent.sock'}"})
     assert out.returncode == 4 and "no Docker daemon answers" in out.stderr, out.stderr
     assert time.monotonic() - started < 30
+
+
+@pytest.fixture
+def ssh_engine(tmp_path, docker_client):
+    """DOCKER_HOST=ssh://root@127.0.0.1:PORT: a real sshd whose sessions reach this engine, the way
+    an arm64 build machine is reached over SSH; its host key known, ours authorized."""
+    from .conftest import need
+
+    sshd = shutil.which("sshd") or "/usr/sbin/sshd"
+    need("docker", Path(sshd).is_file(), "no sshd: .ci/setup-host.sh installs openssh-server")
+    home, keys = tmp_path / "home", tmp_path / "sshd"
+    (home / ".ssh").mkdir(parents=True, mode=0o700)
+    keys.mkdir()
+    for key in (home / ".ssh" / "id_ed25519", keys / "host"):
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    shutil.copy(home / ".ssh" / "id_ed25519.pub", keys / "authorized_keys")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    (keys / "config").write_text(
+        f"Port {port}\nListenAddress 127.0.0.1\nHostKey {keys / 'host'}\n"
+        f"AuthorizedKeysFile {keys / 'authorized_keys'}\n"
+        f"PermitRootLogin prohibit-password\nPasswordAuthentication no\nStrictModes no\nUsePAM no\n"
+        f"PidFile {keys / 'pid'}\nSetEnv DOCKER_HOST={os.environ.get('DOCKER_HOST', 'unix:///var/run/docker.sock')}\n")
+    (home / ".ssh" / "known_hosts").write_text(f"[127.0.0.1]:{port} {(keys / 'host.pub').read_text()}")
+    Path("/run/sshd").mkdir(exist_ok=True)
+    daemon = subprocess.Popen([sshd, "-D", "-e", "-f", str(keys / "config")], stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 10
+        while socket.socket().connect_ex(("127.0.0.1", port)) != 0:
+            assert daemon.poll() is None and time.monotonic() < deadline, "sshd did not start"
+            time.sleep(0.1)
+        yield {"HOME": str(home), "DOCKER_HOST": f"ssh://root@127.0.0.1:{port}"}
+    finally:
+        daemon.terminate()
+        daemon.wait()
+
+
+def test_a_build_on_an_engine_reached_over_ssh_loads_in_krakend(ssh_engine, krakend_bins, tmp_path):
+    from .conftest import docker_settings, krakend
+
+    project = copy_example(tmp_path / "hello")
+    settings = docker_settings()
+    out = run([PYTHON, "-m", "krakend_tasks", "build", "--engine", "docker", "--builder", settings["builder"],
+               "--pull", "never", "--network", "host", "--version", VERSION, "--target", "amd64-generic"], project,
+              ssh_engine)
+    assert out.returncode == 0, out.stderr[-3000:]
+    plugin = project / "dist" / f"hello-{VERSION}-amd64-generic.so"
+    loaded = krakend(krakend_bins, "amd64-generic", "test-plugin", "-s", str(plugin))
+    assert loaded.returncode == 0 and f"[OK] SERVER\t{plugin.name}\n" in loaded.stderr, loaded.stderr
+    refused = run([PYTHON, "-m", "krakend_tasks", "build", "--engine", "docker", "--target", "amd64-generic"], project,
+                  {**ssh_engine, "HOME": str(tmp_path)})  # no key, no known host
+    assert refused.returncode == 4 and "no Docker daemon answers at ssh://" in refused.stderr, refused.stderr

@@ -39,15 +39,25 @@ PING_TIMEOUT = 10  # seconds a daemon has to answer its first request
 API_TIMEOUT = 60  # then, for each request (the SDK's default; log streams are not bound by it)
 
 
+def _ssh_errors() -> tuple[type[Exception], ...]:
+    """paramiko's errors, for DOCKER_HOST=ssh://... (an SSH server that refuses us, a bad key)."""
+    try:
+        from paramiko import SSHException
+    except ImportError:
+        return ()
+    return (SSHException,)
+
+
 def docker_client() -> docker.DockerClient:
     """A client from the environment (DOCKER_HOST, podman's socket...) that answered a ping."""
     import docker
 
     where = os.environ.get("DOCKER_HOST", "the default socket")
+    unreachable: tuple[type[Exception], ...] = (docker.errors.DockerException, OSError, *_ssh_errors())
     try:
         client = docker.from_env(timeout=PING_TIMEOUT)  # a daemon that accepts but never answers: seconds
         client.ping()
-    except docker.errors.DockerException as exc:
+    except unreachable as exc:
         raise DockerUnavailable(
             f"no Docker daemon answers at {where}: {exc}",
             hint="start Docker (or podman's socket), set DOCKER_HOST, or build on the host with --engine local",
