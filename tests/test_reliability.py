@@ -171,6 +171,23 @@ def test_sigkill_of_the_group_leaves_no_go_behind_and_the_next_run_cleans_up(exa
     assert out.returncode == 0 and not leftover.exists(), out.stderr
 
 
+def test_sigkill_mid_docker_build_leaves_no_container(example, docker_client):
+    forced_rebuild(example)
+    env = {**os.environ, **{f"KRAKEND_TASKS_{k.upper()}": v for k, v in docker_settings().items()}}
+    proc = subprocess.Popen([PYTHON, "-m", "krakend_tasks", "build", "--target", "amd64-generic"], cwd=example,
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while not running_build_container(docker_client):
+        assert time.monotonic() < deadline and proc.poll() is None, "the container did not start"
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    deadline = time.monotonic() + 30
+    while our_containers(docker_client) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert our_containers(docker_client) == []
+
+
 def go_builds_of(project: Path) -> list[str]:
     """Processes (go, compile, link...) working in `project`."""
     found = []

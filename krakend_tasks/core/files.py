@@ -17,6 +17,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
+
+def cache_dir() -> Path:
+    """krakend-tasks' on-disk cache ($XDG_CACHE_HOME/krakend-tasks, else ~/.cache/krakend-tasks)."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "krakend-tasks"
+
+
 TEXT_LIMIT = 64 << 20  # settings, configs, go.mod, go.sum, manifests: far below this
 
 
@@ -122,7 +129,6 @@ def locked(path: Path, timeout: float = 300) -> Iterator[None]:
     says for whom, and for how long at most."""
     from filelock import FileLock, Timeout
 
-    from krakend_tasks.core.settings import cache_dir
     from krakend_tasks.errors import ConfigError
 
     real = os.path.realpath(path)
@@ -169,7 +175,6 @@ def identity(path: Path) -> str:
     in an index of our cache, so a changed file is hashed anew and never answered from an old entry."""
     import json
 
-    from krakend_tasks.core.settings import cache_dir
 
     stat = path.stat()
     key = f"{path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}:{stat.st_ino}"

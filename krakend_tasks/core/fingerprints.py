@@ -176,8 +176,7 @@ def plugin_fingerprints(path: Path) -> Fingerprints:
     inspect of an unchanged plugin reads no ELF."""
     import json
 
-    from krakend_tasks.core.files import identity, write_cache
-    from krakend_tasks.core.settings import cache_dir
+    from krakend_tasks.core.files import cache_dir, identity, write_cache
 
     cached = None
     try:
@@ -258,8 +257,7 @@ def bundled(version: str, arch: str) -> Fingerprints | None:
 
 def from_binary(path: str | Path) -> Fingerprints:
     """A KrakenD binary's fingerprints, cached on disk by the binary's sha256 (files.identity)."""
-    from krakend_tasks.core.files import identity
-    from krakend_tasks.core.settings import cache_dir
+    from krakend_tasks.core.files import cache_dir, identity
     from krakend_tasks.errors import ConfigError
 
     path = Path(path)
@@ -294,7 +292,7 @@ def from_image(image: str, arch: str, version: str, pull: str = "missing",
 
 
 def version_cache(version: str, arch: str) -> Path:
-    from krakend_tasks.core.settings import cache_dir
+    from krakend_tasks.core.files import cache_dir
 
     return cache_dir() / "fingerprints" / f"krakend-{version}-linux-{arch}.tsv"
 

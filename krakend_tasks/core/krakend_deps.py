@@ -19,10 +19,9 @@ from importlib import resources
 from pathlib import Path
 
 from krakend_tasks.core.elf import read_build_info, read_go_string
-from krakend_tasks.core.files import write_cache
+from krakend_tasks.core.files import cache_dir, write_cache
 from krakend_tasks.core.gomod import read_go_mod
 from krakend_tasks.core.releases import Release
-from krakend_tasks.core.settings import cache_dir
 from krakend_tasks.errors import DependencySourceError, KrakendTasksError, NotAPlugin
 
 LURA_CORE = "github.com/luraproject/lura/v2/core"

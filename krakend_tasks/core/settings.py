@@ -235,12 +235,6 @@ def module_root(folder: Path, project: Path) -> Path:
                       "module of the project")
 
 
-def cache_dir() -> Path:
-    """krakend-tasks' on-disk cache ($XDG_CACHE_HOME/krakend-tasks, else ~/.cache/krakend-tasks)."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "krakend-tasks"
-
-
 SCALARS = set(Raw.__struct_fields__) - {"target"}  # the settings' names, as every source gives them
 LISTS = {"tags", "build_flags", "pass_env", "plugins", "smoke"}  # lists (tuples in Settings)
 SPLIT = LISTS - {"smoke"}  # in KRAKEND_TASKS_* variables, comma-separated; KRAKEND_TASKS_SMOKE is JSON

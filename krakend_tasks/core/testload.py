@@ -20,12 +20,12 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from krakend_tasks.core.files import sha256
+from krakend_tasks.core.files import cache_dir, sha256
 from krakend_tasks.core.fingerprints import Comparison, findings_for
 from krakend_tasks.core.krakend_run import emulator, run_krakend
 from krakend_tasks.core.plugin_types import TEST_ORDER, plugin_type
 from krakend_tasks.core.releases import Release
-from krakend_tasks.core.settings import Settings, cache_dir
+from krakend_tasks.core.settings import Settings
 from krakend_tasks.core.targets import Recipe
 from krakend_tasks.errors import BuildFailed, ConfigError, KrakendTasksError, require_go
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import os
 import shlex
+import sys
 import tarfile
 import uuid
 from collections.abc import Callable, Iterator
@@ -19,7 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from krakend_tasks.engines.job import PASSED_ENV, BuildJob, Log, OutputTail, build_failure_hint
+from krakend_tasks.engines.job import PASSED_ENV, BuildJob, Log, OutputTail, build_failure_hint, watchdog
 from krakend_tasks.errors import BuildFailed, ConfigError, DockerUnavailable, ImageMissing
 
 if TYPE_CHECKING:
@@ -264,6 +265,7 @@ def run_container(client: docker.DockerClient, options: dict[str, Any], log: Log
         container = client.containers.create(**options)
     except docker.errors.APIError as exc:
         raise refused(exc) from None
+    disarm = removed_if_we_die(str(container.id))
     try:
         try:
             container.start()
@@ -280,6 +282,7 @@ def run_container(client: docker.DockerClient, options: dict[str, Any], log: Log
         return int(container.wait()["StatusCode"])
     finally:
         container.remove(force=True)
+        disarm()
 
 
 @contextmanager
@@ -308,6 +311,7 @@ def started(image: str, command: list[str], *, label: str, lines: list[str], mou
             return -1
         return int(container.attrs["State"]["ExitCode"]) if container.status in ("exited", "dead") else None
 
+    disarm = removed_if_we_die(str(container.id))
     try:
         container.start()
         stream = container.logs(stream=True, follow=True)
@@ -315,6 +319,17 @@ def started(image: str, command: list[str], *, label: str, lines: list[str], mou
         yield exit_status
     finally:
         container.remove(force=True)
+        disarm()
+
+
+REMOVE = ("import sys, docker\ntry:\n    docker.from_env().api.remove_container(sys.argv[1], force=True)\n"
+          "except Exception:\n    pass\n")
+
+
+def removed_if_we_die(container: str) -> Callable[[], None]:
+    """A container of ours is removed even if we are killed with SIGKILL (no orphan left running);
+    Python starts only then. Returns `disarm`, for once we removed it ourselves."""
+    return watchdog(f"exec {shlex.quote(sys.executable)} -c {shlex.quote(REMOVE)} {shlex.quote(container)}")
 
 
 def _append_lines(stream: Any, lines: list[str]) -> None:

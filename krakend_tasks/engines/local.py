@@ -13,7 +13,7 @@ import signal
 import subprocess
 from pathlib import Path
 
-from krakend_tasks.engines.job import BuildJob, Log, OutputTail, build_failure_hint
+from krakend_tasks.engines.job import BuildJob, Log, OutputTail, build_failure_hint, watchdog
 from krakend_tasks.errors import BuildFailed, ToolchainMissing, UnloadableBuild, require_go
 
 APT_HINTS = {
@@ -95,29 +95,14 @@ def run_streaming(command: list[str], cwd: Path, env: dict[str, str], log: Log) 
     proc = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True, errors="replace", start_new_session=True)
     assert proc.stdout is not None
-    guard = watchdog(proc.pid)
+    disarm = watchdog(f"kill -9 -{proc.pid}")  # killed with SIGKILL, we still stop what it started
     try:
         for line in proc.stdout:
             log(line.rstrip("\n"))
         return proc.wait()
-    except BaseException:
-        with contextlib.suppress(ProcessLookupError):
+    finally:
+        with contextlib.suppress(ProcessLookupError):  # on any exit: nothing it started lives on
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
-        raise
-    finally:
         proc.stdout.close()
-        os.close(guard)
-
-
-def watchdog(group: int) -> int:
-    """A process that kills the process group `group` once the returned descriptor is closed: by
-    us when the command is done, or by the kernel when we are killed (SIGKILL cannot be handled),
-    so that nothing a build started lives on. Close the descriptor when done."""
-    read_end, write_end = os.pipe()  # not inherited by the command: only the watchdog holds read_end
-    try:
-        subprocess.Popen(["sh", "-c", f"read _; kill -9 -{group} 2>/dev/null"], stdin=read_end,
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    finally:
-        os.close(read_end)
-    return write_end
+        disarm()
