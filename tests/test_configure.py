@@ -103,6 +103,24 @@ def test_tabs_and_file_mode_are_kept(tmp_path):
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
 
+def test_line_endings_minus_zero_and_owner_are_kept(tmp_path):
+    """CRLF stays CRLF, -0 stays -0, and a file of another user stays theirs (and so does its .bak)
+    when root rewrites it."""
+    import os
+
+    path = tmp_path / "krakend.json"
+    path.write_bytes(b'{\r\n  "version": 3,\r\n  "zero": -0,\r\n  "endpoints": []\r\n}\r\n')
+    if os.geteuid() == 0:
+        os.chown(path, 1000, 1000)
+    configure(path, [Placement("server", "geo")])
+    data = path.read_bytes()
+    assert b'"zero": -0,' in data and data.count(b"\r\n") == data.count(b"\n") > 5
+    assert json.loads(data)["extra_config"][SERVER]["name"] == ["geo"]
+    if os.geteuid() == 0:
+        for written in (path, tmp_path / "krakend.json.bak"):
+            assert (written.stat().st_uid, written.stat().st_gid) == (1000, 1000), written
+
+
 @pytest.mark.parametrize(("placement", "message"), [
     (Placement("proxy", "x"), "unknown plugin type 'proxy'"),
     (Placement("client", "x"), "a client plugin goes on an endpoint"),

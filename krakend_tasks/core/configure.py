@@ -245,7 +245,7 @@ def configure(path: str | Path, placements: list[Placement], folder: str = DEFAU
             raise KrakendConfigError(f"{path} is read-only (or its folder is): nothing was changed",
                                      hint="make it writable (chmod u+w), or pass --config with a writable copy")
         outcome.backup = real.with_name(real.name + ".bak")
-        write_atomic(outcome.backup, real.read_bytes(), mode=mode | 0o200)
+        write_atomic(outcome.backup, real.read_bytes(), mode=mode | 0o200, like=real)
         write_atomic(real, text, mode=mode)
     return outcome
 

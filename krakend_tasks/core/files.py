@@ -52,22 +52,21 @@ def read_regular(path: Path, limit: int = TEXT_LIMIT) -> bytes:
     return data
 
 
-def write_atomic(path: Path, data: str | bytes, mode: int | None = None) -> None:
+def write_atomic(path: Path, data: str | bytes, mode: int | None = None, like: Path | None = None) -> None:
     """Write `data` to `path` through a temporary file in the same folder: all or nothing.
 
     A symlink at `path` is replaced, never written through (a caller that means the file a link
     names passes its real path). The file replaced keeps its mode (else `mode`, else 0644) and its
-    owner; a new file written by root belongs to its folder's owner.
+    owner; a new file written by root belongs to the owner of `like`, else of its folder.
     """
     path = Path(path)
     remove_stale(path.parent, re.escape(f".{path.name}.") + r"(\d+)\.[a-z0-9_]{8}")
     try:
         before = path.lstat()
         if not stat.S_ISREG(before.st_mode):
-            before = path.parent.stat()
-            mode = 0o644 if mode is None else mode
+            raise FileNotFoundError(path)
     except FileNotFoundError:
-        before = path.parent.stat()
+        before = (like or path.parent).stat()
         mode = 0o644 if mode is None else mode
     tmp = ""
     try:
