@@ -137,24 +137,31 @@ def test_a_signal_mid_local_build_stops_go_and_leaves_nothing(example, cross, si
     assert list((example / "dist").iterdir()) == []
 
 
-def test_sigkill_of_the_group_leaves_no_go_behind_and_the_next_run_cleans_up(example, cross):
-    """SIGKILL cannot be handled: a watchdog stops what the build started, and the temporaries of
-    killed runs are removed by the next run that writes there."""
-    forced_rebuild(example)
-    env = {**os.environ, "KRAKEND_TASKS_ENGINE": "local", "KRAKEND_TASKS_VERSION": VERSION}
+def killed_mid_build(example: Path, settings: dict[str, str], started, still_there, wait: float) -> None:
+    """Start a build in a process group of its own, SIGKILL the group once `started()` holds, then
+    wait up to `wait` seconds for `still_there()` to be empty: SIGKILL cannot be handled."""
+    env = {**os.environ, **settings}
     proc = subprocess.Popen([PYTHON, "-m", "krakend_tasks", "build", "--target", "amd64-generic"], cwd=example,
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.monotonic() + 120
-    while not go_builds_of(example):
-        assert time.monotonic() < deadline and proc.poll() is None, "go build did not start"
+    while not started():
+        assert time.monotonic() < deadline and proc.poll() is None, "the build did not start"
         time.sleep(0.1)
     time.sleep(1)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
-    deadline = time.monotonic() + 10
-    while go_builds_of(example) and time.monotonic() < deadline:
+    deadline = time.monotonic() + wait
+    while still_there() and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert go_builds_of(example) == []
+    assert still_there() == []
+
+
+def test_sigkill_of_the_group_leaves_no_go_behind_and_the_next_run_cleans_up(example, cross):
+    """A watchdog stops what the build started, and the temporaries of killed runs are removed by
+    the next run that writes there."""
+    forced_rebuild(example)
+    killed_mid_build(example, {"KRAKEND_TASKS_ENGINE": "local", "KRAKEND_TASKS_VERSION": VERSION},
+                     lambda: go_builds_of(example), lambda: go_builds_of(example), wait=10)
 
     gone = subprocess.Popen(["true"])
     gone.wait()  # a pid no process has now: that of a killed run
@@ -173,19 +180,8 @@ def test_sigkill_of_the_group_leaves_no_go_behind_and_the_next_run_cleans_up(exa
 
 def test_sigkill_mid_docker_build_leaves_no_container(example, docker_client):
     forced_rebuild(example)
-    env = {**os.environ, **{f"KRAKEND_TASKS_{k.upper()}": v for k, v in docker_settings().items()}}
-    proc = subprocess.Popen([PYTHON, "-m", "krakend_tasks", "build", "--target", "amd64-generic"], cwd=example,
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    deadline = time.monotonic() + 120
-    while not running_build_container(docker_client):
-        assert time.monotonic() < deadline and proc.poll() is None, "the container did not start"
-        time.sleep(0.2)
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
-    deadline = time.monotonic() + 30
-    while our_containers(docker_client) and time.monotonic() < deadline:
-        time.sleep(0.5)
-    assert our_containers(docker_client) == []
+    killed_mid_build(example, {f"KRAKEND_TASKS_{k.upper()}": v for k, v in docker_settings().items()},
+                     lambda: running_build_container(docker_client), lambda: our_containers(docker_client), wait=30)
 
 
 def go_builds_of(project: Path) -> list[str]:

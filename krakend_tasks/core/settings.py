@@ -305,7 +305,8 @@ def checked(values: Mapping[str, Any], source: str) -> dict[str, Any]:
                 raise ConfigError(f"{source}: [target.{named[target]}] and [target.{name}] are both {target}",
                                   hint="merge them into one table")
             over = _convert(table, RawTarget, source, f"target.{name}")
-            named[target], overrides[target] = name, {k: getattr(over, k) for k in table}
+            named[target] = name
+            overrides[target] = {k: getattr(over, k) for k in table if getattr(over, k) is not None}
         out["target_overrides"] = overrides
     return out
 
