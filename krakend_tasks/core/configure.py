@@ -268,14 +268,23 @@ def configure_project(settings: Settings, path: Path, *, kind: str | None = None
         endpoint = only_endpoint(path)
     if backend is not None and not str(backend).isdigit():
         raise ConfigError(f"--backend {backend!r} is not an index", hint="give 0 for the first backend, 1 for the next")
-    if folder is not None and not re.fullmatch(r"/[^\x00-\x1f\x7f$\\]*", folder):
-        raise ConfigError(f"--folder {folder!r} is not an absolute folder of plain characters",
-                          hint=f'KrakenD reads plugins from it in its image, e.g. "{DEFAULT_FOLDER}"')
+    if folder is not None:
+        hint = f'KrakenD reads plugins from it in its image, e.g. "{DEFAULT_FOLDER}"'
+        if not dockerfile_path(folder, "--folder", hint).startswith("/"):
+            raise ConfigError(f"--folder {folder!r} is not an absolute folder", hint=hint)
     if pattern is not None and re.search(r"[\x00-\x1f\x7f]", pattern):
         raise ConfigError(f"--pattern {pattern!r} holds a control character", hint=f'e.g. "{DEFAULT_PATTERN}"')
     placement = Placement(kind, settings.plugin_name() if name is None else name, endpoint, method,
                           None if backend is None else int(backend), extra)
     return configure(path, [placement], folder or DEFAULT_FOLDER, pattern or DEFAULT_PATTERN)
+
+
+def dockerfile_path(value: str, what: str, hint: str) -> str:
+    """A path that goes into the Dockerfile: printable, and free of what Docker would expand."""
+    if re.search(r"[\x00-\x1f\x7f$\\'\"]", value):  # Docker expands $, and removes quotes and escapes
+        raise ConfigError(f"{what} {value!r} holds a control character, a quote, '$' or '\\', which a Dockerfile "
+                          "would read as more than a path", hint=hint)
+    return value
 
 
 def built_type(settings: Settings) -> PluginType:
