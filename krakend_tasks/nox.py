@@ -10,8 +10,7 @@ Nothing is registered at import. Registering twice is a no-op. Sessions take opt
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import nox
 
@@ -31,8 +30,7 @@ FAILURE = {  # what a status of 1 means, per command
 }
 
 
-@dataclass(frozen=True)
-class Spec:
+class Spec(NamedTuple):
     """One session: the command it runs (krakend_tasks.options), its description, its fixed targets."""
 
     name: str

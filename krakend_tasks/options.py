@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from krakend_tasks.core.plugin_types import NAMES
 
@@ -21,8 +20,7 @@ KINDS = NAMES  # plugin types
 FORMATS = ("table", "json", "krakend")  # check --format
 
 
-@dataclass(frozen=True)
-class Option:
+class Option(NamedTuple):
     name: str  # the long flag without dashes, with dashes: "krakend-bin"
     help: str
     dest: str = ""  # the command function's keyword (default: name with underscores)
@@ -41,12 +39,11 @@ class Option:
         return f"--{self.name}"
 
 
-@dataclass(frozen=True)
-class Command:
+class Command(NamedTuple):
     name: str  # as the CLI and invoke say it: "check-plugin"
     function: str  # in krakend_tasks.commands
     help: str
-    options: tuple[Option, ...] = field(default_factory=tuple)
+    options: tuple[Option, ...] = ()
     settings: bool = True  # takes the SETTINGS options too
     only: tuple[str, ...] = ()  # of those, only these (the drop-ins: what applies to KrakenD's commands)
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 import os
 import subprocess
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
+
+import msgspec
 
 from krakend_tasks.core import fingerprints, semver
 from krakend_tasks.core.findings import Finding
@@ -22,8 +23,7 @@ from krakend_tasks.core.targets import Target
 from krakend_tasks.errors import GoModuleError, require_go
 
 
-@dataclass(frozen=True)
-class Diff:
+class Diff(msgspec.Struct, frozen=True):
     """One incompatibility: the plugin has `have`, KrakenD wants `want`."""
 
     name: str  # "libc", "go" or a module path
@@ -43,14 +43,13 @@ class Diff:
         return "upgrade" if order < 0 else "downgrade" if order > 0 else "change"
 
 
-@dataclass
-class Report:
+class Report(msgspec.Struct):
     krakend: Descriptor
     plugin: Descriptor
     diffs: list[Diff]
-    findings: list[Finding] = field(default_factory=list)
-    indirect: set[str] = field(default_factory=set)
-    replaced: dict[str, Replace] = field(default_factory=dict)  # module -> the replace the build applies
+    findings: list[Finding] = []
+    indirect: set[str] = set()
+    replaced: dict[str, Replace] = {}  # module -> the replace the build applies
     direct: set[str] | None = None  # go.mod's direct requirements; None: no go.mod was read
 
     @property

@@ -11,9 +11,10 @@ import os
 import re
 import secrets
 import stat
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import msgspec
 
 from krakend_tasks.core.files import read_regular
 from krakend_tasks.core.plugin_types import PluginType, plugin_type
@@ -27,8 +28,7 @@ DEFAULT_PATTERN = ".so"
 TEMPLATE_MARKS = ("{{", "{%")
 
 
-@dataclass(frozen=True)
-class Placement:
+class Placement(msgspec.Struct, frozen=True):
     """Where one plugin name goes: server plugins on the service, clients on a backend,
     modifiers on an endpoint (no backend given) or a backend."""
 
@@ -40,8 +40,7 @@ class Placement:
     settings: dict[str, Any] | None = None  # the plugin's own configuration, under its name
 
 
-@dataclass
-class ConfigFile:
+class ConfigFile(msgspec.Struct):
     """A parsed krakend.json and how it was written, so that it can be written back alike."""
 
     path: Path
@@ -87,12 +86,11 @@ def parse_json(text: str) -> Any:
         raise ValueError("it is nested too deeply for krakend-tasks to read (thousands of levels)") from None
 
 
-@dataclass
-class Outcome:
+class Outcome(msgspec.Struct):
     """What configure did: the changes, in words, and the backup when the file was rewritten."""
 
     path: Path
-    changes: list[str] = field(default_factory=list)
+    changes: list[str] = []
     backup: Path | None = None
 
     @property

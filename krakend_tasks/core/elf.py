@@ -5,9 +5,10 @@ from __future__ import annotations
 import mmap
 import struct
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
+
+import msgspec
 
 from krakend_tasks.core.files import open_regular
 from krakend_tasks.core.plugin_types import ENTERPRISE_ONLY, PluginType
@@ -19,22 +20,20 @@ REGISTERERS = (*(t.registerer for t in PluginType), *ENTERPRISE_ONLY)
 MACHINES = {"EM_X86_64": "amd64", "EM_AARCH64": "arm64", "EM_386": "386", "EM_ARM": "arm"}
 
 
-@dataclass(frozen=True)
-class Module:
+class Module(msgspec.Struct, frozen=True):
     path: str
     version: str
     replace: Module | None = None
 
 
-@dataclass(frozen=True)
-class BuildInfo:
+class BuildInfo(msgspec.Struct, frozen=True):
     """What `go version -m` prints: Go version, main package, modules and build settings."""
 
     go: str  # "1.25.12"
     path: str
     main: Module | None
     deps: tuple[Module, ...]
-    settings: dict[str, str] = field(default_factory=dict)
+    settings: dict[str, str] = {}
 
     def versions(self) -> dict[str, str]:
         """Module path -> version, as KrakenD's check reads its own deps (replacements ignored)."""
@@ -46,8 +45,7 @@ class BuildInfo:
                 for m in self.deps}
 
 
-@dataclass(frozen=True)
-class ElfFile:
+class ElfFile(msgspec.Struct, frozen=True):
     path: Path
     elf_class: int  # 32 or 64
     arch: str  # amd64, arm64, ...

@@ -13,10 +13,11 @@ from __future__ import annotations
 import mmap
 import struct
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
+
+import msgspec
 
 from krakend_tasks.core.files import open_regular
 from krakend_tasks.core.findings import Finding
@@ -29,26 +30,24 @@ STD = "std"
 OFFICIAL_MODCACHE = "/go/pkg/mod"
 
 
-@dataclass(frozen=True)
-class Package:
+class Package(msgspec.Struct, frozen=True):
     path: str
     module: str  # "std", or the module path the package belongs to
     version: str  # the module's version; "-" for std
     fingerprint: str  # 16 hex digits
 
 
-@dataclass(frozen=True)
-class Fingerprints:
+class Fingerprints(msgspec.Struct, frozen=True):
     """The package fingerprints of one Go file: a plugin, a KrakenD binary, or a table of one."""
 
     packages: dict[str, Package]  # for a plugin: in the order Go checks them
     source: str  # said to the user: "binary /usr/bin/krakend", "KrakenD 2.13.8 linux/amd64 (bundled table)"
     go: str = ""
     arch: str = ""  # amd64, arm64: fingerprints differ between architectures
-    modules: dict[str, str] = field(default_factory=dict)  # module -> version, as the file links them
+    modules: dict[str, str] = {}  # module -> version, as the file links them
     trimpath: bool = False  # built with -trimpath (read from the Go build info)
     replaced: frozenset[str] = frozenset()  # modules a replace directive swapped
-    built: dict[str, str] = field(default_factory=dict)  # module -> the version compiled, where a replace differs
+    built: dict[str, str] = {}  # module -> the version compiled, where a replace differs
 
     def compiled(self, module: str) -> str:
         """The version of `module` that was compiled: a replace's target (`=>`), else the required one."""
@@ -328,16 +327,14 @@ def _bundled(version: str, arch: str) -> Fingerprints | None:
 # The comparison ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Mismatch:
+class Mismatch(msgspec.Struct, frozen=True):
     package: str
     module: str
     plugin_version: str
     krakend_version: str
 
 
-@dataclass(frozen=True)
-class Comparison:
+class Comparison(msgspec.Struct, frozen=True):
     """The fingerprints of a plugin against KrakenD's: what plugin.Open will decide."""
 
     krakend_source: str

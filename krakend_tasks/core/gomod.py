@@ -3,23 +3,22 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
+
+import msgspec
 
 from krakend_tasks.core import semver
 from krakend_tasks.core.files import read_regular
 from krakend_tasks.errors import GoModuleError
 
 
-@dataclass(frozen=True)
-class Require:
+class Require(msgspec.Struct, frozen=True):
     path: str
     version: str
     indirect: bool = False
 
 
-@dataclass(frozen=True)
-class Replace:
+class Replace(msgspec.Struct, frozen=True):
     old: str
     old_version: str | None
     new: str
@@ -30,15 +29,14 @@ class Replace:
         return self.new_version is None
 
 
-@dataclass
-class GoMod:
+class GoMod(msgspec.Struct):
     path: Path
     module: str = ""
     go: str | None = None
     toolchain: str | None = None
-    requires: dict[str, Require] = field(default_factory=dict)
-    replaces: list[Replace] = field(default_factory=list)
-    excludes: list[tuple[str, str]] = field(default_factory=list)
+    requires: dict[str, Require] = {}
+    replaces: list[Replace] = []
+    excludes: list[tuple[str, str]] = []
 
     def indirect(self) -> set[str]:
         return {r.path for r in self.requires.values() if r.indirect}

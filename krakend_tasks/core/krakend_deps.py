@@ -14,9 +14,10 @@ import os
 import re
 import subprocess
 import tempfile
-from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
+
+import msgspec
 
 from krakend_tasks.core.elf import read_build_info, read_go_string
 from krakend_tasks.core.files import cache_dir, write_cache
@@ -27,13 +28,12 @@ from krakend_tasks.errors import DependencySourceError, KrakendTasksError, NotAP
 LURA_CORE = "github.com/luraproject/lura/v2/core"
 
 
-@dataclass(frozen=True)
-class Descriptor:
+class Descriptor(msgspec.Struct, frozen=True):
     """One side of the comparison, as KrakenD's check-plugin models it."""
 
     go: str
     libc: str
-    deps: dict[str, str] = field(default_factory=dict)
+    deps: dict[str, str] = {}
     source: str = ""  # where this came from, said to the user
 
 
@@ -54,7 +54,7 @@ def from_binary(path: str | Path) -> Descriptor:
     except (OSError, ValueError, TypeError, KeyError):  # not cached yet, or a damaged entry
         pass
     found = read_binary(path)
-    write_cache(cached, json.dumps(asdict(found)))
+    write_cache(cached, json.dumps(msgspec.structs.asdict(found)))
     return found
 
 
@@ -195,5 +195,5 @@ def for_release(release: Release, libc: str, image: str | None = None, official:
         raise DependencySourceError(f"no source gave KrakenD {release.version}'s dependencies: {'; '.join(problems)}",
                                     hint="pass a KrakenD binary with --krakend-bin, or set GOPROXY to a proxy that "
                                          "serves github.com/krakend/krakend-ce")
-    write_cache(cached, json.dumps({**asdict(found), "libc": None}, indent=1))
+    write_cache(cached, json.dumps({**msgspec.structs.asdict(found), "libc": None}, indent=1))
     return found

@@ -18,9 +18,10 @@ import tempfile
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import msgspec
 
 from krakend_tasks.core.targets import Arch, Libc, Target
 from krakend_tasks.errors import ConfigError, ToolchainMissing
@@ -83,12 +84,11 @@ def run_krakend(args: Sequence[str | Path], *, krakend_bin: str | Path | None = 
     return code, "\n".join(lines)
 
 
-@dataclass
-class Running:
+class Running(msgspec.Struct):
     """A KrakenD started by `serve`: what it is, its log so far, and its exit status once it stopped."""
 
     what: str  # "binary /usr/bin/krakend", "image krakend:2.13.8"
-    lines: list[str] = field(default_factory=list)
+    lines: list[str] = []
     exit_status: Callable[[], int | None] = lambda: None
 
 

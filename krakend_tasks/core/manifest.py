@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass
 from pathlib import Path
+
+import msgspec
 
 from krakend_tasks.core.files import locked, read_regular, remove_stale, write_atomic
 from krakend_tasks.errors import ConfigError
@@ -14,8 +15,7 @@ MANIFEST = "manifest.json"
 PARTIAL = r"\..+\.(\d+)(?:-[0-9a-f]{12})?\.partial"  # an engine's output while it builds: .<file>.<pid>[-id].partial
 
 
-@dataclass(frozen=True)
-class Artifact:
+class Artifact(msgspec.Struct, frozen=True):
     """A built plugin and its record in dist/manifest.json."""
 
     path: str  # file name inside dist/
@@ -73,4 +73,5 @@ def _update(dist: Path, path: str, artifact: Artifact | None) -> None:
     with locked(dist / MANIFEST):
         entries = [a for a in read_manifest(dist) if a.path != path] + ([artifact] if artifact else [])
         entries.sort(key=lambda a: a.path)
-        write_atomic(dist / MANIFEST, json.dumps({"artifacts": [asdict(a) for a in entries]}, indent=2) + "\n")
+        artifacts = [msgspec.structs.asdict(a) for a in entries]
+        write_atomic(dist / MANIFEST, json.dumps({"artifacts": artifacts}, indent=2) + "\n")

@@ -6,11 +6,11 @@ The table is `krakend_tasks/data/releases.tsv`; `nox -s refresh_releases` rewrit
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
 
+import msgspec
 from packaging.version import Version
 
 from krakend_tasks.core.targets import Libc, Target
@@ -24,8 +24,7 @@ MUSL_OF_ALPINE = {"3.15": "1.2.2", "3.16": "1.2.3", "3.17": "1.2.3", "3.18": "1.
 DEBIAN = {"bullseye": ("11", "2.31"), "bookworm": ("12", "2.36"), "trixie": ("13", "2.41")}
 
 
-@dataclass(frozen=True)
-class Release:
+class Release(msgspec.Struct, frozen=True):
     """One KrakenD CE release and what a plugin for it must match."""
 
     version: str  # "2.13.8"

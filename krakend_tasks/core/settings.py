@@ -13,7 +13,6 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -106,12 +105,11 @@ class SmokeRequest(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
 RECIPE_KEYS = set(RawTarget.__struct_fields__)
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(msgspec.Struct, frozen=True):
     """Everything a session or task needs, parsed into types; build one with `load_settings`."""
 
     project: Path = Path(".")  # the plugin's folder (with go.mod)
-    release: Release = field(default_factory=lambda: resolve("latest"))  # from the `version` setting
+    release: Release = msgspec.field(default_factory=lambda: resolve("latest"))  # from the `version` setting
     releases: tuple[Release, ...] = ()  # every version asked for ("2.12,2.13"); `release` is the first
     targets: tuple[Target, ...] = ALL_TARGETS  # selected by the `targets` setting
     engine: Engine = "auto"
@@ -133,7 +131,7 @@ class Settings:
     plugins: tuple[str, ...] = ()  # several plugins: their folders (each with its go.mod), relative to project
     plugin: str | None = None  # of those, the one to work on (its folder or its name); None: all
     smoke: tuple[SmokeRequest, ...] = ()  # the smoke run's requests
-    target_overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
+    target_overrides: dict[str, dict[str, Any]] = {}
 
     @property
     def dist_dir(self) -> Path:
@@ -146,7 +144,7 @@ class Settings:
 
     def per_release(self) -> list[Settings]:
         """These settings once per KrakenD version asked for (`version = "2.12,2.13"`)."""
-        return [replace(self, release=r, releases=(r,)) for r in self.releases or (self.release,)]
+        return [msgspec.structs.replace(self, release=r, releases=(r,)) for r in self.releases or (self.release,)]
 
     def per_plugin(self) -> list[Settings]:
         """These settings once per plugin of the repository (`plugins`), or for the project itself:
@@ -177,12 +175,12 @@ class Settings:
 
     def _plugin(self, folder: str) -> Settings:
         place = self.project / folder
-        own = replace(self, dist=self.dist_dir.absolute(), plugins=(), plugin=None,
+        own = msgspec.structs.replace(self, dist=self.dist_dir.absolute(), plugins=(), plugin=None,
                       name=_from_file(place).get("name"))  # a plugin folder's own name
         if (place / "go.mod").is_file():
-            return replace(own, project=place)
+            return msgspec.structs.replace(own, project=place)
         root = module_root(place, self.project)
-        return replace(own, project=root, package="./" + place.relative_to(root).as_posix(),
+        return msgspec.structs.replace(own, project=root, package="./" + place.relative_to(root).as_posix(),
                        name=own.name or place.name)
 
     def one_plugin(self, command: str) -> Settings:
@@ -287,7 +285,7 @@ def load_settings(project: str | Path = ".", /, **arguments: Any) -> Settings:
                               hint="each entry is a plugin's folder or package, relative to the project")
         module_root(place, root)
     values |= {key: tuple(values[key]) for key in LISTS if key in values}
-    return replace(Settings(), **values)
+    return msgspec.structs.replace(Settings(), **values)
 
 
 def checked(values: Mapping[str, Any], source: str) -> dict[str, Any]:

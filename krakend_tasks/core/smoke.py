@@ -21,10 +21,11 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+
+import msgspec
 
 from krakend_tasks.core.configure import read_config
 from krakend_tasks.core.elf import program_target, read_elf
@@ -41,8 +42,7 @@ REQUEST_TIMEOUT = 10.0
 TELLING = ("plugin", "error", "panic", "fatal", "unable", "invalid", "refus", "not found")
 
 
-@dataclass(frozen=True)
-class Outcome:
+class Outcome(msgspec.Struct, frozen=True):
     """One declared request: what came back and what was wrong with it ("" when nothing)."""
 
     request: SmokeRequest
@@ -56,15 +56,14 @@ class Outcome:
         return not self.problem
 
 
-@dataclass
-class SmokeReport:
+class SmokeReport(msgspec.Struct):
     krakend: str  # what ran: "binary ...", "image ..."
     target: Target
     plugins: list[str]
     requests: tuple[SmokeRequest, ...] = ()  # declared; those without an outcome were not sent
-    outcomes: list[Outcome] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)  # not tied to a request: refused config, unloaded plugin
-    log: list[str] = field(default_factory=list)  # KrakenD's lines that explain a failure
+    outcomes: list[Outcome] = []
+    problems: list[str] = []  # not tied to a request: refused config, unloaded plugin
+    log: list[str] = []  # KrakenD's lines that explain a failure
     ready_seconds: float | None = None  # how long /__health took to answer
 
     @property

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from enum import StrEnum
+
+import msgspec
 
 from krakend_tasks.errors import ConfigError
 
@@ -30,8 +31,7 @@ LIBC_SYNONYMS: dict[str, Libc] = {
 }
 
 
-@dataclass(frozen=True, order=True)
-class Target:
+class Target(msgspec.Struct, frozen=True, order=True):
     """One cell of the builder matrix, such as `arm64-alpine`."""
 
     arch: Arch
@@ -112,8 +112,7 @@ def _unknown(text: str) -> ConfigError:
     )
 
 
-@dataclass(frozen=True)
-class Recipe:
+class Recipe(msgspec.Struct, frozen=True):
     """How to build for one target: image, compilers, environment and linker flags.
 
     Every field can be overridden per project and per target (see Settings.recipe).
@@ -123,7 +122,7 @@ class Recipe:
     image: str
     cc: str | None
     host_cc: str
-    env: Mapping[str, str] = field(default_factory=dict)
+    env: Mapping[str, str] = {}
     ldflags: str | None = None
     package: str = "."  # the main package to build
     tags: tuple[str, ...] = ()

@@ -15,10 +15,11 @@ import os
 import re
 import subprocess
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
+
+import msgspec
 
 from krakend_tasks.core.files import cache_dir, sha256
 from krakend_tasks.core.fingerprints import Comparison, findings_for
@@ -32,8 +33,7 @@ from krakend_tasks.errors import BuildFailed, ConfigError, KrakendTasksError, re
 NO_MODULE_DATA = "runtime: no plugin module data"
 
 
-@dataclass(frozen=True)
-class Check:
+class Check(msgspec.Struct, frozen=True):
     ok: bool
     kind: str  # SERVER, CLIENT, MODIFIER, or OPEN
     path: str
@@ -46,13 +46,12 @@ class Check:
         return [n for n in listed.split(",") if n]
 
 
-@dataclass
-class LoadResult:
+class LoadResult(msgspec.Struct):
     """Parsed `[OK]`/`[KO]` lines of a loader run (KrakenD's test-plugin or ours), and the package
     fingerprint comparison that tells whether KrakenD itself would accept what the loader opened."""
 
     ok: bool
-    checks: list[Check] = field(default_factory=list)
+    checks: list[Check] = []
     fatal: str | None = None  # the loader died (e.g. "runtime: no plugin module data")
     output: str = ""
     loader: str = ""  # what loaded it: "Go loader", "binary ...", "image ..."

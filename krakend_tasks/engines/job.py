@@ -9,9 +9,10 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
+
+import msgspec
 
 if TYPE_CHECKING:
     from krakend_tasks.core.targets import Recipe
@@ -38,8 +39,7 @@ def watchdog(script: str) -> Callable[[], None]:
     return disarm
 
 
-@dataclass(frozen=True)
-class BuildJob:
+class BuildJob(msgspec.Struct, frozen=True):
     """One `go build -buildmode=plugin` to run: what, for which target, into which file."""
 
     recipe: Recipe
