@@ -1,24 +1,38 @@
-"""Against the real KrakenD: our commands side by side with what they stand for, in one process.
+"""Warm paths against the tools they wrap: docs/benchmarks.md's first table.
 
-Each pair runs alternately (ours, then the yardstick, N times), so both see the same machine state;
-the figures are medians, the ratio is ours / the yardstick's, and `peak MB` is our process's maximum
-resident memory. The yardsticks:
+Each row runs ours and its yardstick alternately (ours, yardstick, ours, ...: both see the same
+machine state), N times after one unmeasured run of each; figures are medians, the ratio is ours /
+the yardstick's, taken run by run, and `peak MB` is our process's maximum resident memory. Every
+yardstick does the same work as ours:
 
-- `check --krakend-bin K`: `K check-plugin -s go.sum -l <its libc>` on the same go.sum (the example's);
+- warm rebuild, local engine: `go build -buildmode=plugin` with the environment our local engine
+  gives it (GOTOOLCHAIN, GOMODCACHE=/go/pkg/mod, CGO_ENABLED, CC), the same caches, its output kept
+  in the project between runs, so that Go may skip the link as it does for ours;
+- warm rebuild, docker engine: `docker run --rm` of the same builder image with named volumes at
+  /go/pkg/mod and at the build cache, the project mounted, its output kept in the project;
+- `check --krakend-bin K --target amd64-generic` and `check --target amd64-generic` (bundled
+  release data): `K check-plugin -s go.sum -l <libc>` on the same go.sum;
 - `inspect --krakend-bin K --path x.so`: `K test-plugin -s x.so` on the same plugin;
-- `smoke --krakend-bin K` of the example (one request): a hand-written script doing the same work:
-  start `K run -c` on the same staged config, poll `/__health`, one request, stop KrakenD.
+- `smoke --krakend-bin K` (one request): a shell script that starts `K run -c` on the same staged
+  config, polls /__health with curl, sends the request and stops KrakenD.
 
-K is the real KrakenD CE 2.13.8 of .ci/krakend.sh (amd64 glibc); the example plugin is built for
-amd64-generic first. Usage: python bench/krakend_bench.py [--krakend K] [--runs 10]
+K is the real KrakenD CE 2.13.8 of .ci/krakend.sh (amd64 glibc). Ours runs as a user's install
+does: in a virtual environment of its own (made under ~/.cache/krakend-tasks-bench), whose only
+site hook is the one that puts this checkout and the interpreter's packages on the path, with
+bytecode compiled as `pip install` compiles it.
+
+Usage: python bench/krakend_bench.py [--krakend K] [--runs 10] [--builder local/krakend-builder]
+       [--only local,docker,check,inspect,bundled,smoke]
 """
 
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import os
 import shutil
+import site
 import statistics
 import subprocess
 import sys
@@ -28,6 +42,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+GO = "1.25.12"
+LIBC = "GLIBC-2.36_(debian-12)"
+ROWS = ("local", "docker", "check", "inspect", "bundled", "smoke")
+GOALS = {"local": 1.5, "docker": 1.2, "check": 4.0, "inspect": 4.0, "bundled": 3.0}
 
 HAND_SMOKE = r"""
 set -e
@@ -39,30 +57,45 @@ kill $pid; wait $pid || true
 """
 
 
-def timed(cmd: list[str], cwd: Path) -> tuple[float, float]:
+def venv_python() -> str:
+    """A virtual environment that sees this checkout and the interpreter's packages, nothing else."""
+    home = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "krakend-tasks-bench"
+    venv = home / f"venv-{sys.version_info.major}.{sys.version_info.minor}"
+    python = venv / "bin" / "python"
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    packages = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+                              check=True, capture_output=True, text=True).stdout.strip()
+    Path(packages, "krakend-tasks-bench.pth").write_text(f"{ROOT}\n{site.getsitepackages()[0]}\n")
+    compileall.compile_dir(ROOT / "krakend_tasks", quiet=1)
+    return str(python)
+
+
+def timed(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> tuple[float, float]:
     """Seconds and peak resident MB of one run (it must succeed)."""
     started = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(proc.pid, 0)
     took = time.perf_counter() - started
-    if os.waitstatus_to_exitcode(status) not in (0,):
+    if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"{' '.join(cmd)} failed: {proc.stderr.read().decode()[-2000:] if proc.stderr else ''}")
     return took, usage.ru_maxrss / 1024
 
 
-def pair(name: str, ours: list[str], theirs: list[str], cwd: Path, runs: int) -> dict:
-    timed(ours, cwd)  # a first run fills the caches, as any earlier run on the machine would have
-    timed(theirs, cwd)
-    a, b, peak = [], [], 0.0
+def pair(key: str, what: str, ours: list[str], theirs: list[str], cwd: Path, runs: int,
+         theirs_env: dict[str, str] | None = None) -> dict:
+    timed(ours, cwd)  # one unmeasured run of each: caches filled, as any earlier run would have
+    timed(theirs, cwd, theirs_env)
+    a, b, ratios, peak = [], [], [], 0.0
     for _ in range(runs):
         took, mb = timed(ours, cwd)
+        base = timed(theirs, cwd, theirs_env)[0]
         a.append(took)
+        b.append(base)
+        ratios.append(took / base)
         peak = max(peak, mb)
-        b.append(timed(theirs, cwd)[0])
-    row = {"what": name, "ours_ms": statistics.median(a) * 1000, "yardstick_ms": statistics.median(b) * 1000,
-           "peak_mb": peak}
-    row["ratio"] = row["ours_ms"] / row["yardstick_ms"]
-    return row
+    return {"key": key, "what": what, "ours_ms": statistics.median(a) * 1000, "yardstick_ms": statistics.median(b) * 1000,
+            "ratio": statistics.median(ratios), "peak_mb": peak}
 
 
 def main() -> None:
@@ -71,38 +104,66 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--krakend", help="a KrakenD binary (default: .ci/krakend.sh's amd64-generic)")
     parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--builder", default=os.environ.get("KT_TEST_BUILDER", "local/krakend-builder"))
+    parser.add_argument("--network", default="host", help="docker network of the builds (default host)")
+    parser.add_argument("--only", default=",".join(ROWS), help="rows: " + ",".join(ROWS))
     args = parser.parse_args()
+    only = args.only.split(",")
     folder = krakend_dir()
     krakend = Path(args.krakend or (folder / "krakend-amd64-generic" if folder else ""))
     if not krakend.is_file():
         raise SystemExit("no KrakenD: pass --krakend, or run `eval \"$(bash .ci/krakend.sh)\"`")
-    py = [sys.executable, "-m", "krakend_tasks"]
+    py = [venv_python(), "-m", "krakend_tasks"]
+    rows = []
     with tempfile.TemporaryDirectory() as tmp:
         project = Path(tmp) / "hello"
         shutil.copytree(ROOT / "examples" / "hello-plugin", project, ignore=shutil.ignore_patterns("dist*"))
-        subprocess.run([*py, "build", "--engine", "local", "--target", "amd64-generic"], cwd=project, check=True,
-                       capture_output=True)
+        local = [*py, "build", "--engine", "local", "--target", "amd64-generic"]
+        subprocess.run(local, cwd=project, check=True, capture_output=True)
         plugin = project / "dist" / "hello-2.13.8-amd64-generic.so"
-        rows = [
-            pair("check --krakend-bin", [*py, "check", "--krakend-bin", str(krakend), "--target", "amd64-generic"],
-                 [str(krakend), "check-plugin", "-s", "go.sum", "-l", "GLIBC-2.36_(debian-12)"], project, args.runs),
-            pair("inspect --krakend-bin --path", [*py, "inspect", "--krakend-bin", str(krakend), "--path", str(plugin)],
-                 [str(krakend), "test-plugin", "-s", str(plugin)], project, args.runs),
-        ]
-        stage = Path(tmp) / "stage"
-        (stage / "plugins").mkdir(parents=True)
-        shutil.copy(plugin, stage / "plugins" / "hello.so")
-        config = json.loads((project / "krakend.json").read_text())
-        port = 18000 + os.getpid() % 1000
-        config.update(port=port, plugin={"pattern": ".so", "folder": str(stage / "plugins") + "/"})
-        (stage / "krakend.json").write_text(json.dumps(config))
-        rows.append(pair("smoke --krakend-bin (1 request)", [*py, "smoke", "--krakend-bin", str(krakend)],
-                         ["bash", "-c", HAND_SMOKE, "smoke", str(krakend), str(stage / "krakend.json"), str(port)],
-                         project, args.runs))
-    print(f"median of {args.runs} alternating runs; KrakenD: {krakend}")
-    print(f"{'what':36} {'ours ms':>9} {'yardstick ms':>13} {'ratio':>6} {'peak MB':>8}")
+        if "local" in only:
+            go_env = {**os.environ, "GOTOOLCHAIN": f"go{GO}", "GOMODCACHE": "/go/pkg/mod", "GOFLAGS": "-buildvcs=false",
+                      "CGO_ENABLED": "1", "GOOS": "linux", "GOARCH": "amd64", "CC": "gcc"}
+            rows.append(pair("local", "warm rebuild, local engine, amd64-generic", local,
+                             ["go", "build", "-buildmode=plugin", "-buildvcs=false", "-o", "dist-hand/hello.so", "."],
+                             project, args.runs, go_env))
+        if "docker" in only:
+            image = f"{args.builder}:2.13.8-linux-generic"
+            docker = [*py, "build", "--engine", "docker", "--target", "amd64-generic", "--builder", args.builder,
+                      "--pull", "never", "--network", args.network]
+            hand = ["docker", "run", "--rm", "--network", args.network, "-v", f"{project}:/app", "-w", "/app",
+                    "-v", "krakend-tasks-bench-gomod:/go/pkg/mod",
+                    "-v", "krakend-tasks-bench-gocache:/root/.cache/go-build", image, "go", "build", "-buildmode=plugin", "-buildvcs=false", "-o", "dist-docker/hello.so", "."]
+            rows.append(pair("docker", "warm rebuild, docker engine, one target", docker, hand, project, args.runs))
+        check = [str(krakend), "check-plugin", "-s", "go.sum", "-l", LIBC]
+        if "check" in only:
+            rows.append(pair("check", "check --krakend-bin K", [*py, "check", "--krakend-bin", str(krakend), "--target",
+                                                        "amd64-generic"], check, project, args.runs))
+        if "inspect" in only:
+            rows.append(pair("inspect", "inspect --krakend-bin K --path x.so",
+                             [*py, "inspect", "--krakend-bin", str(krakend), "--path", str(plugin)],
+                             [str(krakend), "test-plugin", "-s", str(plugin)], project, args.runs))
+        if "bundled" in only:
+            rows.append(pair("bundled", "check (bundled release data)", [*py, "check", "--target", "amd64-generic"], check,
+                             project, args.runs))
+        if "smoke" in only:
+            stage = Path(tmp) / "stage"
+            (stage / "plugins").mkdir(parents=True)
+            shutil.copy(plugin, stage / "plugins" / "hello.so")
+            config = json.loads((project / "krakend.json").read_text())
+            port = 18000 + os.getpid() % 1000
+            config.update(port=port, plugin={"pattern": ".so", "folder": str(stage / "plugins") + "/"})
+            (stage / "krakend.json").write_text(json.dumps(config))
+            rows.append(pair("smoke", "smoke --krakend-bin K (one request)", [*py, "smoke", "--krakend-bin", str(krakend)],
+                             ["bash", "-c", HAND_SMOKE, "smoke", str(krakend), str(stage / "krakend.json"), str(port)],
+                             project, args.runs))
+    floor = statistics.median(timed([py[0], "-c", "pass"], ROOT)[0] for _ in range(5)) * 1000
+    print(f"median of {args.runs} alternating runs; KrakenD: {krakend}; `python -c pass`: {floor:.0f} ms")
+    print("| what | ours ms | yardstick ms | ratio | goal | peak MB |\n|---|---:|---:|---:|---:|---:|")
     for r in rows:
-        print(f"{r['what']:36} {r['ours_ms']:9.0f} {r['yardstick_ms']:13.0f} {r['ratio']:6.1f} {r['peak_mb']:8.0f}")
+        goal = f"<= {GOALS[r['key']]}x" if r["key"] in GOALS else ""
+        print(f"| {r['what']} | {r['ours_ms']:.0f} | {r['yardstick_ms']:.0f} | {r['ratio']:.2f}x | {goal} | "
+              f"{r['peak_mb']:.0f} |")
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from krakend_tasks.core import fingerprints
 from krakend_tasks.core.fidelity import refuse_unloadable
-from krakend_tasks.core.files import sha256
+from krakend_tasks.core.files import identity
 from krakend_tasks.core.fingerprints import Fingerprints
 from krakend_tasks.core.gomod import go_line_problem, read_go_mod
 from krakend_tasks.core.manifest import Artifact, forget, prepare_dist, record
@@ -64,7 +64,7 @@ def build(settings: Settings, engine: Engine, log: Log = log_to_stderr,
             raise
         artifact = Artifact(
             path=job.output.name, target=target.name, krakend=release.version, go=release.go,
-            sha256=sha256(job.output), size=job.output.stat().st_size, engine=engine.name,
+            sha256=identity(job.output), size=job.output.stat().st_size, engine=engine.name,
             duration=round(time.monotonic() - started, 3),
         )
         record(dist, artifact)
@@ -78,10 +78,10 @@ def judge_build(settings: Settings, target: Target, output: Path, known: Fingerp
                 keep: bool) -> None:
     """Compare a new build's packages with KrakenD's (fingerprints where known, else the release's
     module versions); one that would not load is removed and refused, or kept with a warning."""
-    from krakend_tasks.core.krakend_deps import for_release
-
     krakend = known
     if krakend is None:
+        from krakend_tasks.core.krakend_deps import for_release
+
         try:
             deps = for_release(settings.release, settings.release.libc(target))
         except KrakendTasksError as exc:

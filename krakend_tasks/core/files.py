@@ -126,7 +126,7 @@ def locked(path: Path, timeout: float = 300) -> Iterator[None]:
     krakend-tasks serialise instead of losing each other's changes. The lock file lives in our
     cache folder (named after the real path), never beside the user's file. A run that has to wait
     says for whom, and for how long at most."""
-    from filelock import FileLock, Timeout
+    import fcntl
 
     from krakend_tasks.errors import ConfigError
 
@@ -134,23 +134,31 @@ def locked(path: Path, timeout: float = 300) -> Iterator[None]:
     folder = cache_dir() / "locks"
     folder.mkdir(parents=True, exist_ok=True)
     name = folder / hashlib.sha256(real.encode()).hexdigest()[:32]
-    lock, owner = FileLock(f"{name}.lock"), Path(f"{name}.owner")
-    try:
-        lock.acquire(timeout=0)
-    except Timeout:
-        holder = _read_owner(owner)
-        print(f"waiting up to {timeout:.0f} s for {real}: {holder} is changing it", file=sys.stderr)
+    owner = Path(f"{name}.owner")
+    fd = os.open(f"{name}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)  # closing it releases the lock
+
+    def acquired() -> bool:
         try:
-            lock.acquire(timeout=timeout)
-        except Timeout:
-            raise ConfigError(f"{real} is still locked by {holder} after {timeout:.0f} s",
-                              hint="let that run finish, or stop it") from None
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            return False
+
     try:
+        if not acquired():
+            holder = _read_owner(owner)
+            print(f"waiting up to {timeout:.0f} s for {real}: {holder} is changing it", file=sys.stderr)
+            deadline = time.monotonic() + timeout
+            while not acquired():
+                if time.monotonic() > deadline:
+                    raise ConfigError(f"{real} is still locked by {holder} after {timeout:.0f} s",
+                                      hint="let that run finish, or stop it")
+                time.sleep(0.05)
         with contextlib.suppress(OSError):
             owner.write_text(f"{os.getpid()} {time.time():.0f} {' '.join(sys.argv)[:200]}")
         yield
     finally:
-        lock.release()
+        os.close(fd)
 
 
 def _read_owner(owner: Path) -> str:

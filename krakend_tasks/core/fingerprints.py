@@ -14,13 +14,13 @@ import mmap
 import struct
 from collections.abc import Iterable
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 
 import msgspec
 
 from krakend_tasks.core.files import open_regular
 from krakend_tasks.core.findings import Finding
+from krakend_tasks.data import DATA
 from krakend_tasks.errors import NoFingerprints, NotAPlugin
 
 HASH = "go:link.pkghashbytes."
@@ -246,11 +246,10 @@ def bundled(version: str, arch: str) -> Fingerprints | None:
     from krakend_tasks.core.krakend_deps import bundled_modules
     from krakend_tasks.core.releases import resolve
 
-    table = resources.files("krakend_tasks.data").joinpath("krakend", version, f"pkghash-linux-{arch}.tsv")
+    table = DATA.joinpath("krakend", version, f"pkghash-linux-{arch}.tsv")
     if not table.is_file():
         return None
-    with resources.as_file(table) as path:
-        found = read_table(path, f"KrakenD {version} linux/{arch} (bundled table)", bundled_modules(version, arch))
+    found = read_table(table, f"KrakenD {version} linux/{arch} (bundled table)", bundled_modules(version, arch))
     return Fingerprints(found.packages, found.source, resolve(version).go, arch, found.modules)
 
 

@@ -14,7 +14,6 @@ import os
 import re
 import subprocess
 import tempfile
-from importlib import resources
 from pathlib import Path
 
 import msgspec
@@ -23,6 +22,7 @@ from krakend_tasks.core.elf import read_build_info, read_go_string
 from krakend_tasks.core.files import cache_dir, write_cache
 from krakend_tasks.core.gomod import read_go_mod
 from krakend_tasks.core.releases import Release
+from krakend_tasks.data import DATA
 from krakend_tasks.errors import DependencySourceError, KrakendTasksError, NotAPlugin
 
 LURA_CORE = "github.com/luraproject/lura/v2/core"
@@ -153,7 +153,7 @@ def bundled_modules(version: str, arch: str = "amd64") -> dict[str, str] | None:
     They are what KrakenD's check-plugin compares, so they are the exact source; a release links the
     same modules on both architectures (the amd64 list serves arm64 when no arm64 list is shipped).
     """
-    folder = resources.files("krakend_tasks.data").joinpath("krakend", version)
+    folder = DATA.joinpath("krakend", version)
     for name in (f"linked-modules-linux-{arch}.tsv", "linked-modules-linux-amd64.tsv"):
         table = folder.joinpath(name)
         if table.is_file():

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import csv
 from functools import cache
-from importlib import resources
 from pathlib import Path
 
 import msgspec
 from packaging.version import Version
 
 from krakend_tasks.core.targets import Libc, Target
+from krakend_tasks.data import DATA
 from krakend_tasks.errors import ConfigError
 
 COLUMNS = ("tag", "date", "module", "golang_version", "alpine_version", "builder_linux_base",
@@ -90,7 +90,7 @@ def parse_table(text: str) -> list[Release]:
 
 @cache
 def all_releases() -> tuple[Release, ...]:
-    text = resources.files("krakend_tasks.data").joinpath("releases.tsv").read_text()
+    text = DATA.joinpath("releases.tsv").read_text()
     return tuple(parse_table(text))
 
 
@@ -129,7 +129,7 @@ def refresh(source: str, path: Path | None = None) -> list[Release]:
     releases = parse_table(text)
     if not releases:
         raise ConfigError(f"{source} holds no releases")
-    target = path or Path(str(resources.files("krakend_tasks.data").joinpath("releases.tsv")))
+    target = path or DATA / "releases.tsv"
     write_table(releases, target)
     all_releases.cache_clear()
     return releases

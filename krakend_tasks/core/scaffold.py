@@ -6,12 +6,12 @@ import json
 import os
 import re
 import shutil
-from importlib import resources
 from pathlib import Path
 
 from krakend_tasks.core.configure import DEFAULT_FOLDER, DEFAULT_PATTERN, Placement, add_plugin
 from krakend_tasks.core.plugin_types import plugin_type
 from krakend_tasks.core.releases import Release
+from krakend_tasks.data import DATA
 from krakend_tasks.errors import ConfigError, DestinationExists
 
 NAME = re.compile(r"[a-z][a-z0-9-]{0,62}\Z")
@@ -68,7 +68,7 @@ def render(kind: str, name: str, module: str, release: Release) -> dict[str, str
                           hint="elements of letters, digits and -._~ joined by '/', e.g. github.com/acme/my-plugin")
     tokens = {"__NAME__": name, "__VERSION__": release.version, "__GO__": release.go,
               "__KIND__": plugin.description}
-    base = resources.files("krakend_tasks.data").joinpath("scaffold")
+    base = DATA.joinpath("scaffold")
     sources = {dest: base / "common" / src for src, dest in COMMON.items()}
     sources |= {f: base / kind / f for f in ("main.go", "main_test.go")}
     files = {}

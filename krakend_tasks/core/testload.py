@@ -15,7 +15,6 @@ import os
 import re
 import subprocess
 from collections.abc import Sequence
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +27,7 @@ from krakend_tasks.core.plugin_types import TEST_ORDER, plugin_type
 from krakend_tasks.core.releases import Release
 from krakend_tasks.core.settings import Settings
 from krakend_tasks.core.targets import Recipe
+from krakend_tasks.data import DATA
 from krakend_tasks.errors import BuildFailed, ConfigError, KrakendTasksError, require_go
 
 NO_MODULE_DATA = "runtime: no plugin module data"
@@ -94,7 +94,7 @@ def parse_output(output: str, exit_code: int) -> LoadResult:
 
 
 def loader_source() -> str:
-    return resources.files("krakend_tasks.data").joinpath("go/loader.go").read_text()
+    return DATA.joinpath("go/loader.go").read_text()
 
 
 def build_loader(recipe: Recipe, release: Release) -> Path:

@@ -51,8 +51,9 @@ def _ssh_errors() -> tuple[type[Exception], ...]:
 
 def docker_client() -> docker.DockerClient:
     """A client from the environment (DOCKER_HOST, podman's socket...) that answered a ping."""
-    import docker
+    from krakend_tasks.engines.sdk import docker, ssh_transport
 
+    ssh_transport()
     where = os.environ.get("DOCKER_HOST", "the default socket")
     unreachable: tuple[type[Exception], ...] = (docker.errors.DockerException, OSError, *_ssh_errors())
     try:
@@ -72,7 +73,7 @@ def docker_client() -> docker.DockerClient:
 
 def ensure_image(client: docker.DockerClient, image: str, pull: str, log: Log, platform: str = "linux/amd64") -> None:
     """Make sure `image` is present, pulling it per the pull policy (missing|always|never)."""
-    import docker
+    from krakend_tasks.engines.sdk import docker
 
     present = True
     try:
@@ -144,8 +145,9 @@ class DockerEngine:
         if recipe.before_build:  # it may write files: into a copy, never into the read-only source
             steps += ["cp -a /src/. /tmp/kt/src", "cd /tmp/kt/src",
                       f"{{ sh -c {shlex.quote(recipe.before_build)} || exit {BEFORE_BUILD_FAILED}; }}"]
-        steps += [" ".join(shlex.quote(a) if "$KT" not in a else a for a in go),
-                  f"install -m 0755 -o {os.getuid()} -g {os.getgid()} /tmp/kt/plugin.so /out/{shlex.quote(tmp_name)}"]
+        steps += [" ".join(shlex.quote(a) if "$KT" not in a else a for a in go),  # the artifact is written only
+                  f"{{ cmp -s /tmp/kt/plugin.so {seed} || install -m 0755 -o {os.getuid()} -g {os.getgid()} "
+                  f"/tmp/kt/plugin.so /out/{shlex.quote(tmp_name)}; }}"]  # when Go linked a new one
         env = {**self.go_environment(job), "KT_LDFLAGS": recipe.linker_flags(on_host=False)}
         _, secrets = self.credentials()
         mounts = [bind(job.project, "/src", read_only=True), bind(job.output.parent, "/out"),
@@ -167,7 +169,8 @@ class DockerEngine:
             tmp.unlink(missing_ok=True)
             raise BuildFailed(f"go build failed for {recipe.target} in {recipe.image} (exit {code})",
                               hint=build_failure_hint(output.lines))
-        os.replace(tmp, job.output)
+        if tmp.exists() or not job.output.exists():  # else the same bytes as the artifact: it stays as it was
+            os.replace(tmp, job.output)
 
 
 def gopath_for(modcache: str) -> str | None:
@@ -178,7 +181,7 @@ def gopath_for(modcache: str) -> str | None:
 
 def copy_from_image(image: str, path: str, dest: Path, platform: str = "linux/amd64", pull: str = "missing") -> Path:
     """Copy one file out of an image for a platform (a container is created, never started)."""
-    import docker
+    from krakend_tasks.engines.sdk import docker
 
     client = docker_client()
     ensure_image(client, image, pull, lambda _: None, platform=platform)
@@ -204,15 +207,15 @@ def copy_from_image(image: str, path: str, dest: Path, platform: str = "linux/am
 
 def bind(host: Path, target: str, read_only: bool = False) -> docker.types.Mount:
     """A bind mount (any host path, ':' included, unlike the `volumes` shorthand)."""
-    from docker.types import Mount
+    from krakend_tasks.engines.sdk import docker
 
-    return Mount(target, str(host), type="bind", read_only=read_only)
+    return docker.types.Mount(target, str(host), type="bind", read_only=read_only)
 
 
 def volume(name: str, target: str) -> docker.types.Mount:
-    from docker.types import Mount
+    from krakend_tasks.engines.sdk import docker
 
-    return Mount(target, name, type="volume")
+    return docker.types.Mount(target, name, type="volume")
 
 
 def run(image: str, command: list[str], *, label: str, mounts: list[Any] | None = None, platform: str | None = None,
@@ -234,7 +237,7 @@ def run(image: str, command: list[str], *, label: str, mounts: list[Any] | None 
 def build_image(context: Path, dockerfile: str, tag: str, *, platform: str, buildargs: dict[str, str],
                 label: str, log: Log) -> str:
     """`docker build` through the SDK: the image id, or BuildFailed with the build's own output."""
-    import docker
+    from krakend_tasks.engines.sdk import docker
 
     client = docker_client()
     try:
@@ -254,7 +257,7 @@ def build_image(context: Path, dockerfile: str, tag: str, *, platform: str, buil
 def run_container(client: docker.DockerClient, options: dict[str, Any], log: Log) -> int:
     """Run a container to completion streaming its logs live; always remove it. A container the
     daemon refuses to create (an unknown network, a bad mount) is a ConfigError."""
-    import docker
+    from krakend_tasks.engines.sdk import docker
 
     def refused(exc: docker.errors.APIError) -> ConfigError:
         return ConfigError(f"Docker refused the {options['labels'].get(LABEL, '')} container of {options['image']}: "
@@ -293,7 +296,7 @@ def started(image: str, command: list[str], *, label: str, lines: list[str], mou
     to `lines`; yields its exit status (None while it runs). It is removed whatever happens."""
     import threading
 
-    import docker
+    from krakend_tasks.engines.sdk import docker
 
     client = docker_client()
     ensure_image(client, image, pull, lambda _: None, platform=platform)

@@ -62,15 +62,34 @@ class LocalEngine:
                     raise BuildFailed(f"before_build failed for {job.recipe.target} (exit {code}): "
                                       f"{job.recipe.before_build}", hint=build_failure_hint(output.lines))
             tmp.unlink(missing_ok=True)  # never written through a link planted at its name
-            if job.output.is_file():  # lets Go see an up-to-date output and skip the link
-                shutil.copy2(job.output, tmp)
+            before = seed(job.output, tmp)
             code = run_streaming(command, job.project, full_env, output)
             if code != 0:
                 raise BuildFailed(f"go build failed for {job.recipe.target} (exit {code})",
                                   hint=build_failure_hint(output.lines))
-            os.replace(tmp, job.output)
+            if before is None or not unchanged(tmp, before):
+                os.replace(tmp, job.output)  # else Go found it up to date: the artifact stays as it was
         finally:
             tmp.unlink(missing_ok=True)
+
+
+def seed(output: Path, tmp: Path) -> os.stat_result | None:
+    """Show Go the previous artifact at `tmp`, so that it can find it up to date and skip the link;
+    its stat, or None when there is none. A hard link costs no copy: Go never writes into the file
+    at its output path, it removes it or renames its new file over it (a copy where links fail)."""
+    if not output.is_file():
+        return None
+    try:
+        os.link(output, tmp)
+    except OSError:
+        shutil.copy2(output, tmp)
+    return tmp.stat()
+
+
+def unchanged(tmp: Path, before: os.stat_result) -> bool:
+    """Whether the build left the seeded file as it was: Go did not link (same file, same bytes)."""
+    after = tmp.stat()
+    return (after.st_ino, after.st_size, after.st_mtime_ns) == (before.st_ino, before.st_size, before.st_mtime_ns)
 
 
 def prepare_modcache(modcache: str) -> None:

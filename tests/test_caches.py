@@ -1,0 +1,113 @@
+"""What warm runs reuse is keyed so that a change is never answered from an old entry: a KrakenD
+binary rewritten at the same path, a go.sum or go.mod edited, a setting changed, a plugin built
+anew. Each test changes one thing between two runs and sees the second run answer for the change."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+
+import pytest
+
+from krakend_tasks.core.fingerprints import plugin_fingerprints, read_fingerprints
+from krakend_tasks.core.settings import load_settings
+
+from .conftest import PYTHON, VERSION, build_in, copy_example, docker_settings, run
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    return tmp_path / "cache" / "krakend-tasks"
+
+
+def check_json(project, *args: str) -> dict:
+    done = run([PYTHON, "-m", "krakend_tasks", "check", "--target", "amd64-generic", "--format", "json", *args],
+               project)
+    assert done.returncode in (0, 1), done.stderr
+    return json.loads(done.stdout)["amd64-generic"]
+
+
+def test_a_krakend_binary_rewritten_in_place_is_read_again(cache, krakend_bins, tmp_path):
+    project = copy_example(tmp_path / "hello")
+    binary = tmp_path / "krakend"
+    shutil.copyfile(krakend_bins["amd64-generic"], binary)
+    first = check_json(project, "--krakend-bin", str(binary))
+    assert first["ok"] and first["krakend_libc"] == "GLIBC-2.36_(debian-12)"
+    inode = binary.stat().st_ino
+    shutil.copyfile(krakend_bins["amd64-alpine"], binary)  # the same file, other bytes
+    assert binary.stat().st_ino == inode
+    second = check_json(project, "--krakend-bin", str(binary))
+    assert second["krakend_libc"] == "MUSL-1.2.5_(alpine-3.23)" and not second["ok"]
+    assert [d["name"] for d in second["diffs"]] == ["libc"]
+
+
+def test_an_edited_go_sum_and_go_mod_are_checked_anew(cache, krakend_bins, tmp_path):
+    project = copy_example(tmp_path / "hello")
+    binary = str(krakend_bins["amd64-generic"])
+    assert check_json(project, "--krakend-bin", binary)["ok"]
+    go_sum = (project / "go.sum").read_text()
+    (project / "go.sum").write_text(go_sum.replace("github.com/google/uuid v1.6.0", "github.com/google/uuid v1.5.0"))
+    for args in (("--krakend-bin", binary), ()):  # the binary's modules, and the bundled ones
+        found = check_json(project, *args)
+        assert not found["ok"]
+        assert [(d["name"], d["have"], d["want"]) for d in found["diffs"]] == [
+            ("github.com/google/uuid", "v1.5.0", "v1.6.0")]
+    (project / "go.sum").write_text(go_sum)
+    assert check_json(project, "--krakend-bin", binary)["ok"]
+    gomod = (project / "go.mod").read_text()
+    (project / "go.mod").write_text(gomod.replace("go 1.22", "go 1.26.1"))  # newer than KrakenD's Go
+    done = run([PYTHON, "-m", "krakend_tasks", "build", "--engine", "local", "--target", "amd64-generic"], project)
+    assert done.returncode == 2 and "1.26.1" in done.stderr
+
+
+def test_a_changed_setting_is_taken(cache, tmp_path):
+    project = copy_example(tmp_path / "hello")
+    assert check_json(project)["krakend_go"] == "1.25.12"
+    settings = project / "krakend-tasks.toml"
+    settings.write_text(settings.read_text().replace('version = "2.13.8"', 'version = "2.13.7"'))
+    assert check_json(project)["krakend_go"] == "1.25.11"
+
+
+def test_a_rebuild_keeps_an_unchanged_artifact_and_a_change_makes_a_new_one(cache, cross, tmp_path):
+    """Go skips the link of an up-to-date plugin: the artifact stays the same file (nothing to hash
+    or compare again); a changed source or setting links anew, and every record follows the new file."""
+    project = copy_example(tmp_path / "hello")
+    settings = load_settings(project, engine="local", version=VERSION, targets="amd64-generic")
+    [artifact] = build_in(settings)
+    plugin = settings.dist_dir / artifact.path
+    before, first = plugin.stat(), plugin_fingerprints(plugin)
+    [again] = build_in(settings)
+    after = plugin.stat()
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+    assert again.sha256 == artifact.sha256
+
+    source = project / "plugin.go"
+    source.write_text(source.read_text() + "\nvar rebuilt = \"yes\"\n")
+    [changed] = build_in(settings)
+    assert changed.sha256 == hashlib.sha256(plugin.read_bytes()).hexdigest() != artifact.sha256
+    tagged = load_settings(project, engine="local", version=VERSION, targets="amd64-generic", tags=["cachetest"])
+    [retagged] = build_in(tagged)
+    assert retagged.sha256 == hashlib.sha256(plugin.read_bytes()).hexdigest() != changed.sha256
+    manifest = json.loads((settings.dist_dir / "manifest.json").read_text())["artifacts"]
+    assert [a["sha256"] for a in manifest] == [retagged.sha256]
+    now = read_fingerprints(plugin)
+    assert now.packages != first.packages  # the plugin's own package has a new fingerprint
+    assert plugin_fingerprints(plugin).packages == now.packages  # and the cache follows
+
+
+def test_a_docker_rebuild_keeps_an_unchanged_artifact_and_a_change_makes_a_new_one(cache, docker_client, tmp_path):
+    project = copy_example(tmp_path / "hello")
+    settings = load_settings(project, **docker_settings(), targets="amd64-generic")
+    [artifact] = build_in(settings)
+    plugin = settings.dist_dir / artifact.path
+    before = plugin.stat()
+    build_in(settings)
+    after = plugin.stat()
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+    source = project / "plugin.go"
+    source.write_text(source.read_text() + "\nvar rebuilt = \"yes\"\n")
+    [changed] = build_in(settings)
+    assert changed.sha256 == hashlib.sha256(plugin.read_bytes()).hexdigest() != artifact.sha256
+    assert plugin.stat().st_uid == before.st_uid
