@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
+import subprocess
 
 import pytest
 
 from krakend_tasks.core.fingerprints import plugin_fingerprints, read_fingerprints
 from krakend_tasks.core.settings import load_settings
+from krakend_tasks.core.targets import ALL_TARGETS
 
 from .conftest import PYTHON, VERSION, build_in, copy_example, docker_settings, run
 
@@ -64,10 +67,11 @@ def test_an_edited_go_sum_and_go_mod_are_checked_anew(cache, krakend_bins, tmp_p
 
 def test_a_changed_setting_is_taken(cache, tmp_path):
     project = copy_example(tmp_path / "hello")
-    assert check_json(project)["krakend_go"] == "1.25.12"
+    command = [PYTHON, "-m", "krakend_tasks", "check", "--format", "json"]
+    assert sorted(json.loads(run(command, project).stdout)) == sorted(t.name for t in ALL_TARGETS)
     settings = project / "krakend-tasks.toml"
-    settings.write_text(settings.read_text().replace('version = "2.13.8"', 'version = "2.13.7"'))
-    assert check_json(project)["krakend_go"] == "1.25.11"
+    settings.write_text(settings.read_text().replace('version = "2.13.8"', 'version = "2.13.8"\ntargets = "arm64"'))
+    assert sorted(json.loads(run(command, project).stdout)) == ["arm64-alpine", "arm64-generic"]
 
 
 def test_a_rebuild_keeps_an_unchanged_artifact_and_a_change_makes_a_new_one(cache, cross, tmp_path):
@@ -92,9 +96,14 @@ def test_a_rebuild_keeps_an_unchanged_artifact_and_a_change_makes_a_new_one(cach
     assert retagged.sha256 == hashlib.sha256(plugin.read_bytes()).hexdigest() != changed.sha256
     manifest = json.loads((settings.dist_dir / "manifest.json").read_text())["artifacts"]
     assert [a["sha256"] for a in manifest] == [retagged.sha256]
-    now = read_fingerprints(plugin)
-    assert now.packages != first.packages  # the plugin's own package has a new fingerprint
-    assert plugin_fingerprints(plugin).packages == now.packages  # and the cache follows
+    go = {**os.environ, "GOTOOLCHAIN": f"go{settings.release.go}", "GOFLAGS": "-mod=mod"}
+    subprocess.run(["go", "get", "github.com/google/uuid@v1.5.0"], cwd=project, env=go, check=True,
+                   capture_output=True)
+    build_in(settings, keep_unloadable=True)  # a uuid KrakenD does not link: its fingerprint changes
+    now = plugin_fingerprints(plugin)
+    assert now.modules["github.com/google/uuid"] == "v1.5.0"
+    assert now.packages["github.com/google/uuid"] != first.packages["github.com/google/uuid"]
+    assert now.packages == read_fingerprints(plugin).packages
 
 
 def test_a_docker_rebuild_keeps_an_unchanged_artifact_and_a_change_makes_a_new_one(cache, docker_client, tmp_path):

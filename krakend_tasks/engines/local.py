@@ -67,29 +67,24 @@ class LocalEngine:
             if code != 0:
                 raise BuildFailed(f"go build failed for {job.recipe.target} (exit {code})",
                                   hint=build_failure_hint(output.lines))
-            if before is None or not unchanged(tmp, before):
-                os.replace(tmp, job.output)  # else Go found it up to date: the artifact stays as it was
+            if before is not None and tmp.stat().st_ino == before.st_ino:  # Go found it up to date and only
+                os.utime(job.output, ns=(before.st_atime_ns, before.st_mtime_ns))  # touched it: it stays as it was
+            else:
+                os.replace(tmp, job.output)
         finally:
             tmp.unlink(missing_ok=True)
 
 
 def seed(output: Path, tmp: Path) -> os.stat_result | None:
-    """Show Go the previous artifact at `tmp`, so that it can find it up to date and skip the link;
-    its stat, or None when there is none. A hard link costs no copy: Go never writes into the file
-    at its output path, it removes it or renames its new file over it (a copy where links fail)."""
-    if not output.is_file():
-        return None
+    """Show Go the previous artifact at `tmp`, as a hard link, so that Go can find it up to date and
+    skip the link; the artifact's stat, or None when it cannot be linked (none yet, or links refused).
+    Go never writes into the file at its output path: it renames its new file over it, or removes it
+    first, so the artifact itself is never written through the link."""
     try:
         os.link(output, tmp)
     except OSError:
-        shutil.copy2(output, tmp)
-    return tmp.stat()
-
-
-def unchanged(tmp: Path, before: os.stat_result) -> bool:
-    """Whether the build left the seeded file as it was: Go did not link (same file, same bytes)."""
-    after = tmp.stat()
-    return (after.st_ino, after.st_size, after.st_mtime_ns) == (before.st_ino, before.st_size, before.st_mtime_ns)
+        return None
+    return output.stat()
 
 
 def prepare_modcache(modcache: str) -> None:
