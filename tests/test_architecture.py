@@ -65,4 +65,6 @@ def test_layers_point_down():
 def test_the_docker_sdk_is_imported_only_by_the_docker_engine():
     users = sorted(name for name, path in SOURCES.items()
                    if any(m == "docker" or m.startswith("docker.") for m in _imports(path)))
-    assert users == ["krakend_tasks.engines.docker"]
+    assert users == ["krakend_tasks.engines.sdk"]
+    through = sorted(name for name, path in SOURCES.items() if "krakend_tasks.engines.sdk" in _imports(path))
+    assert through == ["krakend_tasks.engines.docker"]

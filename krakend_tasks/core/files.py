@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import hashlib
 import os
 import re
 import stat
 import sys
-import tempfile
 import time
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -70,7 +69,7 @@ def write_atomic(path: Path, data: str | bytes, mode: int | None = None, like: P
         mode = 0o644 if mode is None else mode
     tmp = ""
     try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.")
+        fd, tmp = _create_temporary(path)
         with os.fdopen(fd, "wb") as f:
             f.write(data.encode() if isinstance(data, str) else data)
             f.flush()
@@ -87,6 +86,16 @@ def write_atomic(path: Path, data: str | bytes, mode: int | None = None, like: P
         if tmp:
             Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _create_temporary(path: Path) -> tuple[int, str]:
+    """A new file beside `path`, named `.<name>.<pid>.<8 random hex>` (what remove_stale finds)."""
+    while True:
+        tmp = str(path.parent / f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}")
+        try:
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600), tmp
+        except FileExistsError:
+            continue
 
 
 def write_cache(path: Path, data: str | bytes) -> None:
@@ -133,7 +142,7 @@ def locked(path: Path, timeout: float = 300) -> Iterator[None]:
     real = os.path.realpath(path)
     folder = cache_dir() / "locks"
     folder.mkdir(parents=True, exist_ok=True)
-    name = folder / hashlib.sha256(real.encode()).hexdigest()[:32]
+    name = folder / f"{zlib.crc32(real.encode()):08x}-{os.path.basename(real)[:64]}"  # two files sharing one: waits
     owner = Path(f"{name}.owner")
     fd = os.open(f"{name}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)  # closing it releases the lock
 
@@ -170,6 +179,8 @@ def _read_owner(owner: Path) -> str:
 
 
 def sha256(path: Path) -> str:
+    import hashlib
+
     digest = hashlib.sha256()
     with path.open("rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
