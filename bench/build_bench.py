@@ -5,7 +5,7 @@ Prints, in one run, for the bundled example plugin and KrakenD 2.13.8:
   - warm plain `go build -buildmode=plugin` on the host (baseline for a warm rebuild);
   - the naive recipe of KrakenD's docs, `docker run ... go build` with no cache volumes, per target;
   - the best a user could do by hand: `docker run` with named volumes at /go/pkg/mod and at the
-    build cache, warm (best of 3), per target;
+    build cache, its output kept in the project, warm (best of 3), per target;
   - `python -c "import krakend_tasks.nox"` (best of 10).
 Usage: python bench/build_bench.py [--builder local/krakend-builder] [--network host] [--skip-docker]
 """
@@ -80,12 +80,13 @@ def bench_docker(project: Path, builder: str, network: str | None,
         recipe = settings.recipe(target)
         env = recipe.environment(on_host=False)
         flags = recipe.linker_flags(on_host=False)
+        # the output stays in the project between runs, as ours does: Go may skip an up-to-date link
         command = ["go", "build", "-buildmode=plugin", *([f"-ldflags={flags}"] if flags else []), "-o",
-                   "/tmp/out.so", "."]
+                   f"dist-by-hand/{target.name}.so", "."]
 
         def docker_run(volumes: dict, r=recipe, e=env, c=command) -> None:
             client.containers.run(r.image, c, environment=e, working_dir="/app", remove=True, network_mode=network,
-                                  volumes={str(project): {"bind": "/app", "mode": "ro"}, **volumes})
+                                  volumes={str(project): {"bind": "/app", "mode": "rw"}, **volumes})
 
         naive[target.name] = timed(lambda: docker_run({}))
         caches = {"bench-by-hand-mod": {"bind": "/go/pkg/mod", "mode": "rw"},
@@ -122,8 +123,8 @@ def main() -> None:
             warm4, naive4 = sum(w for _, w in docker_results.values()), sum(naive.values())
             hand4 = sum(by_hand.values())
             print(f"\nwarm 4-target docker build: {warm4:.2f} s; naive recipe, 4 targets: {naive4:.2f} s "
-                  f"({naive4 / warm4:.1f}x faster); by hand with cache volumes, warm: {hand4:.2f} s "
-                  f"({warm4 / hand4:.2f}x of it)")
+                  f"({naive4 / warm4:.1f}x faster); by hand with cache volumes and the output kept, warm: "
+                  f"{hand4:.2f} s ({warm4 / hand4:.2f}x of it)")
             amd = docker_results["amd64-generic"][1]
             print(f"warm docker rebuild amd64-generic: {amd:.2f} s vs warm plain host go build {plain:.2f} s "
                   f"({amd / plain:.2f}x)")

@@ -94,8 +94,8 @@ def pair(key: str, what: str, ours: list[str], theirs: list[str], cwd: Path, run
         b.append(base)
         ratios.append(took / base)
         peak = max(peak, mb)
-    return {"key": key, "what": what, "ours_ms": statistics.median(a) * 1000, "yardstick_ms": statistics.median(b) * 1000,
-            "ratio": statistics.median(ratios), "peak_mb": peak}
+    return {"key": key, "what": what, "ours_ms": statistics.median(a) * 1000,
+            "yardstick_ms": statistics.median(b) * 1000, "ratio": statistics.median(ratios), "peak_mb": peak}
 
 
 def main() -> None:
@@ -133,7 +133,8 @@ def main() -> None:
                       "--pull", "never", "--network", args.network]
             hand = ["docker", "run", "--rm", "--network", args.network, "-v", f"{project}:/app", "-w", "/app",
                     "-v", "krakend-tasks-bench-gomod:/go/pkg/mod",
-                    "-v", "krakend-tasks-bench-gocache:/root/.cache/go-build", image, "go", "build", "-buildmode=plugin", "-buildvcs=false", "-o", "dist-docker/hello.so", "."]
+                    "-v", "krakend-tasks-bench-gocache:/root/.cache/go-build", image,
+                    "go", "build", "-buildmode=plugin", "-buildvcs=false", "-o", "dist-docker/hello.so", "."]
             rows.append(pair("docker", "warm rebuild, docker engine, one target", docker, hand, project, args.runs))
         check = [str(krakend), "check-plugin", "-s", "go.sum", "-l", LIBC]
         if "check" in only:
@@ -144,8 +145,8 @@ def main() -> None:
                              [*py, "inspect", "--krakend-bin", str(krakend), "--path", str(plugin)],
                              [str(krakend), "test-plugin", "-s", str(plugin)], project, args.runs))
         if "bundled" in only:
-            rows.append(pair("bundled", "check (bundled release data)", [*py, "check", "--target", "amd64-generic"], check,
-                             project, args.runs))
+            rows.append(pair("bundled", "check (bundled release data)", [*py, "check", "--target", "amd64-generic"],
+                             check, project, args.runs))
         if "smoke" in only:
             stage = Path(tmp) / "stage"
             (stage / "plugins").mkdir(parents=True)
@@ -154,7 +155,8 @@ def main() -> None:
             port = 18000 + os.getpid() % 1000
             config.update(port=port, plugin={"pattern": ".so", "folder": str(stage / "plugins") + "/"})
             (stage / "krakend.json").write_text(json.dumps(config))
-            rows.append(pair("smoke", "smoke --krakend-bin K (one request)", [*py, "smoke", "--krakend-bin", str(krakend)],
+            rows.append(pair("smoke", "smoke --krakend-bin K (one request)",
+                             [*py, "smoke", "--krakend-bin", str(krakend)],
                              ["bash", "-c", HAND_SMOKE, "smoke", str(krakend), str(stage / "krakend.json"), str(port)],
                              project, args.runs))
     floor = statistics.median(timed([py[0], "-c", "pass"], ROOT)[0] for _ in range(5)) * 1000
