@@ -18,6 +18,9 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "hello-plugin"
 VERSION = "2.13.8"
 REQUIRED = set(filter(None, os.environ.get("KT_REQUIRE", "").split(",")))
+# Tests give krakend-tasks a cache of its own (XDG_CACHE_HOME); Go's build cache, which Go also
+# finds there, stays the one of this machine, so that their builds are not compiled from scratch.
+os.environ.setdefault("GOCACHE", str(Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "go-build"))
 
 
 def pytest_terminal_summary(terminalreporter) -> None:
