@@ -182,6 +182,15 @@ def section_headers(elf) -> Iterator[tuple[int, Any]]:
         yield index, elf._get_section_header(index)
 
 
+def section_named(elf, name: str) -> Any:
+    """The section called `name`, or None; only that one is built (get_section_by_name builds
+    every section before it, the GNU hash table included)."""
+    for index, header in section_headers(elf):
+        if elf._get_section_name(header) == name:
+            return elf.get_section(index)
+    return None
+
+
 WANTED_SECTIONS = ("SHT_DYNAMIC", "SHT_GNU_verneed", "SHT_PROGBITS")
 
 
@@ -231,7 +240,7 @@ def find_symbols(elf, names: Iterable[str]) -> dict[str, tuple[int, int]]:
     # Elf64_Sym: name, info, other, shndx, value, size; Elf32_Sym: name, value, size, info, other, shndx
     entry = struct.Struct(("<" if elf.little_endian else ">") + ("IBBHQQ" if is64 else "IIIBBH"))
     name_at, info_at, value_at = (0, 1, 4) if is64 else (0, 3, 1)
-    for table in (elf.get_section_by_name(".symtab"), elf.get_section_by_name(".dynsym")):
+    for table in (section_named(elf, ".symtab"), section_named(elf, ".dynsym")):
         if table is None or table["sh_type"] not in ("SHT_SYMTAB", "SHT_DYNSYM"):
             continue
         strings = elf.get_section(table["sh_link"]).data()
@@ -252,7 +261,7 @@ def find_symbols(elf, names: Iterable[str]) -> dict[str, tuple[int, int]]:
 
 
 def build_info_of(elf, data: bytes | mmap.mmap) -> BuildInfo | None:
-    section = elf.get_section_by_name(".go.buildinfo")
+    section = section_named(elf, ".go.buildinfo")
     blob = section.data() if section is not None else _scan(data)
     if blob is None or not blob.startswith(MAGIC) or len(blob) < 32:
         return None

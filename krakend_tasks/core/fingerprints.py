@@ -110,7 +110,9 @@ def read_fingerprints(path: str | Path) -> Fingerprints:
 
 def _symbols(elf, data: mmap.mmap, path: Path) -> dict[str, bytes]:
     """name -> contents of the fingerprint symbols (and the plugin's check order) in .symtab."""
-    table = elf.get_section_by_name(".symtab")
+    from krakend_tasks.core.elf import section_named
+
+    table = section_named(elf, ".symtab")
     if table is None or table["sh_type"] != "SHT_SYMTAB":
         raise NoFingerprints(f"{path} has no symbol table (stripped, e.g. -ldflags=-s or strip)",
                              hint="read an unstripped binary, or pass KrakenD's image with --image")
