@@ -16,7 +16,7 @@ from krakend_tasks.core.fingerprints import plugin_fingerprints, read_fingerprin
 from krakend_tasks.core.settings import load_settings
 from krakend_tasks.core.targets import ALL_TARGETS
 
-from .conftest import PYTHON, VERSION, build_in, copy_example, docker_settings, run
+from .conftest import PYTHON, VERSION, build_in, copy_example, docker_settings, krakend, run
 
 
 @pytest.fixture
@@ -57,6 +57,9 @@ def test_an_edited_go_sum_and_go_mod_are_checked_anew(cache, krakend_bins, tmp_p
         assert not found["ok"]
         assert [(d["name"], d["have"], d["want"]) for d in found["diffs"]] == [
             ("github.com/google/uuid", "v1.5.0", "v1.6.0")]
+    real = krakend(krakend_bins, "amd64-generic", "check-plugin", "-s", str(project / "go.sum"),
+                   "-l", "GLIBC-2.36_(debian-12)")  # the real KrakenD says the same of the edit
+    assert real.returncode == 1 and "github.com/google/uuid" in real.stdout + real.stderr
     (project / "go.sum").write_text(go_sum)
     assert check_json(project, "--krakend-bin", binary)["ok"]
     gomod = (project / "go.mod").read_text()
@@ -74,7 +77,7 @@ def test_a_changed_setting_is_taken(cache, tmp_path):
     assert sorted(json.loads(run(command, project).stdout)) == ["arm64-alpine", "arm64-generic"]
 
 
-def test_a_rebuild_keeps_an_unchanged_artifact_and_a_change_makes_a_new_one(cache, cross, tmp_path):
+def test_a_rebuild_keeps_an_unchanged_artifact_and_a_change_makes_a_new_one(cache, cross, krakend_bins, tmp_path):
     """Go skips the link of an up-to-date plugin: the artifact stays the same file (nothing to hash
     or compare again); a changed source or setting links anew, and every record follows the new file."""
     project = copy_example(tmp_path / "hello")
@@ -104,6 +107,8 @@ def test_a_rebuild_keeps_an_unchanged_artifact_and_a_change_makes_a_new_one(cach
     assert now.modules["github.com/google/uuid"] == "v1.5.0"
     assert now.packages["github.com/google/uuid"] != first.packages["github.com/google/uuid"]
     assert now.packages == read_fingerprints(plugin).packages
+    loaded = krakend(krakend_bins, "amd64-generic", "test-plugin", "-s", str(plugin))  # and the real KrakenD
+    assert loaded.returncode == 1 and "different version of package github.com/google/uuid" in loaded.stderr
 
 
 def test_a_docker_rebuild_keeps_an_unchanged_artifact_and_a_change_makes_a_new_one(cache, docker_client, tmp_path):
