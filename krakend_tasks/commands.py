@@ -92,7 +92,7 @@ def valid_image(reference: str, what: str) -> None:
     """An image reference given on the command line, or one clear error."""
     import re
 
-    from krakend_tasks.core.settings import IMAGE
+    from krakend_tasks.core.schema import IMAGE
     if not re.fullmatch(IMAGE, reference):
         raise ConfigError(f"{what} {reference!r} is not an image reference",
                           hint='e.g. "krakend:2.13.8" or "registry.example.com/team/gateway:1.0"')
@@ -243,9 +243,9 @@ def test(project: str | Path, *, paths: list[str] | None = None, kinds: list[str
                 result = load_in_image([path], plugin_kinds, image, recipe, loaded.pull)
             else:
                 result = load_local([path], plugin_kinds, recipe, loaded.release)
-            result.compare_packages(path, plugin_target.arch.value, loaded.release.version,
-                                    krakend_bin=krakend_bin, image=image, pull=loaded.pull, modcache=loaded.modcache,
-                                    official=loaded.official_image)
+            result = result.compare_packages(path, plugin_target.arch.value, loaded.release.version,
+                                             krakend_bin=krakend_bin, image=image, pull=loaded.pull,
+                                             modcache=loaded.modcache, official=loaded.official_image)
             mark(str(path), "done" if result.ok else "failed")
             results.append((path, plugin_target, result))
     print_loads(results, as_machine=json)
@@ -275,7 +275,7 @@ def check_plugin(project: str | Path, *, sum: str | None = None, go: str | None 
         print(f"reading go.mod: open {Path(go_sum).with_name('go.mod')}: no such file or directory", file=sys.stderr)
         return 1
     if fix and report.diffs:
-        report.indirect = read_go_mod(go_mod).indirect()
+        report = report._replace(indirect=frozenset(read_go_mod(go_mod).indirect()))
     sys.stderr.write(krakend_text(report, fix=fix))
     return 0 if not report.diffs else 1
 

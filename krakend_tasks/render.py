@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -17,12 +17,21 @@ if TYPE_CHECKING:
 
 
 def as_json(value: Any) -> str:
-    return json.dumps(value, indent=2, default=lambda o: fields(o) if hasattr(o, "__struct_fields__") else str(o))
+    return json.dumps(plain(value), indent=2, default=str)
 
 
-def fields(record: Any) -> dict[str, Any]:
-    """A record's (msgspec.Struct's) fields by name; the JSON encoder goes on into nested ones."""
-    return {name: getattr(record, name) for name in record.__struct_fields__}
+def plain(value: Any) -> Any:
+    """JSON's types for `value`: a record (a NamedTuple) becomes an object of its fields, a set a
+    sorted list, all the way down; anything else JSON lacks (a Path) becomes its text later."""
+    if hasattr(value, "_fields"):
+        return {name: plain(item) for name, item in zip(value._fields, value, strict=True)}
+    if isinstance(value, Mapping):
+        return {key: plain(item) for key, item in value.items()}
+    if isinstance(value, (set, frozenset)):
+        return sorted(plain(item) for item in value)
+    if isinstance(value, (list, tuple)):
+        return [plain(item) for item in value]
+    return value
 
 
 def print_artifacts(artifacts: Sequence[Artifact], as_machine: bool = False, out: TextIO | None = None) -> None:
@@ -152,7 +161,7 @@ def print_smoke(report: SmokeReport, as_machine: bool = False, out: TextIO | Non
     if as_machine:
         out.write(as_json({"ok": report.ok, "krakend": report.krakend, "target": report.target.name,
                            "plugins": report.plugins, "ready_seconds": report.ready_seconds,
-                           "requests": [{**fields(o), "ok": o.ok}
+                           "requests": [{**plain(o), "ok": o.ok}
                                         for o in report.outcomes],
                            "problems": report.problems, "log": report.log}) + "\n")
         return

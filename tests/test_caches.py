@@ -73,8 +73,27 @@ def test_a_changed_setting_is_taken(cache, tmp_path):
     command = [PYTHON, "-m", "krakend_tasks", "check", "--format", "json"]
     assert sorted(json.loads(run(command, project).stdout)) == sorted(t.name for t in ALL_TARGETS)
     settings = project / "krakend-tasks.toml"
-    settings.write_text(settings.read_text().replace('version = "2.13.8"', 'version = "2.13.8"\ntargets = "arm64"'))
+    valid = settings.read_text()
+    settings.write_text(valid.replace('version = "2.13.8"', 'version = "2.13.8"\ntargets = "arm64"'))
     assert sorted(json.loads(run(command, project).stdout)) == ["arm64-alpine", "arm64-generic"]
+    settings.write_text(valid.replace('version = "2.13.8"', 'version = "2.13.8"\ntargets = 5'))
+    refused = run(command, project)  # a file that passed once, edited: checked again
+    assert refused.returncode == 2 and "targets = 5" in refused.stderr
+    settings.write_text(valid)
+    assert list(json.loads(run(command, project, {"KRAKEND_TASKS_TARGETS": "amd64-alpine"}).stdout)) == [
+        "amd64-alpine"]
+    assert run(command, project, {"KRAKEND_TASKS_TARGETS": "-amd64"}).returncode == 2
+
+
+def test_unchanged_settings_are_not_parsed_nor_checked_again(cache, tmp_path):
+    project = copy_example(tmp_path / "hello")
+    probe = ("import sys; from krakend_tasks.core.settings import load_settings; "
+             f"s = load_settings({str(project)!r}, targets='arm64'); "
+             "print(s.smoke[0].path, [t.name for t in s.targets], 'tomllib' in sys.modules, 'msgspec' in sys.modules)")
+    first, second = (run([PYTHON, "-c", probe], project).stdout.split() for _ in range(2))
+    assert first == ["/__hello", "['arm64-alpine',", "'arm64-generic']", "True", "True"]
+    assert second == ["/__hello", "['arm64-alpine',", "'arm64-generic']", "False", "False"]
+    assert (cache / "settings-checked.json").is_file()
 
 
 def test_a_rebuild_keeps_an_unchanged_artifact_and_a_change_makes_a_new_one(cache, cross, krakend_bins, tmp_path):

@@ -171,7 +171,7 @@ def test_not_compared_is_said_not_hidden(shared_builds):
 
     plugin = shared_builds[("local", "amd64-generic")]
     result = LoadResult(ok=True)
-    result.compare_packages(plugin, "amd64", "2.12.1")
+    result = result.compare_packages(plugin, "amd64", "2.12.1")
     assert result.ok and result.packages is None and packages_state(result) == "NOT COMPARED"
     assert "not compared: none known for KrakenD 2.12.1 linux/amd64" in result.packages_summary
     import io
@@ -365,5 +365,5 @@ def test_a_release_without_tables_is_compared_with_krakends_image(krakend_image,
     found = fingerprints.for_krakend(VERSION, "amd64", official=krakend_image)
     assert found is not None and found.source.endswith("(cached)")
     missing = LoadResult(ok=True)  # an image that is not there: said, not a traceback
-    missing.compare_packages(plugin, "arm64", VERSION, official="local/nothing:1", pull="never")
+    missing = missing.compare_packages(plugin, "arm64", VERSION, official="local/nothing:1", pull="never")
     assert missing.packages is None and "local/nothing:1" in missing.packages_summary

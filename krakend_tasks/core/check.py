@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
-
-import msgspec
+from types import MappingProxyType
+from typing import NamedTuple
 
 from krakend_tasks.core import fingerprints, semver
 from krakend_tasks.core.findings import Finding
@@ -23,7 +23,7 @@ from krakend_tasks.core.targets import Target
 from krakend_tasks.errors import GoModuleError, require_go
 
 
-class Diff(msgspec.Struct, frozen=True):
+class Diff(NamedTuple):
     """One incompatibility: the plugin has `have`, KrakenD wants `want`."""
 
     name: str  # "libc", "go" or a module path
@@ -43,14 +43,14 @@ class Diff(msgspec.Struct, frozen=True):
         return "upgrade" if order < 0 else "downgrade" if order > 0 else "change"
 
 
-class Report(msgspec.Struct):
+class Report(NamedTuple):
     krakend: Descriptor
     plugin: Descriptor
     diffs: list[Diff]
-    findings: list[Finding] = []
-    indirect: set[str] = set()
-    replaced: dict[str, Replace] = {}  # module -> the replace the build applies
-    direct: set[str] | None = None  # go.mod's direct requirements; None: no go.mod was read
+    findings: tuple[Finding, ...] = ()
+    indirect: frozenset[str] = frozenset()
+    replaced: Mapping[str, Replace] = MappingProxyType({})  # module -> the replace the build applies
+    direct: frozenset[str] | None = None  # go.mod's direct requirements; None: no go.mod was read
 
     @property
     def ok(self) -> bool:
@@ -120,14 +120,13 @@ def check(go_sum: str | Path, krakend: Descriptor, go: str | None = None, libc: 
     # a plugin with no requirements (standard library only) has no go.sum and nothing to compare
     deps = {} if mod and not mod.requires and not go_sum.exists() else read_go_sum(go_sum)
     plugin = Descriptor(go=go or krakend.go, libc=libc, deps=deps, source=str(go_sum))
-    report = Report(krakend, plugin, compare(krakend, plugin))
-    if mod:
-        report.indirect = mod.indirect()
-        report.direct = set(mod.requires) - report.indirect
-        report.replaced = {path: replace for path, req in mod.requires.items()
-                           if (replace := mod.replacement(path, req.version))}
-        report.findings = beyond_krakend(mod, krakend, release_go or krakend.go)
-    return report
+    diffs = compare(krakend, plugin)
+    if not mod:
+        return Report(krakend, plugin, diffs)
+    indirect = frozenset(mod.indirect())
+    replaced = {path: replace for path, req in mod.requires.items() if (replace := mod.replacement(path, req.version))}
+    return Report(krakend, plugin, diffs, tuple(beyond_krakend(mod, krakend, release_go or krakend.go)), indirect,
+                  replaced, frozenset(mod.requires) - indirect)
 
 
 def beyond_krakend(mod: GoMod, krakend: Descriptor, release_go: str) -> list[Finding]:
@@ -170,7 +169,8 @@ def check_project(settings: Settings, target: Target, *, go: str | None = None, 
     report = check(settings.project / "go.sum", krakend, go=go, libc=libc or "", release_go=release.go,
                    need_go_mod=not krakend_format)  # KrakenD's check reads no go.mod
     if not krakend_format:
-        report.findings += built_plugin_findings(settings, target, krakend_bin=krakend_bin, image=image)
+        report = report._replace(findings=(*report.findings, *built_plugin_findings(
+            settings, target, krakend_bin=krakend_bin, image=image)))
     return report
 
 

@@ -12,9 +12,7 @@ import re
 import secrets
 import stat
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-import msgspec
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from krakend_tasks.core.files import read_regular
 from krakend_tasks.core.plugin_types import PluginType, plugin_type
@@ -28,7 +26,7 @@ DEFAULT_PATTERN = ".so"
 TEMPLATE_MARKS = ("{{", "{%")
 
 
-class Placement(msgspec.Struct, frozen=True):
+class Placement(NamedTuple):
     """Where one plugin name goes: server plugins on the service, clients on a backend,
     modifiers on an endpoint (no backend given) or a backend."""
 
@@ -40,7 +38,7 @@ class Placement(msgspec.Struct, frozen=True):
     settings: dict[str, Any] | None = None  # the plugin's own configuration, under its name
 
 
-class ConfigFile(msgspec.Struct):
+class ConfigFile(NamedTuple):
     """A parsed krakend.json and how it was written, so that it can be written back alike."""
 
     path: Path
@@ -86,11 +84,11 @@ def parse_json(text: str) -> Any:
         raise ValueError("it is nested too deeply for krakend-tasks to read (thousands of levels)") from None
 
 
-class Outcome(msgspec.Struct):
+class Outcome(NamedTuple):
     """What configure did: the changes, in words, and the backup when the file was rewritten."""
 
     path: Path
-    changes: list[str] = []
+    changes: tuple[str, ...] = ()
     backup: Path | None = None
 
     @property
@@ -230,22 +228,20 @@ def configure(path: str | Path, placements: list[Placement], folder: str = DEFAU
     path = Path(path)
     with locked(path):  # read, change and write as one step: concurrent runs keep every change
         config = read_config(path)
-        outcome = Outcome(config.path)
-        for placement in placements:
-            outcome.changes += add_plugin(config.data, placement, folder, pattern)
+        changes = tuple(change for placement in placements
+                        for change in add_plugin(config.data, placement, folder, pattern))
         text = config.render()
         if text == config.text:
-            outcome.changes = []
-            return outcome
+            return Outcome(config.path)
         real = Path(os.path.realpath(path))  # a symlink stays a symlink; the file it names is updated
         mode = real.stat().st_mode & 0o7777
         if not mode & stat.S_IWUSR or not os.access(real, os.W_OK) or not os.access(real.parent, os.W_OK):
             raise KrakendConfigError(f"{path} is read-only (or its folder is): nothing was changed",
                                      hint="make it writable (chmod u+w), or pass --config with a writable copy")
-        outcome.backup = real.with_name(real.name + ".bak")
-        write_atomic(outcome.backup, real.read_bytes(), mode=mode | 0o200, like=real)
+        backup = real.with_name(real.name + ".bak")
+        write_atomic(backup, real.read_bytes(), mode=mode | 0o200, like=real)
         write_atomic(real, text, mode=mode)
-    return outcome
+    return Outcome(config.path, changes, backup)
 
 
 def configure_project(settings: Settings, path: Path, *, kind: str | None = None, name: str | None = None,

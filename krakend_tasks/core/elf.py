@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import mmap
 import struct
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, Literal
-
-import msgspec
+from typing import Any, Literal, NamedTuple
 
 from krakend_tasks.core.files import open_regular
 from krakend_tasks.core.plugin_types import ENTERPRISE_ONLY, PluginType
@@ -20,20 +18,20 @@ REGISTERERS = (*(t.registerer for t in PluginType), *ENTERPRISE_ONLY)
 MACHINES = {"EM_X86_64": "amd64", "EM_AARCH64": "arm64", "EM_386": "386", "EM_ARM": "arm"}
 
 
-class Module(msgspec.Struct, frozen=True):
+class Module(NamedTuple):
     path: str
     version: str
     replace: Module | None = None
 
 
-class BuildInfo(msgspec.Struct, frozen=True):
+class BuildInfo(NamedTuple):
     """What `go version -m` prints: Go version, main package, modules and build settings."""
 
     go: str  # "1.25.12"
     path: str
     main: Module | None
     deps: tuple[Module, ...]
-    settings: dict[str, str] = {}
+    settings: Mapping[str, str] = {}
 
     def versions(self) -> dict[str, str]:
         """Module path -> version, as KrakenD's check reads its own deps (replacements ignored)."""
@@ -45,7 +43,7 @@ class BuildInfo(msgspec.Struct, frozen=True):
                 for m in self.deps}
 
 
-class ElfFile(msgspec.Struct, frozen=True):
+class ElfFile(NamedTuple):
     path: Path
     elf_class: int  # 32 or 64
     arch: str  # amd64, arm64, ...

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import msgspec
+from typing import NamedTuple
 
 
-class Finding(msgspec.Struct, frozen=True):
+class Finding(NamedTuple):
     """Something KrakenD's check does not see but the linker, the loader or the builder will."""
 
     severity: str  # error | warning

@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import mmap
 import struct
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from pathlib import Path
-
-import msgspec
+from typing import NamedTuple
 
 from krakend_tasks.core.files import open_regular
 from krakend_tasks.core.findings import Finding
@@ -30,24 +29,24 @@ STD = "std"
 OFFICIAL_MODCACHE = "/go/pkg/mod"
 
 
-class Package(msgspec.Struct, frozen=True):
+class Package(NamedTuple):
     path: str
     module: str  # "std", or the module path the package belongs to
     version: str  # the module's version; "-" for std
     fingerprint: str  # 16 hex digits
 
 
-class Fingerprints(msgspec.Struct, frozen=True):
+class Fingerprints(NamedTuple):
     """The package fingerprints of one Go file: a plugin, a KrakenD binary, or a table of one."""
 
     packages: dict[str, Package]  # for a plugin: in the order Go checks them
     source: str  # said to the user: "binary /usr/bin/krakend", "KrakenD 2.13.8 linux/amd64 (bundled table)"
     go: str = ""
     arch: str = ""  # amd64, arm64: fingerprints differ between architectures
-    modules: dict[str, str] = {}  # module -> version, as the file links them
+    modules: Mapping[str, str] = {}  # module -> version, as the file links them
     trimpath: bool = False  # built with -trimpath (read from the Go build info)
     replaced: frozenset[str] = frozenset()  # modules a replace directive swapped
-    built: dict[str, str] = {}  # module -> the version compiled, where a replace differs
+    built: Mapping[str, str] = {}  # module -> the version compiled, where a replace differs
 
     def compiled(self, module: str) -> str:
         """The version of `module` that was compiled: a replace's target (`=>`), else the required one."""
@@ -328,14 +327,14 @@ def _bundled(version: str, arch: str) -> Fingerprints | None:
 # The comparison ------------------------------------------------------------------------------
 
 
-class Mismatch(msgspec.Struct, frozen=True):
+class Mismatch(NamedTuple):
     package: str
     module: str
     plugin_version: str
     krakend_version: str
 
 
-class Comparison(msgspec.Struct, frozen=True):
+class Comparison(NamedTuple):
     """The fingerprints of a plugin against KrakenD's: what plugin.Open will decide."""
 
     krakend_source: str

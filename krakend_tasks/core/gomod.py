@@ -4,21 +4,20 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-
-import msgspec
+from typing import Any, NamedTuple
 
 from krakend_tasks.core import semver
 from krakend_tasks.core.files import read_regular
 from krakend_tasks.errors import GoModuleError
 
 
-class Require(msgspec.Struct, frozen=True):
+class Require(NamedTuple):
     path: str
     version: str
     indirect: bool = False
 
 
-class Replace(msgspec.Struct, frozen=True):
+class Replace(NamedTuple):
     old: str
     old_version: str | None
     new: str
@@ -29,14 +28,14 @@ class Replace(msgspec.Struct, frozen=True):
         return self.new_version is None
 
 
-class GoMod(msgspec.Struct):
+class GoMod(NamedTuple):
     path: Path
-    module: str = ""
-    go: str | None = None
-    toolchain: str | None = None
-    requires: dict[str, Require] = {}
-    replaces: list[Replace] = []
-    excludes: list[tuple[str, str]] = []
+    module: str
+    go: str | None
+    toolchain: str | None
+    requires: dict[str, Require]
+    replaces: list[Replace]
+    excludes: list[tuple[str, str]]
 
     def indirect(self) -> set[str]:
         return {r.path for r in self.requires.values() if r.indirect}
@@ -57,7 +56,8 @@ def read_go_mod(path: str | Path) -> GoMod:
     """Parse a go.mod; a syntax error names the file and line."""
     path = Path(path)
     text = _read(path, "go.mod")
-    mod = GoMod(path=path)
+    mod: dict[str, Any] = {"module": "", "go": None, "toolchain": None, "requires": {}, "replaces": [],
+                           "excludes": []}
     block: str | None = None
     for number, raw in enumerate(text.splitlines(), start=1):
         code, _, comment = raw.partition("//")
@@ -81,34 +81,34 @@ def read_go_mod(path: str | Path) -> GoMod:
         _directive(mod, verb, tokens[1:], indirect, where)
     if block is not None:
         raise GoModuleError(f"{path}: {block} block is not closed", hint="add the closing ')'")
-    if not mod.module:
+    if not mod["module"]:
         raise GoModuleError(f"{path}: no module directive", hint="start the go.mod with `module <path>`")
-    return mod
+    return GoMod(path, **mod)
 
 
-def _directive(mod: GoMod, verb: str, args: list[str], indirect: bool, where: str) -> None:
+def _directive(mod: dict[str, Any], verb: str, args: list[str], indirect: bool, where: str) -> None:
     def need(n: int, usage: str) -> None:
         if len(args) != n:
             raise GoModuleError(f"{where}: usage: {verb} {usage}", hint="fix the go.mod, or run `go mod tidy`")
 
     if verb == "module":
         need(1, "module/path")
-        mod.module = args[0]
+        mod["module"] = args[0]
     elif verb == "go":
         need(1, "1.23.0")
         if not GO_VERSION.fullmatch(args[0]):
             raise GoModuleError(f"{where}: invalid go version {args[0]!r}", hint="use a version like 1.25.3")
-        mod.go = args[0]
+        mod["go"] = args[0]
     elif verb == "toolchain":
         need(1, "go1.25.3")
-        mod.toolchain = args[0]
+        mod["toolchain"] = args[0]
     elif verb == "require":
         need(2, "module/path v1.2.3")
         _check_version(args[1], where)
-        mod.requires[args[0]] = Require(args[0], args[1], indirect)
+        mod["requires"][args[0]] = Require(args[0], args[1], indirect)
     elif verb == "exclude":
         need(2, "module/path v1.2.3")
-        mod.excludes.append((args[0], args[1]))
+        mod["excludes"].append((args[0], args[1]))
     elif verb == "replace":
         if "=>" not in args:
             raise GoModuleError(f"{where}: usage: replace old [v] => new [v]", hint="fix the go.mod")
@@ -116,8 +116,8 @@ def _directive(mod: GoMod, verb: str, args: list[str], indirect: bool, where: st
         old, new = args[:arrow], args[arrow + 1:]
         if not 1 <= len(old) <= 2 or not 1 <= len(new) <= 2:
             raise GoModuleError(f"{where}: usage: replace old [v] => new [v]", hint="fix the go.mod")
-        mod.replaces.append(Replace(old[0], old[1] if len(old) == 2 else None,
-                                    new[0], new[1] if len(new) == 2 else None))
+        mod["replaces"].append(Replace(old[0], old[1] if len(old) == 2 else None,
+                                       new[0], new[1] if len(new) == 2 else None))
     # retract, godebug, tool and ignore do not change which versions are linked
 
 

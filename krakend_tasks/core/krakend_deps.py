@@ -14,9 +14,9 @@ import os
 import re
 import subprocess
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
-
-import msgspec
+from typing import NamedTuple
 
 from krakend_tasks.core.elf import read_build_info, read_go_string
 from krakend_tasks.core.files import cache_dir, write_cache
@@ -28,12 +28,12 @@ from krakend_tasks.errors import DependencySourceError, KrakendTasksError, NotAP
 LURA_CORE = "github.com/luraproject/lura/v2/core"
 
 
-class Descriptor(msgspec.Struct, frozen=True):
+class Descriptor(NamedTuple):
     """One side of the comparison, as KrakenD's check-plugin models it."""
 
     go: str
     libc: str
-    deps: dict[str, str] = {}
+    deps: Mapping[str, str] = {}
     source: str = ""  # where this came from, said to the user
 
 
@@ -54,7 +54,7 @@ def from_binary(path: str | Path) -> Descriptor:
     except (OSError, ValueError, TypeError, KeyError):  # not cached yet, or a damaged entry
         pass
     found = read_binary(path)
-    write_cache(cached, json.dumps(msgspec.structs.asdict(found)))
+    write_cache(cached, json.dumps(found._asdict()))
     return found
 
 
@@ -195,5 +195,5 @@ def for_release(release: Release, libc: str, image: str | None = None, official:
         raise DependencySourceError(f"no source gave KrakenD {release.version}'s dependencies: {'; '.join(problems)}",
                                     hint="pass a KrakenD binary with --krakend-bin, or set GOPROXY to a proxy that "
                                          "serves github.com/krakend/krakend-ce")
-    write_cache(cached, json.dumps({**msgspec.structs.asdict(found), "libc": None}, indent=1))
+    write_cache(cached, json.dumps({**found._asdict(), "libc": None}, indent=1))
     return found

@@ -19,9 +19,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
-
-import msgspec
+from typing import Any, NamedTuple
 
 from krakend_tasks.core.targets import Arch, Libc, Target
 from krakend_tasks.errors import ConfigError, ToolchainMissing
@@ -84,12 +82,12 @@ def run_krakend(args: Sequence[str | Path], *, krakend_bin: str | Path | None = 
     return code, "\n".join(lines)
 
 
-class Running(msgspec.Struct):
+class Running(NamedTuple):
     """A KrakenD started by `serve`: what it is, its log so far, and its exit status once it stopped."""
 
     what: str  # "binary /usr/bin/krakend", "image krakend:2.13.8"
-    lines: list[str] = []
-    exit_status: Callable[[], int | None] = lambda: None
+    lines: list[str]  # filled as KrakenD writes them
+    exit_status: Callable[[], int | None]  # None while it runs
 
 
 @contextmanager
@@ -126,7 +124,7 @@ def _serve_binary(config: Path, krakend_bin: str | Path) -> Iterator[Running]:
     except OSError as exc:
         raise ConfigError(f"cannot run KrakenD binary {krakend_bin}: {exc.strerror or exc}",
                           hint="pass the path of an executable krakend (--krakend-bin)") from None
-    running = Running(f"binary {krakend_bin}", exit_status=proc.poll)
+    running = Running(f"binary {krakend_bin}", [], proc.poll)
     reader = threading.Thread(target=_collect, args=(proc.stdout, running.lines), daemon=True)
     reader.start()
     try:
@@ -154,8 +152,7 @@ def _serve_image(config: Path, image: str, mounts: Sequence[tuple[Path, str]], p
 
     binds = [docker.bind(config, CONFIG_IN_IMAGE, read_only=True),
              *(docker.bind(host, inside, read_only=True) for host, inside in mounts)]
-    running = Running(f"image {image}")
-    with docker.started(image, ["run", "-c", CONFIG_IN_IMAGE], label="smoke", lines=running.lines, mounts=binds,
+    lines: list[str] = []
+    with docker.started(image, ["run", "-c", CONFIG_IN_IMAGE], label="smoke", lines=lines, mounts=binds,
                         platform=platform, pull=pull, network="host") as exit_status:
-        running.exit_status = exit_status
-        yield running
+        yield Running(f"image {image}", lines, exit_status)

@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-
-import msgspec
+from typing import NamedTuple
 
 from krakend_tasks.core.files import locked, read_regular, remove_stale, write_atomic
 from krakend_tasks.errors import ConfigError
@@ -15,7 +14,7 @@ MANIFEST = "manifest.json"
 PARTIAL = r"\..+\.(\d+)(?:-[0-9a-f]{12})?\.partial"  # an engine's output while it builds: .<file>.<pid>[-id].partial
 
 
-class Artifact(msgspec.Struct, frozen=True):
+class Artifact(NamedTuple):
     """A built plugin and its record in dist/manifest.json."""
 
     path: str  # file name inside dist/
@@ -73,5 +72,5 @@ def _update(dist: Path, path: str, artifact: Artifact | None) -> None:
     with locked(dist / MANIFEST):
         entries = [a for a in read_manifest(dist) if a.path != path] + ([artifact] if artifact else [])
         entries.sort(key=lambda a: a.path)
-        artifacts = [msgspec.structs.asdict(a) for a in entries]
+        artifacts = [a._asdict() for a in entries]
         write_atomic(dist / MANIFEST, json.dumps({"artifacts": artifacts}, indent=2) + "\n")

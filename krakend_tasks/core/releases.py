@@ -8,8 +8,8 @@ from __future__ import annotations
 import csv
 from functools import cache
 from pathlib import Path
+from typing import NamedTuple
 
-import msgspec
 from packaging.version import Version
 
 from krakend_tasks.core.targets import Libc, Target
@@ -24,7 +24,7 @@ MUSL_OF_ALPINE = {"3.15": "1.2.2", "3.16": "1.2.3", "3.17": "1.2.3", "3.18": "1.
 DEBIAN = {"bullseye": ("11", "2.31"), "bookworm": ("12", "2.36"), "trixie": ("13", "2.41")}
 
 
-class Release(msgspec.Struct, frozen=True):
+class Release(NamedTuple):
     """One KrakenD CE release and what a plugin for it must match."""
 
     version: str  # "2.13.8"

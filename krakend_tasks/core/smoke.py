@@ -23,9 +23,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
-
-import msgspec
+from typing import Any, NamedTuple
 
 from krakend_tasks.core.configure import read_config
 from krakend_tasks.core.elf import program_target, read_elf
@@ -42,7 +40,7 @@ REQUEST_TIMEOUT = 10.0
 TELLING = ("plugin", "error", "panic", "fatal", "unable", "invalid", "refus", "not found")
 
 
-class Outcome(msgspec.Struct, frozen=True):
+class Outcome(NamedTuple):
     """One declared request: what came back and what was wrong with it ("" when nothing)."""
 
     request: SmokeRequest
@@ -56,14 +54,14 @@ class Outcome(msgspec.Struct, frozen=True):
         return not self.problem
 
 
-class SmokeReport(msgspec.Struct):
+class SmokeReport(NamedTuple):
     krakend: str  # what ran: "binary ...", "image ..."
     target: Target
     plugins: list[str]
-    requests: tuple[SmokeRequest, ...] = ()  # declared; those without an outcome were not sent
-    outcomes: list[Outcome] = []
-    problems: list[str] = []  # not tied to a request: refused config, unloaded plugin
-    log: list[str] = []  # KrakenD's lines that explain a failure
+    requests: tuple[SmokeRequest, ...]  # declared; those without an outcome were not sent
+    outcomes: list[Outcome]  # filled as the requests are sent
+    problems: list[str]  # not tied to a request: refused config, unloaded plugin
+    log: tuple[str, ...] = ()  # KrakenD's lines that explain a failure
     ready_seconds: float | None = None  # how long /__health took to answer
 
     @property
@@ -119,7 +117,6 @@ def smoke(settings: Settings, config: Path, *, krakend_bin: str | Path | None = 
     if any(pattern not in f"{name}.so" for name in names):
         raise KrakendConfigError(f"plugin.pattern {pattern!r} of {config} does not match "
                                  f"{', '.join(n + '.so' for n in names)}", hint='use a pattern such as ".so"')
-    report = SmokeReport(krakend="", target=target, plugins=names, requests=settings.smoke)
     with _staged() as stage, _echo_backend(keep_backends) as backend:
         port = free_port()
         folder = stage / "plugins"
@@ -139,21 +136,21 @@ def smoke(settings: Settings, config: Path, *, krakend_bin: str | Path | None = 
         log(f"starting KrakenD ({krakend_bin or image}) on port {port}")
         with serve(staged, krakend_bin=krakend_bin, image=image, mounts=mounts, pull=settings.pull,
                    platform=f"linux/{target.arch.value}") as running:
-            report.krakend = running.what
+            report = SmokeReport(running.what, target, names, settings.smoke, outcomes=[], problems=[])
             started = time.monotonic()
             said = running.lines  # KrakenD names the staged copy: say the user's file instead
             if not _wait_ready(running, port, report, staged, config):
                 return _explained(report, _as_users(said, staged, config))
-            report.ready_seconds = time.monotonic() - started
+            report = report._replace(ready_seconds=time.monotonic() - started)
             for request in settings.smoke:
                 report.outcomes.append(send(port, request))
             if not settings.smoke:  # then KrakenD's log must show each plugin loaded by its type's loader
                 kinds = {name: read_elf(path).plugin_types for name, path in files.items()}
                 time.sleep(0.05)  # the loaders' last lines
-                report.problems += unregistered(kinds or {name: [] for name in names}, running.lines)
+                report.problems.extend(unregistered(kinds or {name: [] for name in names}, running.lines))
             if not report.ok:
                 time.sleep(0.1)  # the log lines of the failed requests
-                _explained(report, _as_users(said, staged, config))
+                report = _explained(report, _as_users(said, staged, config))
     return report
 
 
@@ -194,8 +191,7 @@ def _as_users(lines: list[str], staged: Path, config: Path) -> list[str]:
 def _explained(report: SmokeReport, lines: list[str]) -> SmokeReport:
     telling = [line for line in lines if any(word in line.lower() for word in TELLING)
                or any(name in line for name in report.plugins)]
-    report.log = telling[-40:] or lines[-20:]
-    return report
+    return report._replace(log=tuple(telling[-40:] or lines[-20:]))
 
 
 SERVICES = {PluginType.SERVER: "Handler Plugin", PluginType.CLIENT: "Executor Plugin",

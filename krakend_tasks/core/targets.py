@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from enum import StrEnum
-
-import msgspec
+from typing import NamedTuple
 
 from krakend_tasks.errors import ConfigError
 
@@ -31,7 +30,7 @@ LIBC_SYNONYMS: dict[str, Libc] = {
 }
 
 
-class Target(msgspec.Struct, frozen=True, order=True):
+class Target(NamedTuple):
     """One cell of the builder matrix, such as `arm64-alpine`."""
 
     arch: Arch
@@ -112,7 +111,7 @@ def _unknown(text: str) -> ConfigError:
     )
 
 
-class Recipe(msgspec.Struct, frozen=True):
+class Recipe(NamedTuple):
     """How to build for one target: image, compilers, environment and linker flags.
 
     Every field can be overridden per project and per target (see Settings.recipe).

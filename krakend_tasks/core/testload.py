@@ -16,9 +16,7 @@ import re
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
-
-import msgspec
+from typing import Any, NamedTuple
 
 from krakend_tasks.core.files import cache_dir, sha256
 from krakend_tasks.core.fingerprints import Comparison, findings_for
@@ -33,7 +31,7 @@ from krakend_tasks.errors import BuildFailed, ConfigError, KrakendTasksError, re
 NO_MODULE_DATA = "runtime: no plugin module data"
 
 
-class Check(msgspec.Struct, frozen=True):
+class Check(NamedTuple):
     ok: bool
     kind: str  # SERVER, CLIENT, MODIFIER, or OPEN
     path: str
@@ -46,51 +44,49 @@ class Check(msgspec.Struct, frozen=True):
         return [n for n in listed.split(",") if n]
 
 
-class LoadResult(msgspec.Struct):
+class LoadResult(NamedTuple):
     """Parsed `[OK]`/`[KO]` lines of a loader run (KrakenD's test-plugin or ours), and the package
     fingerprint comparison that tells whether KrakenD itself would accept what the loader opened."""
 
     ok: bool
-    checks: list[Check] = []
+    checks: tuple[Check, ...] = ()
     fatal: str | None = None  # the loader died (e.g. "runtime: no plugin module data")
     output: str = ""
     loader: str = ""  # what loaded it: "Go loader", "binary ...", "image ..."
     packages: Comparison | None = None  # None: KrakenD's fingerprints unknown, not compared
     packages_summary: str = ""
 
-    def compare_packages(self, plugin: Path, arch: str, version: str, **sources: Any) -> None:
-        """Compare the plugin's package fingerprints with KrakenD's (`sources`: findings_for's
-        krakend_bin, image, pull, modcache); a difference fails the result."""
+    def compare_packages(self, plugin: Path, arch: str, version: str, **sources: Any) -> LoadResult:
+        """This result with the plugin's package fingerprints compared with KrakenD's (`sources`:
+        findings_for's krakend_bin, image, pull, modcache); a difference fails it."""
         try:
-            self.packages, self.packages_summary = findings_for(plugin, arch, version, **sources)
+            packages, summary = findings_for(plugin, arch, version, **sources)
         except KrakendTasksError as exc:
-            self.packages, self.packages_summary = None, f"package fingerprints not compared: {exc.message}"
-        if self.packages is not None and not self.packages.ok:
-            self.ok = False
+            packages, summary = None, f"package fingerprints not compared: {exc.message}"
+        return self._replace(ok=self.ok and (packages is None or packages.ok), packages=packages,
+                             packages_summary=summary)
 
 
 _LINE = re.compile(r"\[(OK|KO)\] (SERVER|CLIENT|MODIFIER)\t([^\t:]+)(?::\s*(.*)|\t(.*))?$")
 _OPEN = re.compile(r"\[KO\] Unable to open the plugin (.+)\.$")
 
 
-def parse_output(output: str, exit_code: int) -> LoadResult:
+def parse_output(output: str, exit_code: int, loader: str = "") -> LoadResult:
     """Read test-plugin style output; a crash without a summary line is a failure with its reason."""
-    result = LoadResult(ok=exit_code == 0, output=output)
+    checks, fatal = [], None
     lines = output.splitlines()
     for i, line in enumerate(lines):
         if m := _LINE.match(line):
-            result.checks.append(Check(m[1] == "OK", m[2], m[3], (m[4] or m[5] or "").strip()))
+            checks.append(Check(m[1] == "OK", m[2], m[3], (m[4] or m[5] or "").strip()))
         elif m := _OPEN.match(line):
             detail = lines[i + 1].strip() if i + 1 < len(lines) and lines[i + 1].startswith("\t") else ""
-            result.checks.append(Check(False, "OPEN", m[1], detail))
+            checks.append(Check(False, "OPEN", m[1], detail))
         elif line.startswith("fatal error:"):
-            result.fatal = line.removeprefix("fatal error:").strip()
-    if result.fatal or any(not c.ok for c in result.checks):
-        result.ok = False
-    if not result.checks and not result.fatal:  # nothing said about any plugin: not a pass
-        result.ok = False
-        result.fatal = "the loader printed no [OK]/[KO] line (is it KrakenD's test-plugin?)"
-    return result
+            fatal = line.removeprefix("fatal error:").strip()
+    if not checks and not fatal:  # nothing said about any plugin: not a pass
+        fatal = "the loader printed no [OK]/[KO] line (is it KrakenD's test-plugin?)"
+    ok = exit_code == 0 and not fatal and all(c.ok for c in checks)
+    return LoadResult(ok, tuple(checks), fatal, output, loader)
 
 
 def loader_source() -> str:
@@ -125,9 +121,7 @@ def build_loader(recipe: Recipe, release: Release) -> Path:
 def load_with_krakend(plugins: list[Path], kinds: Sequence[str], krakend: str | Path) -> LoadResult:
     """Run a local KrakenD binary's `test-plugin` and parse its result."""
     code, output = run_krakend(["test-plugin", *_flags(kinds), *map(str, plugins)], krakend_bin=krakend)
-    result = parse_output(output, code)
-    result.loader = f"binary {krakend}"
-    return result
+    return parse_output(output, code, f"binary {krakend}")
 
 
 def load_in_image(plugins: list[Path], kinds: Sequence[str], image: str, recipe: Recipe, pull: str = "missing",
@@ -135,9 +129,7 @@ def load_in_image(plugins: list[Path], kinds: Sequence[str], image: str, recipe:
     """Run `krakend test-plugin` in a KrakenD image, arm64 under the daemon's emulation."""
     code, output = run_krakend(["test-plugin", *_flags(kinds), *plugins], image=image, pull=pull, command=command,
                                platform=f"linux/{recipe.target.arch.value}")
-    result = parse_output(output, code)
-    result.loader = f"image {image}"
-    return result
+    return parse_output(output, code, f"image {image}")
 
 
 def _flags(kinds: Sequence[str]) -> list[str]:
@@ -152,9 +144,7 @@ def load_local(plugins: list[Path], kinds: Sequence[str], recipe: Recipe, releas
     loader = build_loader(recipe, release)
     proc = subprocess.run([*emulator(recipe.target), str(loader), *flags, *map(str, plugins)],
                           capture_output=True, text=True, errors="replace")
-    result = parse_output(proc.stdout + proc.stderr, proc.returncode)
-    result.loader = "Go loader"
-    return result
+    return parse_output(proc.stdout + proc.stderr, proc.returncode, "Go loader")
 
 def as_krakend_says(error: str) -> str:
     """An error as KrakenD's test-plugin prints it: its loader says `plugin #0 (<path>): <error>` and
@@ -189,9 +179,8 @@ def krakend_lines(path: Path, kinds: Sequence[str], settings: Settings, krakend_
         found = None
     target = named[0] if len(named) == 1 else found or parse_target("amd64-generic")
     result = load_local([path], kinds, settings.recipe(target), settings.release)
-    result.compare_packages(path, target.arch.value, settings.release.version, pull=settings.pull,
-                            official=settings.official_image,
-                            modcache=settings.modcache)
+    result = result.compare_packages(path, target.arch.value, settings.release.version, pull=settings.pull,
+                                     official=settings.official_image, modcache=settings.modcache)
     ordered = [t for t in TEST_ORDER if t in kinds]
     if result.fatal:
         return [f"fatal error: {result.fatal}"], False

@@ -10,9 +10,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
-
-import msgspec
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 if TYPE_CHECKING:
     from krakend_tasks.core.targets import Recipe
@@ -39,7 +37,7 @@ def watchdog(script: str) -> Callable[[], None]:
     return disarm
 
 
-class BuildJob(msgspec.Struct, frozen=True):
+class BuildJob(NamedTuple):
     """One `go build -buildmode=plugin` to run: what, for which target, into which file."""
 
     recipe: Recipe
