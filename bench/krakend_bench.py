@@ -17,9 +17,9 @@ yardstick does the same work as ours:
   config, polls /__health with curl, sends the request and stops KrakenD.
 
 K is the real KrakenD CE 2.13.8 of .ci/krakend.sh (amd64 glibc). Ours runs as a user's install
-does: in a virtual environment of its own (made under ~/.cache/krakend-tasks-bench), whose only
-site hook is the one that puts this checkout and the interpreter's packages on the path, with
-bytecode compiled as `pip install` compiles it.
+does: the `krakend-tasks` console script, in a virtual environment of its own (made under
+~/.cache/krakend-tasks-bench), whose only site hook is the one that puts this checkout and the
+interpreter's packages on the path, with bytecode compiled as `pip install` compiles it.
 
 Usage: python bench/krakend_bench.py [--krakend K] [--runs 10] [--builder local/krakend-builder]
        [--only local,docker,check,inspect,bundled,smoke]
@@ -57,8 +57,9 @@ kill $pid; wait $pid || true
 """
 
 
-def venv_python() -> str:
-    """A virtual environment that sees this checkout and the interpreter's packages, nothing else."""
+def venv_command() -> list[str]:
+    """`krakend-tasks` in a virtual environment that sees this checkout and the interpreter's
+    packages, nothing else: the console script pip writes for the project's entry point."""
     home = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "krakend-tasks-bench"
     venv = home / f"venv-{sys.version_info.major}.{sys.version_info.minor}"
     python = venv / "bin" / "python"
@@ -68,7 +69,11 @@ def venv_python() -> str:
                               check=True, capture_output=True, text=True).stdout.strip()
     Path(packages, "krakend-tasks-bench.pth").write_text(f"{ROOT}\n{site.getsitepackages()[0]}\n")
     compileall.compile_dir(ROOT / "krakend_tasks", quiet=1)
-    return str(python)
+    script = venv / "bin" / "krakend-tasks"
+    script.write_text(f"#!{python}\nimport sys\nfrom krakend_tasks.cli import main\n"
+                      "if __name__ == '__main__':\n    sys.exit(main())\n")
+    script.chmod(0o755)
+    return [str(script)]
 
 
 def timed(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> tuple[float, float]:
@@ -113,7 +118,7 @@ def main() -> None:
     krakend = Path(args.krakend or (folder / "krakend-amd64-generic" if folder else ""))
     if not krakend.is_file():
         raise SystemExit("no KrakenD: pass --krakend, or run `eval \"$(bash .ci/krakend.sh)\"`")
-    py = [venv_python(), "-m", "krakend_tasks"]
+    py = venv_command()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         project = Path(tmp) / "hello"
@@ -159,7 +164,8 @@ def main() -> None:
                              [*py, "smoke", "--krakend-bin", str(krakend)],
                              ["bash", "-c", HAND_SMOKE, "smoke", str(krakend), str(stage / "krakend.json"), str(port)],
                              project, args.runs))
-    floor = statistics.median(timed([py[0], "-c", "pass"], ROOT)[0] for _ in range(5)) * 1000
+    python = Path(py[0]).with_name("python")
+    floor = statistics.median(timed([str(python), "-c", "pass"], ROOT)[0] for _ in range(5)) * 1000
     print(f"median of {args.runs} alternating runs; KrakenD: {krakend}; `python -c pass`: {floor:.0f} ms")
     print("| what | ours ms | yardstick ms | ratio | goal | peak MB |\n|---|---:|---:|---:|---:|---:|")
     for r in rows:

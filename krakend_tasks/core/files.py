@@ -189,20 +189,24 @@ def sha256(path: Path) -> str:
 
 
 def identity(path: Path) -> str:
-    """The sha256 of a (large) file, hashed once: later calls find it by path, size, mtime and inode
-    in an index of our cache, so a changed file is hashed anew and never answered from an old entry."""
-    import json
-
-
+    """The sha256 of a (large) file, hashed once: later runs find it by path, size, mtime and inode
+    (one small cache entry per path), so a changed file is hashed anew and never answered from an
+    old entry."""
     stat = path.stat()
-    key = f"{path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}:{stat.st_ino}"
-    index_file = cache_dir() / "fingerprints" / "index.json"
+    resolved = str(path.resolve())
+    key = f"{resolved}:{stat.st_size}:{stat.st_mtime_ns}:{stat.st_ino}"
+    if key in _identities:
+        return _identities[key]
+    entry = cache_dir() / "identity" / f"{zlib.crc32(resolved.encode(errors='surrogateescape')):08x}-{path.name}"
     try:
-        index = dict(json.loads(index_file.read_text()))
-    except (OSError, ValueError, TypeError):
-        index = {}
-    digest = index.get(key)
-    if not isinstance(digest, str):
+        known, _, digest = entry.read_text().partition("\n")
+    except (OSError, UnicodeDecodeError):
+        known = digest = ""
+    if known != key or len(digest) != 64:  # none yet, another file at that path, or a damaged entry
         digest = sha256(path)
-        write_cache(index_file, json.dumps({**index, key: digest}, indent=1))
+        write_cache(entry, f"{key}\n{digest}")
+    _identities[key] = digest
     return digest
+
+
+_identities: dict[str, str] = {}  # this process's answers

@@ -211,17 +211,17 @@ def read_table(path: str | Path, source: str | None = None, modules: dict[str, s
     packages = {}
     meta = {"go": "", "arch": "", "packages": ""}
     for line in Path(path).read_text().splitlines():
-        key, _, value = line.removeprefix("# ").partition(":")
-        if line.startswith("# ") and key in meta:
-            meta[key] = value.strip()
-        if not line.strip() or line.startswith("#"):
+        if line.startswith("#"):
+            key, _, value = line.removeprefix("# ").partition(":")
+            if key in meta:
+                meta[key] = value.strip()
             continue
         fields = line.split("\t")
-        if len(fields) != 4:
+        if len(fields) == 4 and fields[0]:
+            packages[fields[0]] = Package._make(fields)
+        elif line.strip():
             raise NoFingerprints(f"{path}: {line[:60]!r} is not a fingerprint table line",
                                  hint="expected: package, module, version, fingerprint (tab-separated)")
-        package, module, version, fingerprint = fields
-        packages[package] = Package(package, module, version, fingerprint)
     if complete and meta["packages"] != str(len(packages)):
         raise NoFingerprints(f"{path} is incomplete", hint="it is read again from its source")
     linked = dict(modules or {})
@@ -242,9 +242,23 @@ def write_table(fingerprints: Fingerprints, path: Path, title: str) -> None:
     write_cache(path, "\n".join(lines) + "\n")
 
 
+def bundled_modules(version: str, arch: str = "amd64") -> dict[str, str] | None:
+    """The modules a KrakenD release links (its `debug.ReadBuildInfo().Deps`), when shipped with us.
+
+    They are what KrakenD's check-plugin compares, so they are the exact source; a release links the
+    same modules on both architectures (the amd64 list serves arm64 when no arm64 list is shipped).
+    """
+    folder = DATA.joinpath("krakend", version)
+    for name in (f"linked-modules-linux-{arch}.tsv", "linked-modules-linux-amd64.tsv"):
+        table = folder.joinpath(name)
+        if table.is_file():
+            rows = (line.split("\t") for line in table.read_text().splitlines() if line and not line.startswith("#"))
+            return {row[0]: row[1] for row in rows if len(row) >= 2}
+    return None
+
+
 def bundled(version: str, arch: str) -> Fingerprints | None:
     """The fingerprints shipped with krakend-tasks for a KrakenD release and architecture, if any."""
-    from krakend_tasks.core.krakend_deps import bundled_modules
     from krakend_tasks.core.releases import resolve
 
     table = DATA.joinpath("krakend", version, f"pkghash-linux-{arch}.tsv")

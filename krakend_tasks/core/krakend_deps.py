@@ -20,9 +20,9 @@ from typing import NamedTuple
 
 from krakend_tasks.core.elf import read_build_info, read_go_string
 from krakend_tasks.core.files import cache_dir, write_cache
+from krakend_tasks.core.fingerprints import bundled_modules
 from krakend_tasks.core.gomod import read_go_mod
 from krakend_tasks.core.releases import Release
-from krakend_tasks.data import DATA
 from krakend_tasks.errors import DependencySourceError, KrakendTasksError, NotAPlugin
 
 LURA_CORE = "github.com/luraproject/lura/v2/core"
@@ -145,21 +145,6 @@ def from_image(image: str, binary: str = "/usr/bin/krakend", pull: str = "never"
     with tempfile.TemporaryDirectory() as tmp:
         found = from_binary(copy_from_image(image, binary, Path(tmp), pull=pull))
     return Descriptor(found.go, found.libc, found.deps, source=f"image {image}:{binary}")
-
-
-def bundled_modules(version: str, arch: str = "amd64") -> dict[str, str] | None:
-    """The modules a KrakenD release links (its `debug.ReadBuildInfo().Deps`), when shipped with us.
-
-    They are what KrakenD's check-plugin compares, so they are the exact source; a release links the
-    same modules on both architectures (the amd64 list serves arm64 when no arm64 list is shipped).
-    """
-    folder = DATA.joinpath("krakend", version)
-    for name in (f"linked-modules-linux-{arch}.tsv", "linked-modules-linux-amd64.tsv"):
-        table = folder.joinpath(name)
-        if table.is_file():
-            rows = (line.split("\t") for line in table.read_text().splitlines() if line and not line.startswith("#"))
-            return {row[0]: row[1] for row in rows if len(row) >= 2}
-    return None
 
 
 def cache_path(release: Release) -> Path:

@@ -10,8 +10,7 @@ from functools import cache
 from pathlib import Path
 from typing import NamedTuple
 
-from packaging.version import Version
-
+from krakend_tasks.core import semver
 from krakend_tasks.core.targets import Libc, Target
 from krakend_tasks.data import DATA
 from krakend_tasks.errors import ConfigError
@@ -85,7 +84,7 @@ def parse_table(text: str) -> list[Release]:
             go=row["golang_version"], alpine=row["alpine_version"],
             builder_base=row["builder_linux_base"], cobra=row["krakend_cobra"], lura=row["lura"],
         ))
-    return sorted(releases, key=lambda r: Version(r.version))
+    return sorted(releases, key=lambda r: semver.sort_key(r.tag))
 
 
 @cache
@@ -138,6 +137,6 @@ def refresh(source: str, path: Path | None = None) -> list[Release]:
 def write_table(releases: list[Release], path: Path) -> None:
     """Write the table in canonical form (used by the refresh session)."""
     lines = ["\t".join(COLUMNS)]
-    for r in sorted(releases, key=lambda r: Version(r.version)):
+    for r in sorted(releases, key=lambda r: semver.sort_key(r.tag)):
         lines.append("\t".join((r.tag, r.date, r.module, r.go, r.alpine, r.builder_base, r.cobra, r.lura)))
     path.write_text("\n".join(lines) + "\n")

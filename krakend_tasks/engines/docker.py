@@ -9,12 +9,9 @@ on success, failure and Ctrl-C, and the output is installed with the calling use
 
 from __future__ import annotations
 
-import io
 import os
 import shlex
 import sys
-import tarfile
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -138,7 +135,7 @@ class DockerEngine:
 
     def build(self, job: BuildJob, log: Log) -> None:
         recipe = job.recipe
-        tmp_name = f".{job.output.name}.{os.getpid()}-{uuid.uuid4().hex[:12]}.partial"
+        tmp_name = f".{job.output.name}.{os.getpid()}-{os.urandom(6).hex()}.partial"
         go = job.go_args('"$KT_LDFLAGS"', "/tmp/kt/plugin.so")
         seed = shlex.quote(f"/out/{job.output.name}")  # an up-to-date output lets Go skip the link
         steps = [f"mkdir -p /tmp/kt && {{ [ ! -f {seed} ] || cp -p {seed} /tmp/kt/plugin.so; }}"]
@@ -181,6 +178,9 @@ def gopath_for(modcache: str) -> str | None:
 
 def copy_from_image(image: str, path: str, dest: Path, platform: str = "linux/amd64", pull: str = "missing") -> Path:
     """Copy one file out of an image for a platform (a container is created, never started)."""
+    import io
+    import tarfile
+
     from krakend_tasks.engines.sdk import docker
 
     client = docker_client()
