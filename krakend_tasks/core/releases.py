@@ -5,7 +5,6 @@ The table is `krakend_tasks/data/releases.tsv`; `nox -s refresh_releases` rewrit
 
 from __future__ import annotations
 
-import csv
 from functools import cache
 from pathlib import Path
 from typing import NamedTuple
@@ -74,11 +73,14 @@ def _debian_of(base: str) -> str | None:
 
 
 def parse_table(text: str) -> list[Release]:
-    rows = list(csv.DictReader(text.splitlines(), delimiter="\t"))
+    header, *lines = [line.split("\t") for line in text.splitlines() if line.strip()] or [list(COLUMNS)]
+    if tuple(header) != COLUMNS:
+        raise ConfigError(f"release table has columns {tuple(header)}, expected {COLUMNS}")
     releases = []
-    for row in rows:
-        if tuple(row) != COLUMNS:
-            raise ConfigError(f"release table has columns {tuple(row)}, expected {COLUMNS}")
+    for line in lines:
+        if len(line) != len(COLUMNS):
+            raise ConfigError(f"release table row {line[0]!r} has {len(line)} columns, expected {len(COLUMNS)}")
+        row = dict(zip(COLUMNS, line, strict=True))
         releases.append(Release(
             version=row["tag"].removeprefix("v"), date=row["date"], module=row["module"],
             go=row["golang_version"], alpine=row["alpine_version"],
