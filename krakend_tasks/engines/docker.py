@@ -38,16 +38,15 @@ API_TIMEOUT = 60  # then, for each request (the SDK's default; log streams are n
 
 
 def _ssh_errors() -> tuple[type[Exception], ...]:
-    """paramiko's errors, for DOCKER_HOST=ssh://... (an SSH server that refuses us, a bad key)."""
-    try:
-        from paramiko import SSHException
-    except ImportError:
-        return ()
-    return (SSHException,)
+    """paramiko's errors, for DOCKER_HOST=ssh://... (an SSH server that refuses us, a bad key); only
+    an ssh:// host has the SDK import paramiko (engines/sdk.py), and only then are they needed."""
+    paramiko = sys.modules.get("paramiko")
+    return (paramiko.SSHException,) if paramiko else ()
 
 
 def docker_client() -> docker.DockerClient:
-    """A client from the environment (DOCKER_HOST, podman's socket...) that answered a ping."""
+    """A client from the environment (DOCKER_HOST, podman's socket...) that answered: making it asks
+    the daemon for its API version, which is all a ping would add."""
     from krakend_tasks.engines.sdk import docker, ssh_transport
 
     ssh_transport()
@@ -55,7 +54,6 @@ def docker_client() -> docker.DockerClient:
     unreachable: tuple[type[Exception], ...] = (docker.errors.DockerException, OSError, *_ssh_errors())
     try:
         client = docker.from_env(timeout=PING_TIMEOUT)  # a daemon that accepts but never answers: seconds
-        client.ping()
     except unreachable as exc:
         raise DockerUnavailable(
             f"no Docker daemon answers at {where}: {exc}",
