@@ -242,28 +242,28 @@ def _from_file(root: Path) -> dict[str, Any]:
         if path.is_symlink() and not path.exists():
             raise ConfigError(f"{path} is a symbolic link to nothing (dangling, or a loop)",
                               hint="point it at a settings file, or remove it")
-    path = own if own.exists() else pyproject if pyproject.exists() else None
-    if path is None:
+    found = own if own.exists() else pyproject if pyproject.exists() else None
+    if found is None:
         return {}
     try:
-        data = read_regular(path)
+        data = read_regular(found)
     except OSError as exc:
-        raise ConfigError(f"cannot read {path}: {exc.strerror}",
+        raise ConfigError(f"cannot read {found}: {exc.strerror}",
                           hint="it must be a readable file (settings live in krakend-tasks.toml or pyproject.toml)"
                           ) from None
-    return _remembered(str(path), data.decode("latin-1"), lambda: _file_values(path, data))
+    return _remembered(str(found), data.decode("latin-1"), lambda: _file_values(found, data))
 
 
 def _file_values(path: Path, data: bytes) -> dict[str, Any]:
-    table = _parse_toml(path, data)
-    if path.name == "pyproject.toml":
-        tool = table.get("tool", {})
-        table = tool.get("krakend-tasks", {}) if isinstance(tool, dict) else None
-        if not isinstance(table, dict):
-            what = "[tool.krakend-tasks]" if isinstance(tool, dict) else "[tool]"
-            raise ConfigError(f"{path}: {what} is not a table", hint="write it as a TOML table")
-        return _schema().validate(table, f"{path} [tool.krakend-tasks]")
-    return _schema().validate(table, str(path))
+    parsed = _parse_toml(path, data)
+    if path.name != "pyproject.toml":
+        return _schema().validate(parsed, str(path))
+    tool = parsed.get("tool", {})
+    table = tool.get("krakend-tasks", {}) if isinstance(tool, dict) else None
+    if not isinstance(table, dict):
+        what = "[tool.krakend-tasks]" if isinstance(tool, dict) else "[tool]"
+        raise ConfigError(f"{path}: {what} is not a table", hint="write it as a TOML table")
+    return _schema().validate(table, f"{path} [tool.krakend-tasks]")
 
 
 def _parse_toml(path: Path, data: bytes) -> dict[str, Any]:
