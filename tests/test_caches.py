@@ -93,7 +93,11 @@ def test_unchanged_settings_are_not_parsed_nor_checked_again(cache, tmp_path):
     first, second = (run([PYTHON, "-c", probe], project).stdout.split() for _ in range(2))
     assert first == ["/__hello", "['arm64-alpine',", "'arm64-generic']", "True", "True"]
     assert second == ["/__hello", "['arm64-alpine',", "'arm64-generic']", "False", "False"]
-    assert (cache / "settings-checked.json").is_file()
+    memo = json.loads((cache / "settings-checked.json").read_text())
+    memo["passed"] = {key: "damaged" for key in memo["passed"]}
+    (cache / "settings-checked.json").write_text(json.dumps(memo))
+    third = run([PYTHON, "-c", probe], project).stdout.split()  # a damaged entry: checked anew
+    assert third == ["/__hello", "['arm64-alpine',", "'arm64-generic']", "True", "True"]
 
 
 def test_a_rebuild_keeps_an_unchanged_artifact_and_a_change_makes_a_new_one(cache, cross, krakend_bins, tmp_path):

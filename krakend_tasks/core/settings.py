@@ -292,8 +292,8 @@ def _remembered(source: str, given: str, check: Callable[[], dict[str, Any]]) ->
     if not _memo:
         _memo.update(_read_memo())
     key = f"{source}\x00{given}"
-    if key in _memo["passed"]:
-        return _memo["passed"][key]
+    if isinstance(known := _memo["passed"].get(key), dict):  # anything else: a damaged entry, checked anew
+        return known
     result = check()
     kept = list(_memo["passed"].items())[-MEMO_ENTRIES + 1:]
     _memo["passed"] = {**dict(kept), key: json.loads(json.dumps(result))}
