@@ -3,7 +3,8 @@
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 need=()
-for pkg in gcc-aarch64-linux-gnu libc6-dev-arm64-cross musl-tools qemu-user docker.io debootstrap openssh-server; do
+for pkg in gcc-aarch64-linux-gnu libc6-dev-arm64-cross musl-tools qemu-user docker.io debootstrap openssh-server \
+    golang-1.19-go; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if ! dpkg -s musl:arm64 >/dev/null 2>&1; then

@@ -290,7 +290,6 @@ def go_without_plugins(tmp_path_factory, cross) -> Path:
     ("text", NotAPlugin, "is not an ELF file"),
     ("not-go", NotAPlugin, "is not a Go program or plugin"),
     ("no-plugin-support", NoFingerprints, "holds no package fingerprints"),
-    ("stripped", NoFingerprints, "has no symbol table"),
     ("truncated", NotAPlugin, "damaged ELF file"),
 ])
 def test_bad_krakend_binaries(krakend_bins, go_without_plugins, shared_builds, tmp_path, kind, error, message):
@@ -301,9 +300,6 @@ def test_bad_krakend_binaries(krakend_bins, go_without_plugins, shared_builds, t
         shutil.copy("/bin/true", path)
     elif kind == "no-plugin-support":
         shutil.copy(go_without_plugins, path)
-    elif kind == "stripped":
-        shutil.copy(krakend_bins["amd64-generic"], path)
-        subprocess.run(["strip", str(path)], check=True)
     else:
         data = shared_builds[("local", "amd64-generic")].read_bytes()
         path.write_bytes(data[: len(data) // 3])

@@ -92,6 +92,8 @@ def read_elf(path: str | Path) -> ElfFile:
         needed, glibc, interp = _dynamic(elf)
         info = build_info_of(elf, data)
         registerers = _registerers(elf, info.path if info else None)
+        if not registerers and info is not None and section_named(elf, ".symtab") is None:
+            registerers = _exported_registerers(elf, data, info.go)  # stripped: what plugin.Lookup finds
         elf_type = elf["e_type"]
         elf_class = elf.elfclass
     except (ELFError, ArithmeticError, LookupError, ValueError, AssertionError, OSError, TypeError) as exc:
@@ -140,9 +142,30 @@ def read_build_info(path: str | Path) -> BuildInfo:
     """The Go build info of an ELF file; NotAPlugin when it has none."""
     elf = read_elf(path)
     if elf.build_info is None:
-        raise NotAPlugin(f"{path} is not a Go program or plugin (no Go build info)",
-                         hint="pass a plugin built with go build -buildmode=plugin, or the KrakenD binary itself")
+        raise without_build_info(path)
     return elf.build_info
+
+
+def without_build_info(path: str | Path) -> NotAPlugin:
+    """The error for an ELF file without Go build info; a Go plugin without it (Go 1.19 and older wrote
+    none into plugins) is named as such, found by its module data."""
+    from elftools.common.exceptions import ELFError
+    from elftools.elf.elffile import ELFFile
+
+    from krakend_tasks.core.moduledata import read_moduledata
+
+    found = None
+    try:
+        with open_regular(Path(path)) as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            found = read_moduledata(ELFFile(data), data, "")  # type: ignore[arg-type]
+    except (ELFError, OSError, ValueError, LookupError, TypeError, struct.error):  # damaged: the plain message
+        pass
+    if found is not None and found.pkghashes:
+        return NotAPlugin(f"{path} is a Go plugin without Go build info (as Go 1.19 and older build plugins): its Go "
+                          "version and modules cannot be read",
+                          hint="rebuild it with the Go of a current KrakenD release (Go 1.21 and later write it)")
+    return NotAPlugin(f"{path} is not a Go program or plugin (no Go build info)",
+                      hint="pass a plugin built with go build -buildmode=plugin, or the KrakenD binary itself")
 
 
 def read_go_string(path: str | Path, symbol: str) -> str | None:
@@ -224,6 +247,15 @@ def _registerers(elf, main_path: str | None) -> tuple[str, ...]:
     return tuple(r for r in REGISTERERS if r in found)
 
 
+def _exported_registerers(elf, data, go: str) -> tuple[str, ...]:
+    """The registerers a stripped plugin exports, from its module data's table of exported symbols."""
+    from krakend_tasks.core.moduledata import read_moduledata
+
+    found = read_moduledata(elf, data, go)
+    exported = set(found.exported) if found is not None else set()
+    return tuple(r for r in REGISTERERS if r in exported)
+
+
 STT_OBJECT = 1
 
 
@@ -273,7 +305,7 @@ def build_info_of(elf, data: bytes | mmap.mmap) -> BuildInfo | None:
 
 
 def _scan(data: bytes | mmap.mmap) -> bytes | None:
-    at = data.find(MAGIC)
+    at = data.find(MAGIC, 0)
     while at != -1 and at % 16:
         at = data.find(MAGIC, at + 1)
     return None if at == -1 else data[at:at + 64 * 1024 * 16]

@@ -47,6 +47,7 @@ class Fingerprints(NamedTuple):
     trimpath: bool = False  # built with -trimpath (read from the Go build info)
     replaced: frozenset[str] = frozenset()  # modules a replace directive swapped
     built: Mapping[str, str] = {}  # module -> the version compiled, where a replace differs
+    read_from: str = ""  # "symbol table"; stripped: "module data" (a plugin), "dynamic symbols" (a program)
 
     def compiled(self, module: str) -> str:
         """The version of `module` that was compiled: a replace's target (`=>`), else the required one."""
@@ -63,7 +64,8 @@ def read_fingerprints(path: str | Path) -> Fingerprints:
     from elftools.common.exceptions import ELFError
     from elftools.elf.elffile import ELFFile
 
-    from krakend_tasks.core.elf import MACHINES, build_info_of, check_bounds
+    from krakend_tasks.core.elf import MACHINES, build_info_of, check_bounds, section_named
+    from krakend_tasks.core.moduledata import read_moduledata
 
     path = Path(path)
     try:
@@ -77,21 +79,30 @@ def read_fingerprints(path: str | Path) -> Fingerprints:
         elf = ELFFile(data)  # type: ignore[arg-type]
         check_bounds(elf, len(data))
         info = build_info_of(elf, data)
-        symbols = _symbols(elf, data, path) if info is not None else {}
         arch = MACHINES.get(elf["e_machine"], str(elf["e_machine"]))
+        stripped = section_named(elf, ".symtab") is None
+        symbols = _symbols(elf, data, ".dynsym" if stripped else ".symtab") if info is not None else {}
+        hashes = {name[len(HASH):]: value.hex() for name, value in symbols.items() if name.startswith(HASH)}
+        order = _check_order(symbols)
+        read_from = "dynamic symbols" if stripped else "symbol table"
+        if stripped and info is not None:  # what plugin.Open reads of a plugin: its module data
+            found = read_moduledata(elf, data, info.go)
+            if found is not None and found.pkghashes:
+                hashes, order, read_from = dict(found.pkghashes), [name for name, _ in found.pkghashes], "module data"
     except (ELFError, ArithmeticError, LookupError, ValueError, AssertionError, OSError, TypeError) as exc:
         raise NotAPlugin(f"{path} is a damaged ELF file: {exc}", hint="rebuild it; the file may be truncated") from None
     finally:
         data.close()
     if info is None:
-        raise NotAPlugin(f"{path} is not a Go program or plugin (no Go build info)",
-                             hint="pass the KrakenD binary itself, or a plugin built with go build -buildmode=plugin")
-    hashes = {name[len(HASH):]: value.hex() for name, value in symbols.items() if name.startswith(HASH)}
+        from krakend_tasks.core.elf import without_build_info
+
+        raise without_build_info(path)
     if not hashes:
-        raise NoFingerprints(f"{path} holds no package fingerprints ({HASH}*)",
+        what = "a stripped Go file whose module data and dynamic symbols hold" if stripped else "a Go file that holds"
+        raise NoFingerprints(f"{path} is {what} no package fingerprints ({HASH}*), built by Go {info.go} for {arch}",
                              hint="Go writes them only into plugins and into programs that import \"plugin\" "
                                   "with cgo; pass KrakenD's own binary")
-    order = _check_order(symbols) or sorted(hashes)
+    order = order or sorted(hashes)
     modules = {m.path: m.version for m in info.deps}
     main = info.main.path if info.main else ""
     packages = {}
@@ -103,18 +114,20 @@ def read_fingerprints(path: str | Path) -> Fingerprints:
         trimpath=info.settings.get("-trimpath") == "true",
         replaced=frozenset(m.path for m in info.deps if m.replace is not None),
         built={path: version for path, version in info.compiled().items() if modules[path] != version},
+        read_from=read_from,
     )
 
 
 
-def _symbols(elf, data: mmap.mmap, path: Path) -> dict[str, bytes]:
-    """name -> contents of the fingerprint symbols (and the plugin's check order) in .symtab."""
+def _symbols(elf, data: mmap.mmap, name: str) -> dict[str, bytes]:
+    """name -> contents of the fingerprint symbols (and the plugin's check order) of a symbol table:
+    .symtab, or .dynsym, which stripping keeps: a program that can open plugins exports there the
+    fingerprints plugin.Open compares a plugin's with."""
     from krakend_tasks.core.elf import section_named
 
-    table = section_named(elf, ".symtab")
-    if table is None or table["sh_type"] != "SHT_SYMTAB":
-        raise NoFingerprints(f"{path} has no symbol table (stripped, e.g. -ldflags=-s or strip)",
-                             hint="read an unstripped binary, or pass KrakenD's image with --image")
+    table = section_named(elf, name)
+    if table is None or table["sh_type"] not in ("SHT_SYMTAB", "SHT_DYNSYM"):
+        return {}
     strings = elf.get_section(table["sh_link"]).data()
     wanted: dict[int, str] = {}
     for prefix in (HASH, ORDER_NAME, ORDER_HASH):
@@ -183,7 +196,8 @@ def plugin_fingerprints(path: Path) -> Fingerprints:
         cached = cache_dir() / "fingerprints" / f"plugin-sha256-{identity(path)}.json"
         data = json.loads(cached.read_text())
         return Fingerprints({p[0]: Package(*p) for p in data["packages"]}, str(path), data["go"], data["arch"],
-                            data["modules"], data["trimpath"], frozenset(data["replaced"]), data["built"])
+                            data["modules"], data["trimpath"], frozenset(data["replaced"]), data["built"],
+                            data["read_from"])
     except (OSError, ValueError, TypeError, KeyError, IndexError):  # not a file, not cached, a damaged entry
         pass
     try:
@@ -196,7 +210,7 @@ def plugin_fingerprints(path: Path) -> Fingerprints:
     write_cache(cached, json.dumps({
         "packages": [[p.path, p.module, p.version, p.fingerprint] for p in found.packages.values()],
         "go": found.go, "arch": found.arch, "modules": found.modules, "trimpath": found.trimpath,
-        "replaced": sorted(found.replaced), "built": found.built}))
+        "replaced": sorted(found.replaced), "built": found.built, "read_from": found.read_from}))
     return found
 
 
