@@ -312,16 +312,12 @@ def _scan(data: bytes | mmap.mmap) -> bytes | None:
 
 
 def _varint_string(buf: bytes) -> tuple[str, bytes]:
-    length, shift, i = 0, 0, 0
-    while True:
-        if i >= len(buf) or shift > 63:
-            raise ValueError("bad varint in Go build info")
-        byte = buf[i]
-        length |= (byte & 0x7F) << shift
-        i += 1
-        shift += 7
-        if byte < 0x80:
-            break
+    from krakend_tasks.core.moduledata import uvarint
+
+    try:
+        length, i = uvarint(buf)
+    except ValueError:
+        raise ValueError("bad varint in Go build info") from None
     if i + length > len(buf):
         raise ValueError("Go build info is truncated")
     return buf[i:i + length].decode(errors="replace"), buf[i + length:]

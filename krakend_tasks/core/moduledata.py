@@ -181,17 +181,21 @@ def _read_fields(memory: Memory, address: int, textsectmap: int, types: int, var
 def _name(memory: Memory, address: int, varint: bool) -> str:
     """A runtime name: a flags byte, the length (a varint since Go 1.17, two bytes before), the bytes."""
     head = memory.read(address, 11)
-    if not varint:
-        length, start = int.from_bytes(head[1:3], "big"), 3
-    else:
-        length, shift, start = 0, 0, 1
-        while True:
-            byte = head[start]
-            length |= (byte & 0x7F) << shift
-            start += 1
-            shift += 7
-            if byte < 0x80:
-                break
+    length, start = uvarint(head, 1) if varint else (int.from_bytes(head[1:3], "big"), 3)
     if length > 4096:
         raise ValueError("a name longer than 4096 bytes")
     return memory.read(address + start, length).decode()
+
+
+def uvarint(buf: bytes, at: int = 0) -> tuple[int, int]:
+    """Go's unsigned varint at `at`: (value, the offset after it)."""
+    value, shift = 0, 0
+    while True:
+        if at >= len(buf) or shift > 63:
+            raise ValueError("a bad varint")
+        byte = buf[at]
+        value |= (byte & 0x7F) << shift
+        at += 1
+        shift += 7
+        if byte < 0x80:
+            return value, at
