@@ -56,10 +56,13 @@ def terminate_as_interrupt() -> Iterator[None]:
 
     def stop(signum: int, frame: Any) -> None:
         interrupted = Terminated()
-        interrupted.exit_code = 128 + signum  # 143 for SIGTERM, 129 for SIGHUP
+        interrupted.exit_code = 128 + signum  # 143 for SIGTERM, 129 for SIGHUP, 130 for SIGINT
         raise interrupted
 
-    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGHUP)}  # a closed terminal
+    # SIGINT too: a run started in the background by a shell inherits SIGINT ignored, and would then
+    # finish a build (or wait on a before_build command) that `kill -INT` asked it to stop
+    signals = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
+    previous = {sig: signal.signal(sig, stop) for sig in signals}
     try:
         yield
     finally:
@@ -406,7 +409,9 @@ def matrix(project: str | Path, *, json: bool = False, session_prefix: str = "",
     """Print the selected versions x targets as a GitHub Actions matrix (include form); its rows
     name the nox sessions of each target (`session_prefix`: register()'s prefix)."""
     from krakend_tasks.core.matrix import matrix as ci_matrix
-    rows = [row for each in load_settings(project, **settings).per_release()
+    loaded = load_settings(project, **settings)
+    loaded.per_plugin()  # --only (the `plugin` setting) naming no plugin here: refused, as by every command
+    rows = [row for each in loaded.per_release()
             for row in ci_matrix(each, lambda target: session_names(target, session_prefix))["include"]]
     print_matrix({"include": rows}, as_machine=json)
     return 0

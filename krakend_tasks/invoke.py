@@ -20,7 +20,7 @@ from typing import Any
 
 from invoke import Collection, Context, Exit, Task
 
-from krakend_tasks.errors import KrakendTasksError, check_registration
+from krakend_tasks.errors import ConfigError, KrakendTasksError, check_registration
 from krakend_tasks.options import COMMANDS, SETTINGS, Command, Option
 
 SETTING_KEYS = (*(o.keyword for o in SETTINGS), "name", "runner")  # the krakend.* configuration keys
@@ -72,6 +72,10 @@ def _run(c: Context, command: Command, arguments: dict[str, Any]) -> None:
     project = config.pop("project", None) or "."
     given = {k: v for k, v in arguments.items() if v not in (None, [])}
     source = "invoke configuration (krakend.*: invoke.yaml, INVOKE_KRAKEND_*, collection())"
+    if not isinstance(project, str):
+        error = ConfigError(f"{source}: krakend.project is {type(project).__name__} {project!r}, not a folder",
+                            hint='write it as a string, e.g. project: "plugins/auth"')
+        raise Exit(str(error), code=error.exit_code)
     _call(lambda: commands.run(command, project, config, given, source))
 
 

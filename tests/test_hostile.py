@@ -84,6 +84,10 @@ def _go_mod_cases() -> list[Case]:
         "replace-too-long": ("module x\n\nreplace a v1 v2 => b\n", "usage: replace old [v] => new [v]"),
         "module-twice-args": ("module a b\n", "usage: module module/path"),
         "binary": (b"module \xff\xfe\n", "not UTF-8 text"),
+        "go-fullwidth-digits": ("module x\n\ngo 1.\uff12\uff12\n", "invalid go version"),  # Go reads ASCII digits
+        "go-arabic-indic-digits": ("module x\n\ngo 1.\u0662\u0665\n", "invalid go version"),
+        "unclosed-quote": ('module "x\n\ngo 1.22\n', "an unclosed quote"),
+        "unclosed-quote-require": ('module x\n\nrequire "github.com/a/b v1.0.0\n', "an unclosed quote"),
     }
     cases = []
     for label, (body, message) in bodies.items():
@@ -512,8 +516,25 @@ def _slipping_settings_cases() -> list[Case]:
     ]
 
 
-CASES = [*_go_sum_cases(), *_go_mod_cases(), *_elf_cases(), *_krakend_json_cases(), *_settings_file_cases(),
-         *_settings_env_cases(), *_argument_cases(), *_new_cases(), *_ship_cases(), *_injection_cases(),
+def _part_three_cases() -> list[Case]:
+    """Issue 29's classes: every JSON we read has one bound, --only is checked by matrix too."""
+    deep = "[" * 100_000 + "]" * 100_000
+    return [
+        Case("manifest-nested-deeply", ["test", "--version", VERSION], 2, "nested too deeply",
+             {"dist/manifest.json": deep}, unchanged=("dist/manifest.json",)),
+        Case("manifest-nested-objects", ["check", "--version", VERSION], 2, "nested too deeply",
+             {"dist/manifest.json": '{"a":' * 50_000 + "1" + "}" * 50_000}, unchanged=("dist/manifest.json",)),
+        Case("matrix-only-no-such-plugin", ["matrix", "--only", "nothing"], 2, "no plugin 'nothing' here"),
+        Case("matrix-plugin-setting-no-such-plugin", ["matrix"], 2, "no plugin 'nope' here",
+             {"krakend-tasks.toml": 'plugin = "nope"\n'}, unchanged=("krakend-tasks.toml",)),
+        Case("matrix-plugin-env-no-such-plugin", ["matrix"], 2, "no plugin 'nope' here",
+             env={"KRAKEND_TASKS_PLUGIN": "nope"}),
+    ]
+
+
+CASES = [*_part_three_cases(), *_go_sum_cases(), *_go_mod_cases(), *_elf_cases(), *_krakend_json_cases(),
+         *_settings_file_cases(), *_settings_env_cases(), *_argument_cases(), *_new_cases(), *_ship_cases(),
+         *_injection_cases(),
          *_special_file_cases(), *_slipping_settings_cases()]
 
 

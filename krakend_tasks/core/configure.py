@@ -14,7 +14,7 @@ import stat
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from krakend_tasks.core.files import read_regular
+from krakend_tasks.core.files import load_json, read_regular
 from krakend_tasks.core.plugin_types import PluginType, plugin_type
 from krakend_tasks.errors import ConfigError, KrakendConfigError
 
@@ -76,12 +76,10 @@ def parse_json(text: str) -> Any:
             raise ValueError(f"the key {twice[0]!r} appears twice in one object (only one would count)")
         return dict(pairs)
 
-    try:  # -0 is kept as written too: as an int it would become 0
-        return json.loads(text, parse_float=lambda number: _MARK + number, parse_constant=constant,
-                          parse_int=lambda number: _MARK + number if number == "-0" else int(number),
-                          object_pairs_hook=unique)
-    except RecursionError:
-        raise ValueError("it is nested too deeply for krakend-tasks to read (thousands of levels)") from None
+    # -0 is kept as written too: as an int it would become 0
+    return load_json(text, parse_float=lambda number: _MARK + number, parse_constant=constant,
+                     parse_int=lambda number: _MARK + number if number == "-0" else int(number),
+                     object_pairs_hook=unique)
 
 
 class Outcome(NamedTuple):
@@ -239,6 +237,9 @@ def configure(path: str | Path, placements: list[Placement], folder: str = DEFAU
             raise KrakendConfigError(f"{path} is read-only (or its folder is): nothing was changed",
                                      hint="make it writable (chmod u+w), or pass --config with a writable copy")
         backup = real.with_name(real.name + ".bak")
+        if backup.is_dir() or (backup.exists() and not backup.is_file()):
+            raise KrakendConfigError(f"{backup} is a {'folder' if backup.is_dir() else 'special file'}, not a backup: "
+                                     f"nothing was changed", hint=f"move {backup} away, then run again")
         write_atomic(backup, real.read_bytes(), mode=mode | 0o200, like=real)
         write_atomic(real, text, mode=mode)
     return Outcome(config.path, changes, backup)

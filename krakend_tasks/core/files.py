@@ -14,7 +14,7 @@ import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 
 def cache_dir() -> Path:
@@ -49,6 +49,17 @@ def read_regular(path: Path, limit: int = TEXT_LIMIT) -> bytes:
     if len(data) > limit:
         raise OSError(errno.EFBIG, f"larger than {limit >> 20} MiB", str(path))
     return data
+
+
+def load_json(text: str | bytes, **hooks: Any) -> Any:
+    """Every JSON document krakend-tasks reads (config, manifest, caches, specs) goes through here:
+    too deep a nesting is a ValueError in words, like any other malformed JSON, not a RecursionError."""
+    import json
+
+    try:
+        return json.loads(text, **hooks)
+    except RecursionError:
+        raise ValueError("it is nested too deeply for krakend-tasks to read (thousands of levels)") from None
 
 
 def write_atomic(path: Path, data: str | bytes, mode: int | None = None, like: Path | None = None) -> None:
@@ -141,10 +152,13 @@ def locked(path: Path, timeout: float = 300) -> Iterator[None]:
 
     real = os.path.realpath(path)
     folder = cache_dir() / "locks"
-    folder.mkdir(parents=True, exist_ok=True)
     name = folder / f"{zlib.crc32(real.encode()):08x}-{os.path.basename(real)[:64]}"  # two files sharing one: waits
     owner = Path(f"{name}.owner")
-    fd = os.open(f"{name}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)  # closing it releases the lock
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd = os.open(f"{name}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)  # closing it releases the lock
+    except OSError:  # a cache that cannot be written (full, read-only, not a folder): lock the file's folder
+        fd = os.open(os.path.dirname(real) or ".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
 
     def acquired() -> bool:
         try:

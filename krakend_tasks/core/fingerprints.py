@@ -17,7 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
 
-from krakend_tasks.core.files import open_regular
+from krakend_tasks.core.files import load_json, open_regular
 from krakend_tasks.core.findings import Finding
 from krakend_tasks.data import DATA
 from krakend_tasks.errors import NoFingerprints, NotAPlugin
@@ -194,7 +194,7 @@ def plugin_fingerprints(path: Path) -> Fingerprints:
     cached = None
     try:
         cached = cache_dir() / "fingerprints" / f"plugin-sha256-{identity(path)}.json"
-        data = json.loads(cached.read_text())
+        data = load_json(cached.read_text())
         return Fingerprints({p[0]: Package(*p) for p in data["packages"]}, str(path), data["go"], data["arch"],
                             data["modules"], data["trimpath"], frozenset(data["replaced"]), data["built"],
                             data["read_from"])

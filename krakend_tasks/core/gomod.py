@@ -62,6 +62,9 @@ def read_go_mod(path: str | Path) -> GoMod:
     for number, raw in enumerate(text.splitlines(), start=1):
         code, _, comment = raw.partition("//")
         tokens = [_unquote(t) for t in _TOKEN.findall(code)]
+        if stray := _TOKEN.sub("", code).strip():  # what no token took: an unclosed quote, most often
+            what = "an unclosed quote" if stray[0] in "\"`" else f"unexpected {stray[:20]!r}"
+            raise GoModuleError(f"{path}:{number}: {what}", hint="fix the go.mod (go build refuses it too)")
         indirect = comment.strip().startswith("indirect")
         if not tokens:
             continue
@@ -121,7 +124,7 @@ def _directive(mod: dict[str, Any], verb: str, args: list[str], indirect: bool, 
     # retract, godebug, tool and ignore do not change which versions are linked
 
 
-GO_VERSION = re.compile(r"1\.(\d+)(?:\.(\d+))?(?:(beta|rc)(\d+))?")
+GO_VERSION = re.compile(r"1\.([0-9]+)(?:\.([0-9]+))?(?:(beta|rc)([0-9]+))?")  # ASCII digits, as Go reads them
 
 
 def go_version_key(version: str) -> tuple[int, int, int, int]:

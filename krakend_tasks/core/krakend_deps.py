@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from krakend_tasks.core.elf import read_build_info, read_go_string
-from krakend_tasks.core.files import cache_dir, write_cache
+from krakend_tasks.core.files import cache_dir, load_json, write_cache
 from krakend_tasks.core.fingerprints import bundled_modules
 from krakend_tasks.core.gomod import read_go_mod
 from krakend_tasks.core.releases import Release
@@ -49,7 +49,7 @@ def from_binary(path: str | Path) -> Descriptor:
                          hint="pass the path of the krakend executable (--krakend-bin)") from None
     cached = cache_dir() / "deps" / f"binary-sha256-{identity(path)}.json"
     try:
-        data = json.loads(cached.read_text())
+        data = load_json(cached.read_text())
         return Descriptor(str(data["go"]), str(data["libc"]), dict(data["deps"]), source=f"binary {path}")
     except (OSError, ValueError, TypeError, KeyError):  # not cached yet, or a damaged entry
         pass
@@ -161,7 +161,7 @@ def for_release(release: Release, libc: str, image: str | None = None, official:
         return Descriptor(release.go, libc, shipped, source=f"modules linked by KrakenD {release.version} (bundled)")
     cached = cache_path(release)
     try:
-        data = json.loads(cached.read_text())
+        data = load_json(cached.read_text())
         return Descriptor(str(data["go"]), libc, dict(data["deps"]), source=str(data["source"]) + " (cached)")
     except (OSError, ValueError, TypeError, KeyError):  # not cached yet, or a damaged entry
         pass

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import NamedTuple
 
-from krakend_tasks.core.files import locked, read_regular, remove_stale, write_atomic
+from krakend_tasks.core.files import load_json, locked, read_regular, remove_stale, write_atomic
 from krakend_tasks.errors import ConfigError
 
 MANIFEST = "manifest.json"
@@ -48,9 +48,10 @@ def read_manifest(dist: Path) -> list[Artifact]:
     if not path.exists():
         return []
     try:
-        return [Artifact(**entry) for entry in json.loads(read_regular(path))["artifacts"]]
+        return [Artifact(**entry) for entry in load_json(read_regular(path))["artifacts"]]
     except (ValueError, KeyError, TypeError) as exc:
-        reason = exc if isinstance(exc, json.JSONDecodeError) else "its entries are not what krakend-tasks writes"
+        malformed = type(exc) in (json.JSONDecodeError, ValueError)  # not JSON, or nested too deeply
+        reason = exc if malformed else "its entries are not what krakend-tasks writes"
         raise ConfigError(f"cannot read {path}: {reason}", hint="delete it and build again") from None
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror}", hint="delete it and build again") from None

@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
-from krakend_tasks.core.files import cache_dir, read_regular, write_cache
+from krakend_tasks.core.files import cache_dir, load_json, read_regular, write_cache
 from krakend_tasks.core.gomod import GoMod, plugin_name, read_go_mod
 from krakend_tasks.core.releases import Release, resolve
 from krakend_tasks.core.targets import ALL_TARGETS, Recipe, Target, select_targets
@@ -304,7 +304,7 @@ def _remembered(source: str, given: str, check: Callable[[], dict[str, Any]]) ->
 def _read_memo() -> dict[str, Any]:
     stamp = _checking_code()
     try:
-        memo = json.loads(_memo_path().read_bytes())
+        memo = load_json(_memo_path().read_bytes())
         if memo["stamp"] == stamp and isinstance(memo["passed"], dict):
             return memo
     except (OSError, ValueError, TypeError, KeyError):  # none yet, or damaged: start again

@@ -164,7 +164,7 @@ def krakend_lines(path: Path, kinds: Sequence[str], settings: Settings, krakend_
     from krakend_tasks.core.elf import read_elf
     from krakend_tasks.core.targets import parse_target
 
-    if not path.exists():
+    if not path.is_file():  # missing, or a FIFO or device that plugin.Open would block on for ever
         return [f"[KO] Unable to open the plugin {path}."], False
     name = path.name
     path = Path(os.path.normpath(path))  # KrakenD opens filepath.Join(folder, name): the path Go's errors name

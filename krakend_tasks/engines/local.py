@@ -14,7 +14,7 @@ import subprocess
 from pathlib import Path
 
 from krakend_tasks.engines.job import BuildJob, Log, OutputTail, build_failure_hint, watchdog
-from krakend_tasks.errors import BuildFailed, ToolchainMissing, UnloadableBuild, require_go
+from krakend_tasks.errors import BuildFailed, ConfigError, ToolchainMissing, UnloadableBuild, require_go
 
 APT_HINTS = {
     "musl-gcc": "apt-get install musl-tools",
@@ -44,7 +44,11 @@ class LocalEngine:
     def build(self, job: BuildJob, log: Log) -> None:
         require_go("to build on this host, or use --engine docker")
         full_env = self.go_environment(job)
-        cc = full_env["CC"].split()[0]
+        words = full_env.get("CC", "").split()
+        if not words:
+            raise ConfigError(f"CC is empty for {job.recipe.target}: Go needs a C compiler to build a plugin",
+                              hint="unset CC, or set it (or the target's `cc` setting) to a compiler, e.g. gcc")
+        cc = words[0]
         if not shutil.which(cc):
             raise ToolchainMissing(f"C compiler {cc!r} for {job.recipe.target} is not on PATH",
                                    hint=APT_HINTS.get(cc, f"install {cc}") + ", or use --engine docker")
