@@ -703,3 +703,63 @@ def test_a_project_path_with_a_colon_builds_in_docker(tmp_path, docker_client):
     out = _docker_build(project)
     assert out.returncode == 0, out.stderr
     assert (project / "dist" / f"hello-{VERSION}-amd64-generic.so").is_file()
+
+
+# Issue 29, part three: what a user's process and environment do to a run --------------------------
+
+
+def test_a_blank_cc_is_one_message(example):
+    (example / "krakend-tasks.toml").write_text('[target.amd64-generic]\nenv = { CC = " " }\n')
+    out = run_process([PYTHON, "-m", "krakend_tasks", "build", "--engine", "local", "--version", VERSION,
+                       "--target", "amd64-generic"], example)
+    assert out.returncode == 2 and "CC is empty for amd64-generic" in out.stderr and "Traceback" not in out.stderr
+
+
+@pytest.mark.parametrize("value", ["5", "[a]"])
+def test_invoke_project_of_another_type_is_one_message(example, value):
+    (example / "tasks.py").write_text(TASKS)
+    (example / "invoke.yaml").write_text(f"krakend:\n  project: {value}\n")
+    out = run_process(["invoke", "matrix"], example)
+    assert out.returncode == 2 and "krakend.project is" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_test_plugin_refuses_a_fifo(tmp_path):
+    fifo = tmp_path / "p.so"
+    os.mkfifo(fifo)
+    (tmp_path / "krakend-tasks.toml").write_text(f'version = "{VERSION}"\n')
+    out = run_process([PYTHON, "-m", "krakend_tasks", "test-plugin", "-s", str(fifo)], tmp_path, timeout=60)
+    assert out.returncode == 1 and f"[KO] Unable to open the plugin {fifo}." in out.stderr
+
+
+def test_sigint_stops_a_run_started_with_sigint_ignored(example):
+    """A shell's background job inherits SIGINT ignored: `kill -INT` still stops before_build (exit 130)."""
+    import signal
+    import subprocess
+    import time
+
+    (example / "krakend-tasks.toml").write_text('before_build = "sleep 120 # kt-hostile-sigint"\n')
+    command = f"trap '' INT; exec {PYTHON} -m krakend_tasks build --engine local --version {VERSION} " \
+              "--target amd64-generic"
+    proc = subprocess.Popen(["bash", "-c", command], cwd=example, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while subprocess.run(["pgrep", "-f", "kt-hostile-sigint"], capture_output=True).returncode != 0:
+            assert time.monotonic() < deadline and proc.poll() is None
+            time.sleep(0.2)
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=30) == 130
+    finally:
+        proc.kill()
+    assert subprocess.run(["pgrep", "-f", "kt-hostile-sigint"], capture_output=True).returncode == 1
+
+
+def test_a_cache_that_cannot_be_written_fails_nothing(example, tmp_path):
+    """Caches are best effort and the lock falls back to the file's folder: a cache path that is a file."""
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("")
+    env = {"XDG_CACHE_HOME": str(blocked)}
+    out = run_process([PYTHON, "-m", "krakend_tasks", "build", "--engine", "local", "--version", VERSION,
+                       "--target", "amd64-generic"], example, env=env)
+    assert out.returncode == 0, out.stderr
+    out = run_process([PYTHON, "-m", "krakend_tasks", "configure", "--version", VERSION], example, env=env)
+    assert out.returncode == 0, out.stderr
