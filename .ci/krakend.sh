@@ -8,6 +8,7 @@
 # module proxy folder, the build recipe): a second run on the same machine rebuilds nothing.
 # Prints the variables the tests read, for `eval`:
 #   KT_KRAKEND_DIR     folder with krakend-<target> for the four targets (amd64|arm64)-(generic|alpine)
+#   KT_KRAKEND_INTEGRATION  krakend-integration, KrakenD's integration harness (amd64)
 #   KT_KRAKEND_IMAGE   the image, when a Docker engine answers (DOCKER_HOST)
 # Usage: krakend.sh [--binaries] [SOURCE_DIR]   (default: ../shared/krakend/source beside the checkout;
 #        --binaries: the binaries only, e.g. while the base image is still being made)
@@ -42,20 +43,33 @@ build() {  # build VARIANT: one binary into $out
   mv "$out/.krakend-$variant.partial" "$out/krakend-$variant"
 }
 
+build_integration() {  # krakend-integration into $out (not part of the digest: adding it rebuilt no KrakenD)
+  echo "compiling krakend-integration $version" >&2
+  (cd "$1" && env GOPATH=/go GOMODCACHE=/go/pkg/mod GOTOOLCHAIN="go$go" GOFLAGS=-buildvcs=false \
+    GOPROXY="file://$src/proxy,$(go env GOPROXY)" GONOSUMDB=github.com/krakend,github.com/luraproject \
+    go build -o "$out/.krakend-integration.partial" ./cmd/krakend-integration)
+  mv "$out/.krakend-integration.partial" "$out/krakend-integration"
+}
+
 # the inputs: every file of the source folder, the versions and the recipe (this function's text)
 digest=$( (cd "$src" && find . -type f | LC_ALL=C sort | xargs sha256sum; echo "$version $go $alpine_libc"
   declare -f build) | sha256sum | cut -c1-16)
 out=$cache/krakend-$version-$digest
 missing=()
 for v in "${variants[@]}"; do [ -x "$out/krakend-$v" ] || missing+=("$v"); done
+# KrakenD's own integration harness (cmd/krakend-integration), for this host: the yardstick of specs
+[ -x "$out/krakend-integration" ] || missing+=(integration)
 if [ ${#missing[@]} -gt 0 ]; then
   mkdir -p "$out" /go/pkg/mod
   work=$(mktemp -d)
   trap 'chmod -R u+w "$work" 2>/dev/null; rm -rf "$work"' EXIT
   tar -C "$work" -xzf "$src/krakend-ce-v$version.tar.gz"
-  for v in "${missing[@]}"; do build "$v" "$work/krakend-ce-$version"; done
+  for v in "${missing[@]}"; do
+    if [ "$v" = integration ]; then build_integration "$work/krakend-ce-$version"; else build "$v" "$work/krakend-ce-$version"; fi
+  done
 fi
 echo "export KT_KRAKEND_DIR=$out"
+echo "export KT_KRAKEND_INTEGRATION=$out/krakend-integration"
 
 # the image: only where a Docker engine answers; rebuilt when the binary (its digest) changes
 if [ -n "$binaries_only" ] || ! docker version >/dev/null 2>&1; then exit 0; fi

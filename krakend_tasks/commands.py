@@ -31,6 +31,7 @@ from krakend_tasks.render import (
     print_matrix,
     print_smoke,
     progress,
+    smoke_suite,
 )
 
 if TYPE_CHECKING:
@@ -385,9 +386,16 @@ def ship(project: str | Path, *, config: str | None = None, force: bool = False,
 
 def smoke(project: str | Path, *, config: str | None = None, krakend_bin: str | None = None,
           image: str | None = None, shipped: bool = False, tag: str | None = None, keep_backends: bool = False,
-          json: bool = False, **settings: Any) -> int:
-    """Start the real KrakenD with the built plugins and the config; 0: every expectation held, 1: not."""
+          request_timeout: float | None = None, no_follow_redirects: bool = False, output: str | None = None,
+          junit: str | None = None, json: bool = False, **settings: Any) -> int:
+    """Start the real KrakenD with the built plugins and the config; 0: every spec passed, 1: not."""
     from krakend_tasks.core.smoke import smoke as run_smoke
+    from krakend_tasks.core.specs import REQUEST_TIMEOUT
+    from krakend_tasks.junit import writable, write_junit
+    report_to = writable(Path(junit)) if junit else None  # refused before any work
+    if request_timeout is not None and not 0 < request_timeout <= 3600:
+        raise ConfigError(f"--request-timeout {request_timeout:g}: not a number of seconds in (0, 3600]",
+                          hint="e.g. --request-timeout 10")
     loaded = load_settings(project, **settings).one_release("smoke")
     if shipped:
         image = tag or f"{_shipped_name(loaded)}-krakend:{loaded.release.version}"
@@ -395,8 +403,11 @@ def smoke(project: str | Path, *, config: str | None = None, krakend_bin: str | 
         image = f"{loaded.krakend_image}:{loaded.release.version}"
     path = Path(config) if config else loaded.project / "krakend.json"
     report = run_smoke(loaded, path, krakend_bin=krakend_bin, image=image, shipped=shipped,
-                       keep_backends=keep_backends, log=log_to_stderr)
-    print_smoke(report, as_machine=json)
+                       keep_backends=keep_backends, request_timeout=request_timeout or REQUEST_TIMEOUT,
+                       follow_redirects=not no_follow_redirects, log=log_to_stderr)
+    print_smoke(report, as_machine=json or output == "json")
+    if report_to:
+        write_junit(report_to, [smoke_suite(report)])
     return 0 if report.ok else 1
 
 

@@ -48,6 +48,11 @@ def make_task(command: Command) -> Task:
                 if not str(value).isdigit():
                     raise Exit(f"--{option.name}: {value!r} is not a whole number", code=2)
                 value = int(value)
+            elif option.kind == "float" and value is not None:
+                try:
+                    value = float(value)
+                except ValueError:
+                    raise Exit(f"--{option.name}: {value!r} is not a number", code=2) from None
             for item in value if isinstance(value, list) else [value]:
                 if option.choices and item is not None and item not in option.choices:
                     raise Exit(f"--{option.name}: {item!r} is not one of {', '.join(option.choices)}", code=2)

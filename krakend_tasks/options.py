@@ -24,7 +24,7 @@ class Option(NamedTuple):
     name: str  # the long flag without dashes, with dashes: "krakend-bin"
     help: str
     dest: str = ""  # the command function's keyword (default: name with underscores)
-    kind: str = "str"  # str | int | bool | list | switch (--x / --no-x, None when not given)
+    kind: str = "str"  # str | int | float | bool | list | switch (--x / --no-x, None when not given)
     choices: tuple[str, ...] = ()
     short: str = ""  # "-s", for the two drop-in commands that keep KrakenD's flags
     positional: bool = False  # nox and the CLI take these as trailing arguments (invoke: --path)
@@ -157,6 +157,13 @@ COMMANDS: tuple[Command, ...] = (
         Option("tag", "the image `ship` built, with --shipped", metavar="TAG"),
         Option("keep-backends", "keep the config's backend hosts (default: an echo backend on loopback)",
                kind="bool"),
+        Option("specs", "a folder of KrakenD integration specs (*.json, krakend-integration's format), relative to "
+                        "the project (default: the smoke_specs setting)", dest="smoke_specs", metavar="DIR"),
+        Option("request-timeout", "seconds each spec's answer may take (default 10)", kind="float", metavar="S"),
+        Option("no-follow-redirects", "judge a redirect itself, do not follow it (as krakend-integration's "
+                                      "-client_not_follow_redirects)", kind="bool"),
+        Option("format", "table (default) or json", dest="output", choices=("table", "json")),
+        Option("junit", "also write the results as JUnit XML (one testcase per spec) to FILE", metavar="FILE"),
         JSON,
     )),
     Command("matrix", "matrix", "Print the targets as a GitHub Actions matrix (include form).", (JSON,)),
@@ -219,8 +226,8 @@ def parser(command: Command, prog: str) -> argparse.ArgumentParser:
             extra: dict[str, Any] = {"choices": o.choices or None, "metavar": o.metavar or None}
             if o.kind == "list":
                 extra["action"] = "append"
-            elif o.kind == "int":
-                extra["type"] = int
+            elif o.kind in ("int", "float"):
+                extra["type"] = {"int": int, "float": float}[o.kind]
             p.add_argument(*names, **common, **extra)
     return p
 

@@ -13,7 +13,9 @@ if TYPE_CHECKING:
     from krakend_tasks.core.findings import Finding
     from krakend_tasks.core.manifest import Artifact
     from krakend_tasks.core.smoke import SmokeReport
+    from krakend_tasks.core.specs import Verdict
     from krakend_tasks.core.testload import LoadResult
+    from krakend_tasks.junit import Suite
 
 
 def as_json(value: Any) -> str:
@@ -156,35 +158,59 @@ def print_loads(results: list, as_machine: bool = False, out: TextIO | None = No
 
 
 def print_smoke(report: SmokeReport, as_machine: bool = False, out: TextIO | None = None) -> None:
-    """Each request, its expectation, what came back and how long it took; then what went wrong."""
+    """Each spec, its request, KrakenD's verdict, what differed and how long it took; then what went wrong."""
     out = out or sys.stdout
     if as_machine:
         out.write(as_json({"ok": report.ok, "krakend": report.krakend, "target": report.target.name,
                            "plugins": report.plugins, "ready_seconds": report.ready_seconds,
-                           "requests": [{**plain(o), "ok": o.ok}
-                                        for o in report.outcomes],
+                           "specs": [_verdict(v) for v in report.outcomes]
+                           + [{"name": s.name, "source": s.source, "request": s.request, "ok": False,
+                               "sent": False} for s in report.specs[len(report.outcomes):]],
                            "problems": report.problems, "log": report.log}) + "\n")
         return
     rows = []
-    for o in report.outcomes:
-        r = o.request
-        expected = f"{r.status}" + (f", contains {r.contains!r}" if r.contains is not None else "")
-        got = "no answer" if o.status is None else f"{o.status} {o.excerpt}"
-        rows.append((f"{r.method} {r.path}", expected, "OK" if o.ok else "KO", f"{o.seconds * 1000:.0f} ms",
-                     o.problem or _one_line(got, 80)))
-    for r in report.requests[len(report.outcomes):]:
-        rows.append((f"{r.method} {r.path}", f"{r.status}", "KO", "", "not sent"))
-    if not report.requests:
-        rows.append(("(no [[smoke]] request declared)", "plugins registered, /__health", "OK" if report.ok else "KO",
-                     "", ""))
+    for v in report.outcomes:
+        got = "no answer" if v.answer.status is None else f"{v.answer.status} {v.excerpt}"
+        rows.append((v.spec.name, v.spec.request, "OK" if v.ok else "KO", f"{v.answer.seconds * 1000:.0f} ms",
+                     _one_line("; ".join(p.replace("\n\t\t", " ") for p in v.problems) or got, 120)))
+    for s in report.specs[len(report.outcomes):]:
+        rows.append((s.name, s.request, "KO", "", "not sent"))
+    if not report.specs:
+        rows.append(("(no spec declared)", "plugins registered, /__health", "OK" if report.ok else "KO", "", ""))
     ready = f", ready in {report.ready_seconds * 1000:.0f} ms" if report.ready_seconds is not None else ""
     title = f"smoke: {', '.join(report.plugins)} ({report.target.name}) in {report.krakend}{ready}"
-    print_table(title, ("request", "expected", "result", "time", "detail"), rows, out)
+    print_table(title, ("spec", "request", "result", "time", "detail"), rows, out)
     if not report.ok:
-        print_lines("smoke run failed:", [*report.problems, *(f"{o.request.method} {o.request.path}: {o.problem}"
-                                                              for o in report.outcomes if not o.ok)], out)
+        failed = [f"{v.spec.name} ({v.spec.source}): {problem}" for v in report.outcomes for problem in v.problems]
+        answers = [f"{v.spec.name}: the answer was {v.answer.status}: {v.excerpt}" for v in report.outcomes
+                   if v.problems and v.answer.status is not None and v.excerpt]
+        print_lines("smoke run failed:", [*report.problems, *failed, *answers], out)
         if report.log:
             print_lines("KrakenD's log (the lines about the plugins and errors):", report.log, out)
+
+
+def _verdict(v: Verdict) -> dict[str, Any]:
+    return {"name": v.spec.name, "source": v.spec.source, "request": v.spec.request, "ok": v.ok, "sent": True,
+            "status": v.answer.status, "seconds": round(v.answer.seconds, 4), "problems": list(v.problems),
+            "excerpt": v.excerpt}
+
+
+def smoke_suite(report: SmokeReport) -> Suite:
+    """The smoke run as a JUnit testsuite: a testcase per spec (one for the plugins when none is declared)."""
+    from krakend_tasks.junit import Case, Suite
+
+    name = f"smoke {report.target.name}"
+    cases = [Case(v.spec.name, f"smoke.{report.target.name}", v.answer.seconds,
+                  None if v.ok else v.problems[0].split("\n")[0], "\n".join(v.problems),
+                  output=f"{v.spec.source}: {v.spec.request} -> {v.answer.status}: {v.excerpt}")
+             for v in report.outcomes]
+    cases += [Case(s.name, f"smoke.{report.target.name}", failure="not sent: " + "; ".join(report.problems))
+              for s in report.specs[len(report.outcomes):]]
+    if not report.specs:
+        cases.append(Case("plugins registered", f"smoke.{report.target.name}",
+                          failure=None if report.ok else "; ".join(report.problems) or "failed",
+                          details="\n".join([*report.problems, *report.log])))
+    return Suite(name, cases)
 
 
 def _one_line(text: str, limit: int = 200) -> str:

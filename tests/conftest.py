@@ -202,3 +202,12 @@ def interrupt_when(proc: subprocess.Popen, ready, sig: int, what: str) -> str:
 
 def running_build_container(client) -> bool:
     return any(c.status == "running" for c in our_containers(client))
+
+
+@pytest.fixture(scope="session")
+def krakend_integration(krakend_bins) -> Path:
+    """KrakenD's own integration harness, cmd/krakend-integration of the same source (.ci/krakend.sh)."""
+    folder = krakend_dir()
+    harness = Path(os.environ.get("KT_KRAKEND_INTEGRATION") or (folder / "krakend-integration" if folder else ""))
+    need("krakend", harness.is_file(), f"krakend-integration is missing: {NO_KRAKEND}")
+    return harness

@@ -32,6 +32,8 @@ def sample(option: Option) -> tuple[list[str], Any, list[str]]:
         return [f"--no-{option.name}"], False, []
     if option.kind == "int":
         return [option.flag, "3"], 3, []
+    if option.kind == "float":
+        return [option.flag, "2.5"], 2.5, []
     if option.kind == "list":
         values = list(option.choices[:2]) if option.choices else ["a.so", "b.so"]
         if option.positional:

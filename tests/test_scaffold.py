@@ -124,5 +124,5 @@ def test_the_bundled_example_is_the_server_scaffold():
     from .conftest import EXAMPLE
 
     files = render("server", "hello", "example.com/krakend-plugins/hello", resolve(VERSION))
-    for name in ("main.go", "plugin.go", "main_test.go", "krakend.json", "krakend-tasks.toml"):
+    for name in ("main.go", "plugin.go", "main_test.go", "krakend.json", "krakend-tasks.toml", "specs/server.json"):
         assert (EXAMPLE / name).read_text() == files[name], f"{name}: regenerate it from the scaffold"

@@ -51,8 +51,9 @@ def test_each_scaffold_passes_its_smoke_run_with_the_binary_and_in_the_shipped_i
     out = smoke(project, "--krakend-bin", str(krakend_bins["amd64-generic"]), "--json")
     assert out.returncode == 0, out.stdout + out.stderr
     report = json.loads(out.stdout)
-    [request] = report["requests"]
-    assert request["ok"] and request["status"] == 200 and report["target"] == "amd64-generic"
+    # the [[smoke]] request and the spec of specs/, both written by `new`
+    assert [(s["name"], s["ok"], s["status"]) for s in report["specs"]] == [("smoke-1", True, 200), (kind, True, 200)]
+    assert report["target"] == "amd64-generic"
     assert report["ready_seconds"] < 5
 
     shipped = run([PYTHON, "-m", "krakend_tasks", "ship", "--tag", f"my-{kind}-gw:test"], project,
@@ -81,7 +82,7 @@ def test_the_default_is_krakends_image_and_the_musl_build(hello, krakend_image, 
     assert out.returncode == 0, out.stdout + out.stderr
     lines = out.stdout.splitlines()
     assert lines[0].startswith(f"smoke: hello (amd64-alpine) in image {krakend_image}, ready in ")
-    assert lines[2].startswith("GET /__hello\t200, contains 'hello from hello'\tOK\t")
+    assert lines[2].startswith("smoke-1\tGET /__hello\tOK\t") and lines[3].startswith("server\tGET /__hello\tOK\t")
     assert our_containers(docker_client) == []
 
 
@@ -89,7 +90,7 @@ def test_with_no_request_declared_each_plugin_must_be_registered(hello, krakend_
     (hello / "krakend-tasks.toml").write_text(f'version = "{VERSION}"\n')
     out = smoke(hello, "--krakend-bin", str(krakend_bins["amd64-generic"]))
     assert out.returncode == 0, out.stdout + out.stderr
-    assert "(no [[smoke]] request declared)\tplugins registered, /__health\tOK" in out.stdout
+    assert "(no spec declared)\tplugins registered, /__health\tOK" in out.stdout
     foreign_build(hello, tmp_path)
     out = smoke(hello, "--krakend-bin", str(krakend_bins["amd64-generic"]))
     assert out.returncode == 1
@@ -112,9 +113,10 @@ def test_a_wrong_expectation_fails_with_what_came_back(hello, krakend_bins):
     out = smoke(hello, "--krakend-bin", str(krakend_bins["amd64-generic"]), "--json")
     assert out.returncode == 1
     report = json.loads(out.stdout)
-    assert [(r["ok"], r["problem"]) for r in report["requests"]] == [
-        (True, ""), (False, "the body does not contain 'goodbye'"), (False, "status 404, expected 201")]
-    assert report["requests"][1]["excerpt"] == "hello from hello"
+    assert [(r["ok"], r["problems"]) for r in report["specs"]] == [
+        (True, []), (False, ["the body does not contain 'goodbye'"]),
+        (False, ["unexpected status code. have: 404, want: 201"]), (True, [])]
+    assert report["specs"][1]["excerpt"] == "hello from hello"
     assert krakends_running() == []
 
 
@@ -126,7 +128,7 @@ def test_a_plugin_that_panics_in_its_handler_fails_with_krakends_log(hello, krak
     out = smoke(hello, "--krakend-bin", str(krakend_bins["amd64-generic"]))
     assert out.returncode == 1
     # a server plugin wraps KrakenD's router: Go's HTTP server recovers the panic and drops the connection
-    assert "GET /__hello: no answer: Remote end closed connection without response" in out.stdout
+    assert 'smoke-1 ([[smoke]] #1): Get "http://localhost:8080/__hello": EOF' in out.stdout
     log = out.stdout.split("KrakenD's log")[1]
     assert "panic" in log and "hello broke" in log, out.stdout
 
@@ -140,7 +142,7 @@ def test_a_config_krakend_refuses_fails_with_krakends_message(hello, krakend_bin
     said = ("KrakenD exited with status 255 before answering /__health: ERROR parsing the configuration file: "
             "'krakend.json': ignoring the ' /hello' endpoint, since it has 0 backends defined!\n")
     assert said in out.stdout, out.stdout  # KrakenD's words, about the user's file (the path as given)
-    assert "GET /__hello\t200\tKO\t\tnot sent" in out.stdout
+    assert "smoke-1\tGET /__hello\tKO\t\tnot sent" in out.stdout
     (hello / "krakend.json").write_text("{ not json")
     out = smoke(hello, "--krakend-bin", str(krakend_bins["amd64-generic"]))
     assert out.returncode == 10 and "is not valid JSON" in out.stderr and "Traceback" not in out.stderr
@@ -151,7 +153,7 @@ def test_a_plugin_krakend_refuses_fails_with_gos_message(hello, krakend_bins, tm
     foreign_build(hello, tmp_path)
     out = smoke(hello, "--krakend-bin", str(krakend_bins["amd64-generic"]))
     assert out.returncode == 1
-    assert "GET /__hello: status 404, expected 200" in out.stdout
+    assert "smoke-1 ([[smoke]] #1): unexpected status code. have: 404, want: 200" in out.stdout
     assert "plugin was built with a different version of package github.com/google/uuid" in out.stdout
 
 

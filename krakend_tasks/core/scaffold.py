@@ -57,6 +57,21 @@ def smoke_requests(kind: str, name: str) -> str:
     return f"# nox -s smoke: requests sent to the real KrakenD running the plugin\n[[smoke]]\n{request}"
 
 
+def example_spec(kind: str, name: str) -> dict:
+    """A KrakenD integration spec (core/specs: krakend-integration's format) of what the plugin does
+    in the gateway: a server plugin's answer, byte for byte; a client or modifier plugin's header as
+    the backend received it (the smoke run's echo backend says), by a JSON Schema."""
+    if kind == "server":
+        return {"in": {"method": "GET", "url": f"http://localhost:8080/__{name}"},
+                "out": {"status_code": 200, "body": f"hello from {name}\n",
+                        "header": {"Content-Type": ["text/plain; charset=utf-8"]}}}
+    header = {"type": "object", "required": ["X-Krakend-Plugin"],
+              "properties": {"X-Krakend-Plugin": {"const": name}}}
+    return {"in": {"method": "GET", "url": "http://localhost:8080/hello"},
+            "out": {"status_code": 200, "header": {"Content-Type": ["application/json; charset=utf-8"]},
+                    "schema": {"type": "object", "required": ["headers"], "properties": {"headers": header}}}}
+
+
 def render(kind: str, name: str, module: str, release: Release) -> dict[str, str]:
     """relative path -> text of every file of the new project."""
     plugin = plugin_type(kind)
@@ -80,7 +95,10 @@ def render(kind: str, name: str, module: str, release: Release) -> dict[str, str
     files["go.mod"] = f"module {module}\n\ngo {release.go}\n\nrequire {SHARED_MODULE} {SHARED_VERSION}\n"
     files["go.sum"] = GO_SUM
     files["krakend-tasks.toml"] = ("# krakend-tasks settings (docs/configuration.md)\n"
-                                   f'version = "{release.version}"\n\n{smoke_requests(kind, name)}')
+                                   f'version = "{release.version}"\n'
+                                   "# nox -s smoke: KrakenD integration specs (krakend-integration's format)\n"
+                                   f'smoke_specs = "specs"\n\n{smoke_requests(kind, name)}')
+    files[f"specs/{kind}.json"] = json.dumps(example_spec(kind, name), indent=4) + "\n"
     files["krakend.json"] = json.dumps(example_config(kind, name, release), indent=4) + "\n"
     return dict(sorted(files.items()))
 

@@ -48,6 +48,9 @@ class RawTarget(msgspec.Struct, forbid_unknown_fields=True):
     before_build: Script | None = None
 
 
+JsonValue = str | int | float | bool | list[Any] | dict[str, Any]  # TOML dates are not JSON: refused by specs
+
+
 class RawSmoke(msgspec.Struct, forbid_unknown_fields=True):
     """`[[smoke]]`: one request of the smoke run (settings.SmokeRequest), and what its answer must be."""
 
@@ -58,6 +61,10 @@ class RawSmoke(msgspec.Struct, forbid_unknown_fields=True):
     body: str | None = None
     status: Annotated[int, msgspec.Meta(ge=100, le=599)] = 200
     contains: str | None = None  # the answer's body must contain it
+    response_headers: dict[Annotated[str, msgspec.Meta(pattern=r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+\Z")],
+                           str | Annotated[list[str], msgspec.Meta(min_length=1)]] = {}
+    response_body: JsonValue | None = None  # a string: exactly; any other value: as parsed JSON
+    schema: dict[str, JsonValue] | None = None  # a JSON Schema
 
 
 class Raw(msgspec.Struct, forbid_unknown_fields=True):
@@ -86,6 +93,7 @@ class Raw(msgspec.Struct, forbid_unknown_fields=True):
     plugins: list[Argument] | None = None
     plugin: Text | None = None
     smoke: list[RawSmoke] | None = None  # [[smoke]] requests
+    smoke_specs: Argument | None = None  # a folder of KrakenD integration specs
     target: dict[str, Any] | None = None  # [target.<name>] tables: RawTarget, checked one by one
 
 
@@ -109,7 +117,9 @@ HINTS = {
     "netrc": "true or false", "ssh_agent": "true or false",
     "plugins": 'a list of folders, e.g. plugins = ["plugins/auth", "plugins/rate"] (modules, or packages of one)',
     "smoke": '[[smoke]] tables: path = "/x" (required), method, headers = { X-A = "1" }, body, status = 200, '
-             'contains = "text"; in KRAKEND_TASKS_SMOKE, a JSON list of such objects',
+             'contains = "text", response_headers = { X-B = ["2"] }, response_body, schema = { type = "object" }; '
+             'in KRAKEND_TASKS_SMOKE, a JSON list of such objects',
+    "smoke_specs": 'a folder of KrakenD integration specs (*.json), relative to the project, e.g. "specs"',
 }
 
 
@@ -120,6 +130,9 @@ def validate(values: dict[str, Any], source: str) -> dict[str, Any]:
     out = {k: getattr(raw, k) for k in values if k != "target"}
     if raw.smoke is not None:
         out["smoke"] = [msgspec.structs.asdict(request) for request in raw.smoke]
+        for i, request in enumerate(out["smoke"]):
+            for key in ("response_body", "schema"):
+                _json_only(request[key], f"{source}: smoke[{i}].{key}")
     if raw.target is not None:
         overrides: dict[str, dict[str, Any]] = {}
         named: dict[str, str] = {}
@@ -133,6 +146,19 @@ def validate(values: dict[str, Any], source: str) -> dict[str, Any]:
             overrides[target] = {k: getattr(over, k) for k in table if getattr(over, k) is not None}
         out["target_overrides"] = overrides
     return out
+
+
+def _json_only(value: Any, where: str) -> None:
+    """A value JSON can hold all the way down (TOML's dates and times it cannot)."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _json_only(item, f"{where}.{key}")
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _json_only(item, f"{where}[{i}]")
+    elif value is not None and not isinstance(value, (str, int, float, bool)):
+        raise ConfigError(f"{where} = {value}: a {type(value).__name__}, which JSON cannot hold",
+                          hint="write it as a string, a number, a boolean, an array or a table")
 
 
 def json_list(text: str, source: str) -> Any:

@@ -40,6 +40,9 @@ class SmokeRequest(NamedTuple):
     body: str | None = None
     status: int = 200
     contains: str | None = None  # the answer's body must contain it
+    response_headers: Mapping[str, str | list[str]] = {}  # each header's whole list of values; "": absent
+    response_body: Any = None  # a string: these bytes exactly; any other value: equal as parsed JSON
+    schema: Mapping[str, Any] | None = None  # a JSON Schema the body must hold
 
 
 class Settings(NamedTuple):
@@ -68,6 +71,7 @@ class Settings(NamedTuple):
     plugins: tuple[str, ...] = ()  # several plugins: their folders (each with its go.mod), relative to project
     plugin: str | None = None  # of those, the one to work on (its folder or its name); None: all
     smoke: tuple[SmokeRequest, ...] = ()  # the smoke run's requests
+    smoke_specs: str | None = None  # a folder of KrakenD integration specs (*.json), relative to project
     target_overrides: Mapping[str, Mapping[str, Any]] = {}
 
     @property

@@ -4,9 +4,10 @@ KrakenD runs (core/krakend_run.serve) on a copy of the project's krakend.json in
 a run on this machine needs changes: a free port, the plugin folder (the plugins of one target,
 named `<name>.so` as `ship` installs them) and, unless asked to keep them, every backend host,
 which points at a small echo backend on loopback (it answers any request with JSON describing it:
-method, path, query, headers, body). Once `/__health` answers, each `[[smoke]]` request is sent
-and checked; with none declared, KrakenD's log must show each plugin loaded by its type's loader
-and refused by none.
+method, path, query, headers, body). Once `/__health` answers, each spec (core/specs: the
+`[[smoke]]` requests, then the specs folder's KrakenD integration specs) is sent and judged as
+KrakenD's harness judges it; with none declared, KrakenD's log must show each plugin loaded by its
+type's loader and refused by none.
 """
 
 from __future__ import annotations
@@ -30,36 +31,23 @@ from krakend_tasks.core.elf import program_target, read_elf
 from krakend_tasks.core.krakend_run import CONFIG_IN_IMAGE, Running, serve
 from krakend_tasks.core.manifest import read_manifest
 from krakend_tasks.core.plugin_types import PluginType
-from krakend_tasks.core.settings import Settings, SmokeRequest
+from krakend_tasks.core.settings import Settings
+from krakend_tasks.core.specs import REQUEST_TIMEOUT, Spec, Verdict, check, from_smoke, read_specs
 from krakend_tasks.core.targets import Arch, Libc, Target
 from krakend_tasks.errors import ConfigError, KrakendConfigError
 
 PLUGINS_IN_IMAGE = "/krakend-tasks/plugins/"
 READY_TIMEOUT = 60.0  # seconds for /__health to answer (arm64 under qemu starts slowly)
-REQUEST_TIMEOUT = 10.0
+DEFAULT_PORT = 8080  # KrakenD's, when the config names none
 TELLING = ("plugin", "error", "panic", "fatal", "unable", "invalid", "refus", "not found")
-
-
-class Outcome(NamedTuple):
-    """One declared request: what came back and what was wrong with it ("" when nothing)."""
-
-    request: SmokeRequest
-    status: int | None
-    seconds: float
-    problem: str = ""
-    excerpt: str = ""  # the start of the answer's body
-
-    @property
-    def ok(self) -> bool:
-        return not self.problem
 
 
 class SmokeReport(NamedTuple):
     krakend: str  # what ran: "binary ...", "image ..."
     target: Target
     plugins: list[str]
-    requests: tuple[SmokeRequest, ...]  # declared; those without an outcome were not sent
-    outcomes: list[Outcome]  # filled as the requests are sent
+    specs: tuple[Spec, ...]  # declared; those without an outcome were not sent
+    outcomes: list[Verdict]  # filled as the specs are sent
     problems: list[str]  # not tied to a request: refused config, unloaded plugin
     log: tuple[str, ...] = ()  # KrakenD's lines that explain a failure
     ready_seconds: float | None = None  # how long /__health took to answer
@@ -97,18 +85,39 @@ def plugin_files(settings: Settings, target: Target) -> dict[str, Path]:
     return files
 
 
+def declared_specs(settings: Settings, port: int, log: Callable[[str], None] = lambda _: None) -> list[Spec]:
+    """The `[[smoke]]` requests, then the specs of the `smoke_specs` folder; their warnings logged."""
+    specs = from_smoke(settings.smoke, port)
+    if settings.smoke_specs:
+        found, warnings = read_specs(settings.project / settings.smoke_specs, port)
+        for warning in warnings:
+            log(f"warning: {warning}")
+        specs += found
+    return specs
+
+
+def config_port(data: dict[str, Any], config: Path) -> int:
+    port = data.get("port", DEFAULT_PORT)
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
+        raise KrakendConfigError(f"{config}: port = {json.dumps(port)} is not a port number",
+                                 hint='e.g. "port": 8080')
+    return port
+
+
 def smoke(settings: Settings, config: Path, *, krakend_bin: str | Path | None = None, image: str | None = None,
-          shipped: bool = False, keep_backends: bool = False, log: Callable[[str], None] = lambda _: None,
-          ) -> SmokeReport:
-    """Start KrakenD with the plugins and config, send the declared requests; KrakenD always stopped.
+          shipped: bool = False, keep_backends: bool = False, request_timeout: float = REQUEST_TIMEOUT,
+          follow_redirects: bool = True, log: Callable[[str], None] = lambda _: None) -> SmokeReport:
+    """Start KrakenD with the plugins and config, send the declared specs; KrakenD always stopped.
 
     `image` is KrakenD's image (the plugins mounted), or with `shipped` the image `ship` built (the
-    plugins and config inside; only the port and the backends of the config change).
+    plugins and config inside; only the port and the backends of the config change). Every spec is
+    read and checked before anything starts.
     """
     target = host_target(krakend_bin)
     names = [plugin.plugin_name() for plugin in settings.per_plugin()]
     files = {} if shipped else plugin_files(settings, target)
     data = read_config(config).data
+    specs = declared_specs(settings, config_port(data, config), log)
     loading = data.get("plugin")
     if not isinstance(loading, dict) or not loading.get("folder"):
         raise KrakendConfigError(f"{config} has no root `plugin` block with a folder: KrakenD would load no plugin",
@@ -136,15 +145,15 @@ def smoke(settings: Settings, config: Path, *, krakend_bin: str | Path | None = 
         log(f"starting KrakenD ({krakend_bin or image}) on port {port}")
         with serve(staged, krakend_bin=krakend_bin, image=image, mounts=mounts, pull=settings.pull,
                    platform=f"linux/{target.arch.value}") as running:
-            report = SmokeReport(running.what, target, names, settings.smoke, outcomes=[], problems=[])
+            report = SmokeReport(running.what, target, names, tuple(specs), outcomes=[], problems=[])
             started = time.monotonic()
             said = running.lines  # KrakenD names the staged copy: say the user's file instead
             if not _wait_ready(running, port, report, staged, config):
                 return _explained(report, _as_users(said, staged, config))
             report = report._replace(ready_seconds=time.monotonic() - started)
-            for request in settings.smoke:
-                report.outcomes.append(send(port, request))
-            if not settings.smoke:  # then KrakenD's log must show each plugin loaded by its type's loader
+            for spec in specs:
+                report.outcomes.append(check(spec, port, timeout=request_timeout, follow_redirects=follow_redirects))
+            if not specs:  # then KrakenD's log must show each plugin loaded by its type's loader
                 kinds = {name: read_elf(path).plugin_types for name, path in files.items()}
                 time.sleep(0.05)  # the loaders' last lines
                 report.problems.extend(unregistered(kinds or {name: [] for name in names}, running.lines))
@@ -215,29 +224,6 @@ def unregistered(plugins: dict[str, list[PluginType]], lines: list[str]) -> list
                 problems.append(f"KrakenD registered no {kind} plugin, and {name!r} is one (its log has no "
                                 f"'[SERVICE: {SERVICES[kind]}] Total plugins loaded: N')")
     return problems
-
-
-def send(port: int, request: SmokeRequest) -> Outcome:
-    """Send one request to KrakenD and check its answer against the expectation."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=REQUEST_TIMEOUT)
-    started = time.monotonic()
-    try:
-        conn.request(request.method, request.path, body=request.body.encode() if request.body is not None else None,
-                     headers=request.headers)
-        answer = conn.getresponse()
-        body = answer.read().decode(errors="replace")
-    except (OSError, http.client.HTTPException) as exc:
-        return Outcome(request, None, time.monotonic() - started, f"no answer: {exc}")
-    finally:
-        conn.close()
-    took = time.monotonic() - started
-    wrong = []
-    if answer.status != request.status:
-        wrong.append(f"status {answer.status}, expected {request.status}")
-    if request.contains is not None and request.contains not in body:
-        wrong.append(f"the body does not contain {request.contains!r}")
-    excerpt = " ".join(body.split())[:160]
-    return Outcome(request, answer.status, took, "; ".join(wrong), excerpt)
 
 
 def with_backends(config: dict[str, Any], url: str) -> dict[str, Any]:

@@ -1,0 +1,615 @@
+"""Specs: requests to a running KrakenD and what their answers must be, judged as KrakenD's own
+integration harness judges them (krakend-ce `tests/integration.go`, `cmd/krakend-integration`).
+
+Two forms make the same `Spec`: a folder of KrakenD's JSON test cases (one `*.json` file a case,
+named after the file) and the `[[smoke]]` tables of the settings. One client sends them the way
+Go's `http.DefaultClient` does (its default headers, gzip, redirects) and one judge gives
+KrakenD's verdict in KrakenD's words:
+- the status must be equal;
+- each expected header's whole list of values must be equal; `[""]` means it must be absent;
+- a string body is compared byte for byte, any other body as parsed JSON (numbers as float64);
+- a schema replaces the body check, and an empty body fails it;
+- a spec with `error` passes when the client fails with exactly that text.
+A spec is sent only to the KrakenD of the run: a URL on any other host is refused as it is read.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import math
+import re
+import time
+import zlib
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, NamedTuple
+from urllib.parse import quote, urljoin, urlsplit
+
+from krakend_tasks.core.files import load_json, read_regular
+from krakend_tasks.errors import ConfigError
+
+REQUEST_TIMEOUT = 10.0  # seconds for one spec's answer, redirects included
+BODY_LIMIT = 64 << 20  # bytes of an answer read; a larger one is judged on its start, and said so
+MAX_REDIRECTS = 10  # as Go's client
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
+USER_AGENT = "Go-http-client/1.1"
+TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+\Z")
+FIELDS = {"": ("name", "error", "in", "out", "next"), "in": ("url", "method", "header", "body"),
+          "out": ("status_code", "body", "header", "schema")}  # what the harness reads (tests.TestCase)
+UNSET = None  # an expected body or schema that is not checked
+
+
+class Expect(NamedTuple):
+    """What the answer must be."""
+
+    status: int = 0  # the harness compares it always: a spec without status_code wants 0
+    headers: tuple[tuple[str, tuple[str, ...]], ...] = ()  # name, its whole list of values; ("",): absent
+    body: Any = UNSET  # str: these bytes exactly; any other JSON value: equal as parsed JSON
+    schema: Mapping[str, Any] | None = None  # a JSON Schema the body must hold (replaces the body check)
+    error: str | None = None  # the client's error text that makes the spec pass
+    contains: str | None = None  # [[smoke]] only: the body must contain it
+
+
+class Spec(NamedTuple):
+    """One request and its expectation."""
+
+    name: str  # the file's name without .json, or "smoke-N"
+    source: str  # where it was declared: the file, or "[[smoke]] #N"
+    method: str
+    url: str  # as the spec gives it: http://localhost:<config's port>/path?query
+    headers: tuple[tuple[str, str], ...] = ()  # request headers, as given
+    body: bytes | None = None
+    expect: Expect = Expect()
+
+    @property
+    def request(self) -> str:
+        return f"{self.method} {_target(self.url)}"
+
+
+class Answer(NamedTuple):
+    """What came back: the status, headers as Go's client holds them, the body; or the client's error."""
+
+    status: int | None = None
+    headers: Mapping[str, tuple[str, ...]] = {}
+    body: bytes = b""
+    error: str | None = None  # Go's client error text (EOF, connection refused, too many redirects)
+    problem: str | None = None  # what stopped us, that Go's client would not say (a timeout, an off-host redirect)
+    truncated: bool = False
+    seconds: float = 0.0
+
+
+# Reading specs -----------------------------------------------------------------------------------
+
+def read_specs(folder: Path, port: int) -> tuple[list[Spec], list[str]]:
+    """The specs of a folder (every `*.json`, by name) and warnings about keys the harness ignores.
+    Each URL must be this machine's KrakenD at the config's `port`; anything wrong is a ConfigError
+    naming the file."""
+    if not folder.is_dir():
+        raise ConfigError(f"specs folder {folder} does not exist" if not folder.exists()
+                          else f"specs folder {folder} is not a folder",
+                          hint="point smoke_specs / --specs at a folder of KrakenD integration specs (*.json)")
+    files = sorted(p for p in folder.iterdir() if p.name.endswith(".json") and not p.is_dir())
+    if not files:
+        raise ConfigError(f"specs folder {folder} has no *.json spec",
+                          hint="add a spec (docs/specs.md), or leave smoke_specs / --specs out")
+    specs, warnings = [], []
+    for path in files:
+        spec, warned = read_spec(path, port)
+        specs.append(spec)
+        warnings.extend(warned)
+    return specs, warnings
+
+
+def read_spec(path: Path, port: int) -> tuple[Spec, list[str]]:
+    """One spec file, read as Go's encoding/json reads it into the harness's TestCase."""
+    try:
+        text = read_regular(path).decode("utf-8", errors="replace")
+    except OSError as exc:
+        raise ConfigError(f"cannot read spec {path}: {exc.strerror}", hint="a spec is a readable JSON file") from None
+    try:
+        data = load_json(text, parse_constant=_no_constant)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{path}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}",
+                          hint="a spec is one JSON object: {\"in\": {...}, \"out\": {...}}") from None
+    except ValueError as exc:
+        raise ConfigError(f"{path}: not valid JSON: {exc}", hint="a spec is one JSON object") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: a spec is a JSON object, not {_json_type(data)}",
+                          hint="write it as {\"in\": {\"method\": \"GET\", \"url\": \"...\"}, \"out\": {...}}")
+    warnings: list[str] = []
+    case = _fields(data, "", path, warnings)
+    given, out = _fields(_object(case.get("in"), "in", path), "in", path, warnings), \
+        _fields(_object(case.get("out"), "out", path), "out", path, warnings)
+    error = _typed(case.get("error"), str, "error", "a string", path)
+    method = _typed(given.get("method"), str, "in.method", "a string", path) or "GET"
+    url = _local_url(_typed(given.get("url"), str, "in.url", "a string", path) or "", port, path)
+    header = _object(given.get("header"), "in.header", path)
+    headers = tuple((k, _typed(v, str, f"in.header.{k}", "a string", path) or "") for k, v in header.items())
+    status = given_status = out.get("status_code")
+    if given_status is None:
+        status = 0
+    elif isinstance(given_status, bool) or not isinstance(given_status, int) or abs(given_status) >= 1 << 63:
+        raise ConfigError(f"{path}: out.status_code = {given_status!r}: not an integer",
+                          hint='e.g. "status_code": 200')
+    expected_headers = []
+    for k, v in _object(out.get("header"), "out.header", path).items():
+        if not isinstance(v, list) or not v or not all(isinstance(item, str) for item in v):
+            raise ConfigError(f"{path}: out.header.{k} = {json.dumps(v)}: not a list of strings",
+                              hint='the whole list of values, e.g. "Content-Type": ["application/json"]; '
+                                   '[""] when the header must be absent')
+        expected_headers.append((k, tuple(v)))
+    schema = out.get("schema")
+    if schema is not None and not isinstance(schema, dict):
+        raise ConfigError(f"{path}: out.schema is {_json_type(schema)}, not an object",
+                          hint='a JSON Schema object, e.g. {"type": "object", "required": ["id"]}')
+    body = given.get("body")
+    expect = Expect(status=int(status or 0), headers=tuple(expected_headers),
+                    body=out.get("body"), schema=schema or None, error=error)
+    spec = Spec(path.name[:-5], str(path), method, url, headers, _request_body(body), expect)
+    return spec, warnings
+
+
+def _fields(value: dict[str, Any], where: str, path: Path, warnings: list[str]) -> dict[str, Any]:
+    """The keys of one object of a spec that the harness reads, matched as Go matches struct fields
+    (case-insensitively); any other key is a warning, `@comment`-style keys aside."""
+    known = FIELDS[where]
+    out: dict[str, Any] = {}
+    for key, item in value.items():
+        field = key if key in known else next((f for f in known if f == key.lower()), None)
+        if field is not None:
+            out[field] = item
+            continue
+        if key.startswith("@"):
+            continue
+        import difflib
+
+        near = difflib.get_close_matches(key.lower(), known, n=1, cutoff=0.5)
+        place = f"{where}.{key}" if where else key
+        also = (" (so KrakenD compares the status with 0)" if where == "out" and "status_code" not in
+                {k.lower() for k in value} else "")
+        warnings.append(f"{path}: KrakenD's harness ignores the key {place!r}{also}"
+                        + (f"; did you mean {(where + '.' if where else '') + near[0]!r}?" if near else ""))
+    if where == "" and "next" in out:
+        warnings.append(f"{path}: KrakenD's harness never sends the `next` cases, and neither does smoke")
+    return out
+
+
+def _object(value: Any, where: str, path: Path) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ConfigError(f"{path}: {where} is {_json_type(value)}, not an object",
+                          hint='e.g. "in": {"method": "GET", "url": "http://localhost:8080/"}')
+    return value
+
+
+def _typed(value: Any, kind: type, where: str, what: str, path: Path) -> Any:
+    if value is not None and not isinstance(value, kind):
+        raise ConfigError(f"{path}: {where} = {json.dumps(value)}: not {what}", hint=f"write {where} as {what}")
+    return value
+
+
+def _json_type(value: Any) -> str:
+    return {list: "an array", str: "a string", bool: "a boolean", dict: "an object", type(None): "null"}.get(
+        type(value), "a number")
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _local_url(url: str, port: int, path: Path | str) -> str:
+    """The URL when it names this machine's KrakenD (the config's port); a ConfigError otherwise."""
+    hint = f"write it as http://localhost:{port}/... (the config's port; smoke sends it to the KrakenD it runs)"
+    try:
+        parts = urlsplit(url)
+        given_port = parts.port
+    except ValueError as exc:
+        raise ConfigError(f"{path}: in.url {url!r} is not a URL: {exc}", hint=hint) from None
+    if parts.scheme.lower() != "http" or not parts.hostname:
+        raise ConfigError(f"{path}: in.url {url!r} is not an http:// URL", hint=hint)
+    if parts.hostname.lower() not in LOCAL_HOSTS:
+        raise ConfigError(f"{path}: in.url {url!r} names the host {parts.hostname}, not this machine's KrakenD: "
+                          "a smoke run never sends traffic off this machine", hint=hint)
+    if (given_port or 80) != port:
+        raise ConfigError(f"{path}: in.url {url!r} is at port {given_port or 80}, and the config's KrakenD "
+                          f"listens on {port}", hint=hint)
+    return url
+
+
+def _request_body(body: Any) -> bytes | None:
+    """in.body as the harness sends it: a string as it is, anything else as Go's json.Marshal writes it."""
+    if body is None:
+        return None
+    return (body if isinstance(body, str) else go_json(body)).encode("utf-8", errors="surrogatepass") or None
+
+
+def from_smoke(requests: Sequence[Any], port: int) -> list[Spec]:
+    """The `[[smoke]]` requests (settings.SmokeRequest) as specs."""
+    specs = []
+    for i, r in enumerate(requests, 1):
+        headers = tuple((name, tuple([v]) if isinstance(v, str) else tuple(v))
+                        for name, v in (r.response_headers or {}).items())
+        expect = Expect(status=r.status, headers=headers, body=r.response_body, schema=r.schema or None,
+                        contains=r.contains)
+        specs.append(Spec(f"smoke-{i}", f"[[smoke]] #{i}", r.method, f"http://localhost:{port}{r.path}",
+                          tuple(r.headers.items()), r.body.encode() if r.body else None, expect))
+    return specs
+
+
+# Sending, as Go's http.DefaultClient ------------------------------------------------------------
+
+def exchange(spec: Spec, port: int, *, timeout: float = REQUEST_TIMEOUT, follow_redirects: bool = True) -> Answer:
+    """Send `spec` to the KrakenD listening on 127.0.0.1:`port` (its URL's Host kept), following
+    redirects as Go's client does; only redirects to that KrakenD are followed."""
+    started = time.monotonic()
+    deadline = started + timeout
+    op = spec.method[:1] + spec.method[1:].lower()
+    if not TOKEN.match(spec.method):
+        return Answer(error=f"net/http: invalid method {_go_quote(spec.method)}")
+    for name, value in spec.headers:
+        if not TOKEN.match(name):
+            return Answer(error=f'{op} "{spec.url}": net/http: invalid header field name {_go_quote(name)}')
+        if re.search(r"[\x00-\x08\x0a-\x1f\x7f]", value):
+            return Answer(error=f'{op} "{spec.url}": net/http: invalid header field value for {_go_quote(name)}')
+    method, url, body = spec.method, spec.url, spec.body
+    host = next((v for k, v in spec.headers if k == "Host"), None)
+    headers = [(_canonical(k), v) for k, v in spec.headers if _canonical(k) != "Host"]
+    for hop in range(MAX_REDIRECTS + 1):
+        try:
+            answer = _round_trip(method, url, host, headers, body, port, deadline)
+        except TimeoutError:
+            return Answer(problem=f"no answer within {timeout:g} s (--request-timeout)",
+                          seconds=time.monotonic() - started)
+        except _ClientError as exc:
+            return Answer(error=str(exc) if exc.bare else f'{op} "{url}": {exc}', seconds=time.monotonic() - started)
+        location = answer.headers.get("Location", ("",))[0]
+        if not follow_redirects or answer.status not in (301, 302, 303, 307, 308) or not location:
+            return answer._replace(seconds=time.monotonic() - started)
+        target = urljoin(url, location)
+        if hop + 1 == MAX_REDIRECTS:  # Go names the Location as the answer gave it
+            return Answer(error=f'{op} "{location}": stopped after {MAX_REDIRECTS} redirects',
+                          seconds=time.monotonic() - started)
+        try:
+            _local_url(target, urlsplit(spec.url).port or 80, "redirect")
+        except ConfigError:
+            return answer._replace(problem=f"{answer.status} redirect to {target}: not followed, a smoke run sends "
+                                           "requests only to the KrakenD it runs", seconds=time.monotonic() - started)
+        if answer.status in (301, 302, 303) and method not in ("GET", "HEAD"):
+            method, body = "GET", None
+        if host is not None and urlsplit(location).scheme:
+            host = None  # a custom Host is kept through relative redirects only
+        referer = [] if any(k == "Referer" for k, _ in headers) else [("Referer", _without_user(url))]
+        if urlsplit(target).hostname != urlsplit(url).hostname:
+            headers = [(k, v) for k, v in headers if k not in ("Authorization", "Www-Authenticate", "Cookie",
+                                                                   "Cookie2")]
+        headers = [(k, v) for k, v in headers if k != "Referer" or not referer] + referer
+        url = target
+    raise AssertionError("unreachable")
+
+
+class _ClientError(Exception):
+    def __init__(self, message: str, bare: bool = False) -> None:
+        super().__init__(message)
+        self.bare = bare  # Go returns it as it is, not wrapped in `Op "URL": ...` (errors reading a body)
+
+
+def _round_trip(method: str, url: str, host: str | None, headers: list[tuple[str, str]], body: bytes | None,
+                port: int, deadline: float) -> Answer:
+    parts = urlsplit(url)
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=_left(deadline))
+    try:
+        conn.putrequest(method, _target(url), skip_host=True, skip_accept_encoding=True)
+        conn.putheader("Host", host if host is not None else parts.netloc.rpartition("@")[2])
+        names = {k for k, _ in headers}
+        if "User-Agent" not in names:
+            conn.putheader("User-Agent", USER_AGENT)
+        if body or method in ("POST", "PUT", "PATCH"):
+            conn.putheader("Content-Length", str(len(body or b"")))
+        if parts.username is not None and "Authorization" not in names:
+            import base64
+
+            pair = f"{parts.username}:{parts.password or ''}".encode()
+            conn.putheader("Authorization", "Basic " + base64.b64encode(pair).decode())
+        for k, v in headers:
+            if k not in ("Content-Length", "Transfer-Encoding", "Trailer"):
+                conn.putheader(k, v)
+        gzipped = "Accept-Encoding" not in names and "Range" not in names and method != "HEAD"
+        if gzipped:
+            conn.putheader("Accept-Encoding", "gzip")
+        conn.endheaders(body or None)
+        sock = conn.sock
+        try:
+            response = conn.getresponse()
+        except (http.client.RemoteDisconnected, http.client.BadStatusLine, ConnectionResetError):
+            raise _ClientError("EOF") from None
+        got: dict[str, list[str]] = {}
+        for name, value in response.msg.items():
+            got.setdefault(_canonical(name), []).append(value.strip(" \t"))
+        got.pop("Transfer-Encoding", None)
+        if "chunked" in (response.getheader("Transfer-Encoding") or "").lower():
+            got.pop("Content-Length", None)
+        data, truncated = _read(response, sock, deadline)
+        if gzipped and got.get("Content-Encoding", [""])[0].lower() == "gzip":  # Go's transport decodes it
+            data = _gunzip(data, strict=True)
+            got.pop("Content-Encoding", None)
+            got.pop("Content-Length", None)
+        return Answer(response.status, {k: tuple(v) for k, v in got.items()}, data, truncated=truncated)
+    except ConnectionRefusedError:
+        raise _ClientError(f"dial tcp {parts.netloc.rpartition('@')[2]}: connect: connection refused") from None
+    except TimeoutError:
+        raise TimeoutError from None
+    except http.client.HTTPException as exc:
+        raise _ClientError(f"malformed HTTP response: {exc}") from None
+    except OSError as exc:
+        raise _ClientError(exc.strerror or str(exc)) from None
+    finally:
+        conn.close()
+
+
+def _read(response: http.client.HTTPResponse, sock: Any, deadline: float) -> tuple[bytes, bool]:
+    """The body, up to BODY_LIMIT bytes, within the deadline (a trickling answer too)."""
+    chunks: list[bytes] = []
+    size = 0
+    while size <= BODY_LIMIT:
+        sock.settimeout(_left(deadline))
+        try:
+            chunk = response.read1(min(1 << 16, BODY_LIMIT + 1 - size))
+        except http.client.IncompleteRead:
+            raise _ClientError("unexpected EOF", bare=True) from None
+        if not chunk:
+            return b"".join(chunks), False
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)[:BODY_LIMIT], True
+
+
+def _left(deadline: float) -> float:
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise TimeoutError
+    return left
+
+
+def _gunzip(data: bytes, strict: bool) -> bytes:
+    """A gzip body decoded; an undecodable one is Go's error (`strict`, as its transport) or kept as it
+    is (as the harness does when gzip.NewReader fails)."""
+    if not strict and (len(data) < 10 or data[:3] != b"\x1f\x8b\x08"):
+        return data
+    try:
+        return zlib.decompressobj(wbits=16 + zlib.MAX_WBITS).decompress(data)
+    except zlib.error:
+        if not strict:
+            return data
+        raise _ClientError("gzip: invalid header" if data[:2] != b"\x1f\x8b" else "flate: corrupt input",
+                           bare=True) from None
+
+
+def _target(url: str) -> str:
+    """The request target Go's client writes for `url`: its escaped path (or /) and query."""
+    parts = urlsplit(url)
+    path = quote(parts.path, safe="/:@!$&'()*+,;=%-._~[]") or "/"
+    query = quote(parts.query, safe="/:@!$&'()*+,;=%-._~[]?")
+    return path + (f"?{query}" if query or url.split("#", 1)[0].endswith("?") else "")
+
+
+def _without_user(url: str) -> str:
+    parts = urlsplit(url)
+    return parts._replace(netloc=parts.netloc.rpartition("@")[2], fragment="").geturl()
+
+
+def _canonical(name: str) -> str:
+    """textproto.CanonicalMIMEHeaderKey: Content-Type from content-type; a name with other characters kept."""
+    if not TOKEN.match(name) or not name.isascii():
+        return name
+    return "-".join(part[:1].upper() + part[1:].lower() for part in name.split("-"))
+
+
+# Judging, as the harness does ----------------------------------------------------------------
+
+class Verdict(NamedTuple):
+    spec: Spec
+    answer: Answer
+    problems: tuple[str, ...]  # KrakenD's words; empty when the spec passed
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    @property
+    def excerpt(self) -> str:
+        """The start of the answer's body, on one line."""
+        return " ".join(self.answer.body[:400].decode(errors="replace").split())[:160]
+
+
+def check(spec: Spec, port: int, *, timeout: float = REQUEST_TIMEOUT, follow_redirects: bool = True) -> Verdict:
+    """Send the spec and judge its answer."""
+    answer = exchange(spec, port, timeout=timeout, follow_redirects=follow_redirects)
+    return Verdict(spec, answer, tuple(judge(answer, spec.expect)))
+
+
+def judge(answer: Answer, expect: Expect) -> list[str]:
+    """What is wrong with the answer, in the words of KrakenD's harness (runner.Check, assertResponse)."""
+    if answer.problem and answer.status is None:
+        return [answer.problem]
+    if answer.error is not None:
+        return [] if answer.error == expect.error else [answer.error]
+    wrong = []
+    if answer.status != expect.status:
+        wrong.append(f"unexpected status code. have: {answer.status}, want: {expect.status}")
+    for name, values in expect.headers:
+        name = _canonical(name)
+        have = answer.headers.get(name)
+        if have is not None and list(have) == list(values):
+            continue
+        if have is not None:
+            wrong.append(f"unexpected value for header {name}. have: {_go_list(have)}, want: {_go_list(values)}")
+        elif values[0] != "":
+            wrong.append(f"header {name} not present: map[" + " ".join(
+                f"{k}:{_go_list(v)}" for k, v in sorted(answer.headers.items())) + "]")
+    data = answer.body
+    encoding = answer.headers.get("Content-Encoding")
+    if encoding and encoding[0] in ("gzip", "x-gzip"):  # asked for by the spec's own Accept-Encoding
+        try:
+            data = _gunzip(data, strict=False)
+        except _ClientError as exc:
+            return [str(exc)]
+    if expect.schema:
+        if not data:
+            return [*wrong, "cannot validate empty body"]
+        said = schema_problem(expect.schema, data)
+        if said:
+            wrong.append(said)
+    elif expect.body is not None:
+        if isinstance(expect.body, str):
+            same = data == expect.body.encode("utf-8", errors="surrogatepass")
+            have_text = data.decode(errors="replace")
+        else:
+            have = parse_json(data)
+            same = _same(have, expect.body)
+            have_text = go_value(have)
+        if not same:
+            wrong.append(f"unexpected body.\n\t\thave: {have_text}\n\t\twant: {go_value(expect.body)}")
+    if expect.contains is not None and expect.contains.encode() not in data:
+        wrong.append(f"the body does not contain {expect.contains!r}")
+    if answer.truncated:
+        wrong.append(f"the answer is larger than {BODY_LIMIT >> 20} MiB: only its start was read")
+    if answer.problem:
+        wrong.append(answer.problem)
+    return wrong
+
+
+
+def parse_json(data: bytes) -> Any:
+    """The body as Go's json.Unmarshal into interface{} holds it: numbers float64; invalid JSON nil."""
+    try:
+        return load_json(data.decode("utf-8", errors="replace"), parse_int=float, parse_float=_float64,
+                         parse_constant=_no_constant)
+    except ValueError:
+        return None
+
+
+def _float64(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError(f"number {text} overflows float64")
+    return value
+
+
+def _same(have: Any, want: Any) -> bool:
+    """reflect.DeepEqual of two decoded JSON values (a bool is not a number; every number a float64)."""
+    if isinstance(want, bool) or isinstance(have, bool):
+        return type(have) is type(want) and have == want
+    if isinstance(want, (int, float)):
+        return isinstance(have, float) and have == float(want)
+    if isinstance(want, dict):
+        return isinstance(have, dict) and have.keys() == want.keys() and all(_same(have[k], want[k]) for k in want)
+    if isinstance(want, list):
+        return isinstance(have, list) and len(have) == len(want) and all(map(_same, have, want))
+    return type(have) is type(want) and have == want
+
+
+DRAFTS = {"http://json-schema.org/draft-04/schema": "Draft4Validator",
+          "http://json-schema.org/draft-06/schema": "Draft6Validator",
+          "http://json-schema.org/draft-07/schema": "Draft7Validator",
+          "https://json-schema.org/draft/2019-09/schema": "Draft201909Validator",
+          "https://json-schema.org/draft/2020-12/schema": "Draft202012Validator"}  # those the Go validator knows
+ASSERTS_FORMAT = {"Draft4Validator", "Draft6Validator", "Draft7Validator"}  # its default: format asserted up to 7
+
+
+def schema_problem(schema: Mapping[str, Any], data: bytes) -> str | None:
+    """The body checked against a JSON Schema (jsonschema), in the harness's words; None when it holds."""
+    import jsonschema
+    import referencing
+    import referencing.exceptions
+
+    given = schema.get("$schema", "https://json-schema.org/draft/2020-12/schema")
+    name = DRAFTS.get(given.rstrip("#") if isinstance(given, str) else "")
+    if name is None:
+        return f"problem generating json-schema schema: unknown $schema {given!r} (drafts 4, 6, 7, 2019-09, 2020-12)"
+    validator: Any = getattr(jsonschema, name)
+    try:
+        validator.check_schema(schema)
+    except jsonschema.SchemaError as exc:
+        return f"problem generating json-schema schema: {exc.message}"
+    try:
+        document = load_json(data.decode("utf-8", errors="replace"), parse_constant=_no_constant)
+    except ValueError as exc:
+        return f"problem unmarshaling the body: {exc}"
+    checker = validator.FORMAT_CHECKER if name in ASSERTS_FORMAT else None
+    try:  # an empty registry: a $ref to anything outside the schema is not fetched
+        error = jsonschema.exceptions.best_match(
+            validator(schema, format_checker=checker, registry=referencing.Registry()).iter_errors(document))
+    except referencing.exceptions.Unresolvable as exc:
+        return f"problem generating json-schema schema: cannot resolve {exc}"
+    if error is None:
+        return None
+    where = "".join(f"/{part}" for part in error.absolute_path)
+    return f"problem validating the body: at '{where}': {error.message}"
+
+
+# Go's own ways of printing values (fmt's %v and %s, json.Marshal) --------------------------------
+
+def go_value(value: Any) -> str:
+    """fmt's %v of a decoded JSON value: map[a:1 b:[x y]], <nil>, 1e+06."""
+    if value is None:
+        return "<nil>"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return _go_float(float(value), "v")
+    if isinstance(value, dict):
+        return "map[" + " ".join(f"{k}:{go_value(value[k])}" for k in sorted(value)) + "]"
+    if isinstance(value, list):
+        return "[" + " ".join(go_value(v) for v in value) + "]"
+    return str(value)
+
+
+def _go_list(values: Sequence[str]) -> str:
+    return "[" + " ".join(values) + "]"
+
+
+def _go_quote(text: str) -> str:
+    return json.dumps(text, ensure_ascii=False)
+
+
+def _go_float(value: float, verb: str) -> str:
+    """fmt's %v (verb "v": an exponent from 1e+06 and below 1e-04) or json.Marshal's form (verb "json":
+    from 1e+21 and below 1e-6)."""
+    if value == 0:
+        return "-0" if math.copysign(1, value) < 0 and verb == "v" else "0"
+    digits = Decimal(repr(value))
+    exponent = digits.adjusted()
+    if -4 <= exponent < 6 if verb == "v" else 1e-6 <= abs(value) < 1e21:
+        text = format(digits, "f")
+        return text.rstrip("0").rstrip(".") if "." in text else text
+    mantissa = format(digits.scaleb(-exponent).normalize(), "f")
+    width = 1 if verb == "json" and exponent < 0 else 2  # json.Marshal turns e-07 into e-7
+    return f"{mantissa}e{'-' if exponent < 0 else '+'}{abs(exponent):0{width}d}"
+
+
+def go_json(value: Any) -> str:
+    """json.Marshal of a decoded JSON value: keys sorted, no spaces, <>& escaped, Go's number form."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return _go_float(float(value), "json")
+    if isinstance(value, str):
+        return _json_string(value)
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{_json_string(k)}:{go_json(value[k])}" for k in sorted(value)) + "}"
+    if isinstance(value, list):
+        return "[" + ",".join(go_json(v) for v in value) + "]"
+    raise TypeError(f"{type(value).__name__} is not a JSON value")
+
+
+def _json_string(text: str) -> str:
+    out = json.dumps(text, ensure_ascii=False)
+    for char, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"),
+                          ("\u2029", "\\u2029")):
+        out = out.replace(char, escaped)
+    return out
