@@ -14,7 +14,11 @@ yardstick does the same work as ours:
   release data): `K check-plugin -s go.sum -l <libc>` on the same go.sum;
 - `inspect --krakend-bin K --path x.so`: `K test-plugin -s x.so` on the same plugin;
 - `smoke --krakend-bin K` (one request): a shell script that starts `K run -c` on the same staged
-  config, polls /__health with curl, sends the request and stops KrakenD.
+  config, polls /__health with curl, sends the request and stops KrakenD;
+- `smoke --krakend-bin K --specs DIR` (twenty KrakenD integration specs, all passing): KrakenD's own
+  `krakend-integration` on the same specs, config and plugin, told the ready URL (its fastest start:
+  without it, it waits 1.5 s). Both start KrakenD, wait for it, send and judge twenty requests and
+  stop it.
 
 K is the real KrakenD CE 2.13.8 of .ci/krakend.sh (amd64 glibc). Ours runs as a user's install
 does: the `krakend-tasks` console script, in a virtual environment of its own (made under
@@ -22,7 +26,7 @@ does: the `krakend-tasks` console script, in a virtual environment of its own (m
 interpreter's packages on the path, with bytecode compiled as `pip install` compiles it.
 
 Usage: python bench/krakend_bench.py [--krakend K] [--runs 10] [--builder local/krakend-builder]
-       [--only local,docker,check,inspect,bundled,smoke]
+       [--harness krakend-integration] [--only local,docker,check,inspect,bundled,smoke,specs]
 """
 
 from __future__ import annotations
@@ -44,8 +48,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 GO = "1.25.12"
 LIBC = "GLIBC-2.36_(debian-12)"
-ROWS = ("local", "docker", "check", "inspect", "bundled", "smoke")
-GOALS = {"local": 1.5, "docker": 1.2, "check": 4.0, "inspect": 4.0, "bundled": 3.0}
+ROWS = ("local", "docker", "check", "inspect", "bundled", "smoke", "specs")
+GOALS = {"local": 1.5, "docker": 1.2, "check": 4.0, "inspect": 4.0, "bundled": 3.0, "specs": 1.5}
 
 HAND_SMOKE = r"""
 set -e
@@ -103,6 +107,19 @@ def pair(key: str, what: str, ours: list[str], theirs: list[str], cwd: Path, run
             "yardstick_ms": statistics.median(b) * 1000, "ratio": statistics.median(ratios), "peak_mb": peak}
 
 
+def twenty_specs(folder: Path, port: int) -> Path:
+    """Twenty passing KrakenD integration specs on the example: its answer, status, headers, body."""
+    folder.mkdir()
+    url = f"http://localhost:{port}/__hello"
+    outs = [{"status_code": 200}, {"status_code": 200, "body": "hello from hello\n"},
+            {"status_code": 200, "header": {"Content-Type": ["text/plain; charset=utf-8"]}},
+            {"status_code": 200, "header": {"X-Nothing": [""]}}, {"status_code": 200, "schema": {}}]
+    for i in range(20):
+        spec = {"in": {"method": "GET", "url": url, "header": {"X-Spec": str(i)}}, "out": outs[i % len(outs)]}
+        (folder / f"spec_{i:02d}.json").write_text(json.dumps(spec))
+    return folder
+
+
 def main() -> None:
     from tests.conftest import krakend_dir
 
@@ -111,6 +128,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--builder", default=os.environ.get("KT_TEST_BUILDER", "local/krakend-builder"))
     parser.add_argument("--network", default="host", help="docker network of the builds (default host)")
+    parser.add_argument("--harness", help="krakend-integration (default: .ci/krakend.sh's)")
     parser.add_argument("--only", default=",".join(ROWS), help="rows: " + ",".join(ROWS))
     args = parser.parse_args()
     only = args.only.split(",")
@@ -152,18 +170,34 @@ def main() -> None:
         if "bundled" in only:
             rows.append(pair("bundled", "check (bundled release data)", [*py, "check", "--target", "amd64-generic"],
                              check, project, args.runs))
+        stage = Path(tmp) / "stage"
+        (stage / "plugins").mkdir(parents=True)
+        shutil.copy(plugin, stage / "plugins" / "hello.so")
+        config = json.loads((project / "krakend.json").read_text())
+        port = 18000 + os.getpid() % 1000
+        config.update(port=port, plugin={"pattern": ".so", "folder": str(stage / "plugins") + "/"})
+        (stage / "krakend.json").write_text(json.dumps(config))
         if "smoke" in only:
-            stage = Path(tmp) / "stage"
-            (stage / "plugins").mkdir(parents=True)
-            shutil.copy(plugin, stage / "plugins" / "hello.so")
-            config = json.loads((project / "krakend.json").read_text())
-            port = 18000 + os.getpid() % 1000
-            config.update(port=port, plugin={"pattern": ".so", "folder": str(stage / "plugins") + "/"})
-            (stage / "krakend.json").write_text(json.dumps(config))
+            (project / "krakend-tasks.toml").write_text('version = "2.13.8"\n\n[[smoke]]\npath = "/__hello"\n'
+                                                        'contains = "hello from hello"\n')
             rows.append(pair("smoke", "smoke --krakend-bin K (one request)",
                              [*py, "smoke", "--krakend-bin", str(krakend)],
                              ["bash", "-c", HAND_SMOKE, "smoke", str(krakend), str(stage / "krakend.json"), str(port)],
                              project, args.runs))
+        if "specs" in only:
+            harness = Path(args.harness or (folder / "krakend-integration" if folder else ""))
+            if not harness.is_file():
+                raise SystemExit("no krakend-integration: pass --harness, or run `eval \"$(bash .ci/krakend.sh)\"`")
+            specs = twenty_specs(stage / "specs", port)
+            (project / "krakend-tasks.toml").write_text('version = "2.13.8"\n')
+            (project / "krakend.json").write_text(json.dumps(dict(config, plugin=json.loads(
+                (ROOT / "examples" / "hello-plugin" / "krakend.json").read_text())["plugin"])))
+            rows.append(pair("specs", "smoke --krakend-bin K --specs DIR (20 specs)",
+                             [*py, "smoke", "--krakend-bin", str(krakend), "--specs", str(specs)],
+                             [str(harness), "-krakend_bin_path", str(krakend), "-krakend_config_path",
+                              str(stage / "krakend.json"), "-krakend_specs_path", str(specs),
+                              "-krakend_backend_port", str(port + 1),
+                              "-krakend_ready_url", f"http://localhost:{port}/__health"], project, args.runs))
     python = Path(py[0]).with_name("python")
     floor = statistics.median(timed([str(python), "-c", "pass"], ROOT)[0] for _ in range(5)) * 1000
     print(f"median of {args.runs} alternating runs; KrakenD: {krakend}; `python -c pass`: {floor:.0f} ms")

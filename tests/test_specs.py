@@ -369,3 +369,41 @@ def test_scaffolds_come_with_a_spec_that_passes(tmp_path):
         [spec], warnings = read_specs(tmp_path / kind / "specs", 8080)
         assert warnings == [] and spec.name == kind
         assert load_settings(tmp_path / kind).smoke_specs == "specs"
+
+
+def test_huge_answers_and_gzip_bombs_are_read_up_to_a_bound(monkeypatch):
+    """Our client against a real socket server (no KrakenD needed to send a body this large): the
+    bound is lowered so that the test stays small; what is read and said is the same at 64 MiB."""
+    import gzip
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from krakend_tasks.core import specs
+
+    class Big(BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = b"x" * 5000
+            if self.path == "/bomb":
+                body = gzip.compress(b"0" * 100_000)
+            self.send_response(200)
+            if self.path == "/bomb":
+                self.send_header("Content-Encoding", "gzip")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    monkeypatch.setattr(specs, "BODY_LIMIT", 1000)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Big)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        port = server.server_address[1]
+        for path in ("/big", "/bomb"):
+            spec = specs.Spec("s", "x.json", "GET", f"http://localhost:{port}{path}", expect=specs.Expect(status=200))
+            verdict = specs.check(spec, port)
+            assert len(verdict.answer.body) == 1000 and verdict.answer.truncated, path
+            assert verdict.problems == ("the answer is larger than 0.000953674 MiB: only its start was read",), path
+    finally:
+        server.shutdown()
