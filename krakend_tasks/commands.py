@@ -222,11 +222,13 @@ def inspect(project: str | Path, *, paths: list[str] | None = None, kinds: list[
 
 
 def test(project: str | Path, *, paths: list[str] | None = None, kinds: list[str] | None = None,
-         json: bool = False, krakend_bin: str | None = None, image: str | None = None, **settings: Any) -> int:
+         json: bool = False, krakend_bin: str | None = None, image: str | None = None,
+         load_timeout: float | None = None, **settings: Any) -> int:
     """Load plugins for real: a KrakenD binary, a KrakenD image, or the Go loader. 0: all load, 1: not."""
     from krakend_tasks.core.elf import read_build_info, read_elf
     from krakend_tasks.core.plugin_types import ENTERPRISE_VERDICT
-    from krakend_tasks.core.testload import LoadResult, load_in_image, load_local, load_with_krakend
+    from krakend_tasks.core.testload import LOAD_TIMEOUT, LoadResult, load_in_image, load_local, load_with_krakend
+    limit = seconds("--load-timeout", load_timeout, LOAD_TIMEOUT)
     plugins = _plugins(project, paths, settings)
     results = []
     with progress([str(path) for path, _, _ in plugins], "load") as mark:
@@ -242,11 +244,11 @@ def test(project: str | Path, *, paths: list[str] | None = None, kinds: list[str
             plugin_kinds = kinds or elf.plugin_types or ["server"]
             recipe = loaded.recipe(plugin_target)
             if krakend_bin:
-                result = load_with_krakend([path], plugin_kinds, krakend_bin)
+                result = load_with_krakend([path], plugin_kinds, krakend_bin, limit)
             elif image:
-                result = load_in_image([path], plugin_kinds, image, recipe, loaded.pull)
+                result = load_in_image([path], plugin_kinds, image, recipe, loaded.pull, timeout=limit)
             else:
-                result = load_local([path], plugin_kinds, recipe, loaded.release)
+                result = load_local([path], plugin_kinds, recipe, loaded.release, limit)
             result = result.compare_packages(path, plugin_target.arch.value, loaded.release.version,
                                              krakend_bin=krakend_bin, image=image, pull=loaded.pull,
                                              modcache=loaded.modcache, official=loaded.official_image)
@@ -386,16 +388,16 @@ def ship(project: str | Path, *, config: str | None = None, force: bool = False,
 
 def smoke(project: str | Path, *, config: str | None = None, krakend_bin: str | None = None,
           image: str | None = None, shipped: bool = False, tag: str | None = None, keep_backends: bool = False,
-          request_timeout: float | None = None, no_follow_redirects: bool = False, output: str | None = None,
-          junit: str | None = None, json: bool = False, **settings: Any) -> int:
+          request_timeout: float | None = None, load_timeout: float | None = None, no_follow_redirects: bool = False,
+          output: str | None = None, junit: str | None = None, json: bool = False, **settings: Any) -> int:
     """Start the real KrakenD with the built plugins and the config; 0: every spec passed, 1: not."""
+    from krakend_tasks.core.smoke import READY_TIMEOUT
     from krakend_tasks.core.smoke import smoke as run_smoke
     from krakend_tasks.core.specs import REQUEST_TIMEOUT
     from krakend_tasks.junit import writable, write_junit
     report_to = writable(Path(junit)) if junit else None  # refused before any work
-    if request_timeout is not None and not 0 < request_timeout <= 3600:
-        raise ConfigError(f"--request-timeout {request_timeout:g}: not a number of seconds in (0, 3600]",
-                          hint="e.g. --request-timeout 10")
+    answer_limit = seconds("--request-timeout", request_timeout, REQUEST_TIMEOUT)
+    ready_limit = seconds("--load-timeout", load_timeout, READY_TIMEOUT)
     loaded = load_settings(project, **settings).one_release("smoke")
     if shipped:
         image = tag or f"{_shipped_name(loaded)}-krakend:{loaded.release.version}"
@@ -403,12 +405,22 @@ def smoke(project: str | Path, *, config: str | None = None, krakend_bin: str | 
         image = f"{loaded.krakend_image}:{loaded.release.version}"
     path = Path(config) if config else loaded.project / "krakend.json"
     report = run_smoke(loaded, path, krakend_bin=krakend_bin, image=image, shipped=shipped,
-                       keep_backends=keep_backends, request_timeout=request_timeout or REQUEST_TIMEOUT,
+                       keep_backends=keep_backends, request_timeout=answer_limit, ready_timeout=ready_limit,
                        follow_redirects=not no_follow_redirects, log=log_to_stderr)
     print_smoke(report, as_machine=json or output == "json")
     if report_to:
         write_junit(report_to, [smoke_suite(report)])
     return 0 if report.ok else 1
+
+
+def seconds(option: str, value: float | None, default: float) -> float:
+    """A time limit given as an option: `default` when not given; a ConfigError outside (0, 3600]."""
+    if value is None:
+        return default
+    if not 0 < value <= 3600:
+        raise ConfigError(f"{option} {value:g}: not a number of seconds in (0, 3600]",
+                          hint=f"e.g. {option} {default:g}")
+    return value
 
 
 def _shipped_name(settings: Settings) -> str:

@@ -109,6 +109,12 @@ class DiskFull(KrakendTasksError):
     exit_code = 14
 
 
+class LoadTimedOut(KrakendTasksError):
+    """Loading a plugin did not finish in time: its init() or registerer never returned."""
+
+    exit_code = 15
+
+
 def from_os_error(exc: OSError) -> KrakendTasksError:
     """An OSError no command expected, in words: which file, what happened, what to do."""
     where = f" {exc.filename}" if exc.filename else ""

@@ -91,6 +91,8 @@ KRAKEND_BIN = Option("krakend-bin", "a KrakenD binary: compare with it / load in
                      metavar="PATH")
 IMAGE = Option("image", "a KrakenD image: its binary's modules and fingerprints (check, inspect), test-plugin "
                         "(test), check -c (configure)", metavar="IMAGE")
+LOAD_TIMEOUT = Option("load-timeout", "seconds loading the plugins may take, KrakenD's start included (default 30): "
+                                     "a plugin's init() that never returns ends there", kind="float", metavar="S")
 PATHS = Option("path", ".so files (default: the artifacts of dist/manifest.json)", dest="paths", kind="list",
                positional=True, metavar="PATH")
 TYPES = Option("type", "plugin type: server, client or modifier (default: what the file exports)",
@@ -116,7 +118,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("inspect", "inspect", "Describe built plugins without loading them, and predict load failures.",
             (PATHS, TYPES, JSON, KRAKEND_BIN, IMAGE)),
     Command("test", "test", "Load built plugins for real and compare their packages with KrakenD's.",
-            (PATHS, TYPES, JSON, KRAKEND_BIN, IMAGE)),
+            (PATHS, TYPES, JSON, KRAKEND_BIN, IMAGE, LOAD_TIMEOUT)),
     Command("new", "new", "Scaffold a plugin project that builds, checks and loads with these tasks.", (
         Option("type", "server, client or modifier", dest="kind", choices=KINDS),
         Option("name", "the plugin's name (lower case, digits, dashes)", metavar="NAME"),
@@ -160,6 +162,7 @@ COMMANDS: tuple[Command, ...] = (
         Option("specs", "a folder of KrakenD integration specs (*.json, krakend-integration's format), relative to "
                         "the project (default: the smoke_specs setting)", dest="smoke_specs", metavar="DIR"),
         Option("request-timeout", "seconds each spec's answer may take (default 10)", kind="float", metavar="S"),
+        LOAD_TIMEOUT,
         Option("no-follow-redirects", "judge a redirect itself, do not follow it (as krakend-integration's "
                                       "-client_not_follow_redirects)", kind="bool"),
         Option("format", "table (default) or json", dest="output", choices=("table", "json")),

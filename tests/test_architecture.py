@@ -68,3 +68,16 @@ def test_the_docker_sdk_is_imported_only_by_the_docker_engine():
     assert users == ["krakend_tasks.engines.sdk"]
     through = sorted(name for name, path in SOURCES.items() if "krakend_tasks.engines.sdk" in _imports(path))
     assert through == ["krakend_tasks.engines.docker"]
+
+
+def test_every_child_process_starts_through_the_process_helper():
+    """One way to start a process (engines/process.py): no other module imports subprocess (or
+    starts one with os.system, os.spawn*, os.exec*, pty)."""
+    starters = ("os.system", "os.popen", "os.spawn", "os.exec", "os.fork", "pty.spawn")
+    for name, path in SOURCES.items():
+        if name == "krakend_tasks.engines.process":
+            continue
+        imported = _imports(path)
+        assert not any(m == "subprocess" or m.startswith("subprocess.") for m in imported), name
+        text = path.read_text()
+        assert not any(f"{call}" in text for call in starters), name

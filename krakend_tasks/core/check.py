@@ -7,12 +7,12 @@ misses (upgrade or downgrade, replace directives, the go.mod `go`/`toolchain` li
 from __future__ import annotations
 
 import os
-import subprocess
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import MappingProxyType
 from typing import NamedTuple
 
+import krakend_tasks.engines.process as process
 from krakend_tasks.core import fingerprints, semver
 from krakend_tasks.core.findings import Finding
 from krakend_tasks.core.gomod import GoMod, Replace, go_line_problem, krakend_go_sum, read_go_mod, read_go_sum
@@ -213,9 +213,9 @@ def apply_fixes(check_again: Callable[[], dict[str, Report]], project: Path, go_
             # `go mod tidy` last: go.sum keeps the lines of a version `go get` moved away from, and
             # KrakenD's check reads the highest version in go.sum. Replace directives survive tidy.
             for command in [*fixes.values(), "go mod tidy"]:
-                proc = subprocess.run(command.split(), cwd=project, capture_output=True, text=True, env=env)
-                if proc.returncode != 0:
-                    raise GoModuleError(f"`{command}` failed: {proc.stderr.strip() or proc.stdout.strip()}",
+                done = process.run(command.split(), cwd=project, env=env)
+                if done.status != 0:
+                    raise GoModuleError(f"`{command}` failed: {done.output.strip()}",
                                         hint="go.mod and go.sum were restored; fix the requirement by hand")
             ran += fixes.values()
             reports = check_again()

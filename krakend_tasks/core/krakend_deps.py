@@ -12,17 +12,18 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import NamedTuple
 
+import krakend_tasks.engines.process as process
 from krakend_tasks.core.elf import read_build_info, read_go_string
 from krakend_tasks.core.files import cache_dir, load_json, write_cache
 from krakend_tasks.core.fingerprints import bundled_modules
 from krakend_tasks.core.gomod import read_go_mod
 from krakend_tasks.core.releases import Release
+from krakend_tasks.engines.process import ProcessTimedOut
 from krakend_tasks.errors import DependencySourceError, KrakendTasksError, NotAPlugin
 
 LURA_CORE = "github.com/luraproject/lura/v2/core"
@@ -81,10 +82,10 @@ def parse_version_output(text: str) -> dict[str, str]:
 
 def _libc_from_version_command(path: str | Path) -> str | None:
     try:
-        proc = subprocess.run([str(path), "version"], capture_output=True, text=True, timeout=20)
-    except (OSError, subprocess.TimeoutExpired):
+        done = process.run([str(path), "version"], timeout=20)
+    except (OSError, ProcessTimedOut):
         return None
-    return parse_version_output(proc.stdout + proc.stderr).get("libc")
+    return parse_version_output(done.output).get("libc")
 
 
 def from_proxy(release: Release, libc: str) -> Descriptor:
@@ -133,8 +134,8 @@ def fetch_go_mod(module: str, version: str) -> tuple[str, str]:
 
 def _go_env(name: str) -> str | None:
     try:
-        return subprocess.run(["go", "env", name], capture_output=True, text=True, timeout=20).stdout.strip() or None
-    except (OSError, subprocess.TimeoutExpired):
+        return process.run(["go", "env", name], timeout=20).output.strip() or None
+    except (OSError, ProcessTimedOut):
         return None
 
 

@@ -9,18 +9,15 @@ smoke run's gateway.
 
 from __future__ import annotations
 
-import os
 import platform
 import shutil
-import signal
-import subprocess
 import tempfile
-import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
+import krakend_tasks.engines.process as process
 from krakend_tasks.core.targets import Arch, Libc, Target
 from krakend_tasks.errors import ConfigError, ToolchainMissing
 
@@ -47,17 +44,18 @@ def binary_command(krakend_bin: str | Path) -> list[str]:
 
 
 def run_krakend(args: Sequence[str | Path], *, krakend_bin: str | Path | None = None, image: str | None = None,
-                platform: str = "linux/amd64", pull: str = "missing", command: str = "krakend") -> tuple[int, str]:
+                platform: str = "linux/amd64", pull: str = "missing", command: str = "krakend",
+                timeout: float | None = None) -> tuple[int, str]:
     """`krakend ARGS`: its exit status and output. A Path in `args` names a file of this host; in an
-    image it is mounted, and the argument becomes its path in the container."""
+    image it is mounted, and the argument becomes its path in the container. Past `timeout` seconds
+    KrakenD is killed (ProcessTimedOut)."""
     if krakend_bin:
         try:
-            proc = subprocess.run([*binary_command(krakend_bin), *map(str, args)], capture_output=True, text=True,
-                                  errors="replace")
+            done = process.run([*binary_command(krakend_bin), *map(str, args)], timeout=timeout)
         except OSError as exc:
             raise ConfigError(f"cannot run KrakenD binary {krakend_bin}: {exc.strerror or exc}",
-                              hint="pass the path of an executable krakend (--krakend-bin)") from None
-        return proc.returncode, proc.stdout + proc.stderr
+                              hint="pass the path of an executable krakend (--krakend-bin)") from exc
+        return done.status, done.output
     if not image:
         raise ConfigError("no KrakenD to run", hint="pass --krakend-bin PATH or --image IMAGE")
     from krakend_tasks.engines import docker
@@ -78,7 +76,7 @@ def run_krakend(args: Sequence[str | Path], *, krakend_bin: str | Path | None = 
         lines: list[str] = []
         code = docker.run(image, [command, *inside], label="krakend", mounts=[docker.bind(Path(tmp), "/krakend-tasks",
                           read_only=True)], platform=platform, network="none", pull=pull, log=lines.append,
-                          entrypoint=[])
+                          entrypoint=[], timeout=timeout)
     return code, "\n".join(lines)
 
 
@@ -106,43 +104,14 @@ def serve(config: Path, *, krakend_bin: str | Path | None = None, image: str | N
         raise ConfigError("no KrakenD to run", hint="pass --krakend-bin PATH or --image IMAGE")
 
 
-def _die_with_parent() -> None:  # in the child: SIGKILL when krakend-tasks dies, even by SIGKILL
-    try:
-        import ctypes
-
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
-
-
 @contextmanager
 def _serve_binary(config: Path, krakend_bin: str | Path) -> Iterator[Running]:
     try:
-        proc = subprocess.Popen([*binary_command(krakend_bin), "run", "-c", str(config)], stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
-                                preexec_fn=_die_with_parent if os.name == "posix" else None)
+        with process.started([*binary_command(krakend_bin), "run", "-c", str(config)]) as child:
+            yield Running(f"binary {krakend_bin}", child.lines, child.poll)
     except OSError as exc:
         raise ConfigError(f"cannot run KrakenD binary {krakend_bin}: {exc.strerror or exc}",
-                          hint="pass the path of an executable krakend (--krakend-bin)") from None
-    running = Running(f"binary {krakend_bin}", [], proc.poll)
-    reader = threading.Thread(target=_collect, args=(proc.stdout, running.lines), daemon=True)
-    reader.start()
-    try:
-        yield running
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-        reader.join(timeout=2)
-
-
-def _collect(stream: Any, lines: list[str]) -> None:
-    for raw in stream:
-        lines.append(raw.decode(errors="replace").rstrip("\n"))
+                          hint="pass the path of an executable krakend (--krakend-bin)") from exc
 
 
 @contextmanager

@@ -34,10 +34,10 @@ from krakend_tasks.core.plugin_types import PluginType
 from krakend_tasks.core.settings import Settings
 from krakend_tasks.core.specs import REQUEST_TIMEOUT, Spec, Verdict, check, from_smoke, read_specs
 from krakend_tasks.core.targets import Arch, Libc, Target
-from krakend_tasks.errors import ConfigError, KrakendConfigError
+from krakend_tasks.errors import ConfigError, KrakendConfigError, LoadTimedOut
 
 PLUGINS_IN_IMAGE = "/krakend-tasks/plugins/"
-READY_TIMEOUT = 60.0  # seconds for /__health to answer (arm64 under qemu starts slowly)
+READY_TIMEOUT = 30.0  # seconds for /__health to answer (--load-timeout; arm64 under qemu starts slowly)
 DEFAULT_PORT = 8080  # KrakenD's, when the config names none
 TELLING = ("plugin", "error", "panic", "fatal", "unable", "invalid", "refus", "not found")
 
@@ -106,7 +106,8 @@ def config_port(data: dict[str, Any], config: Path) -> int:
 
 def smoke(settings: Settings, config: Path, *, krakend_bin: str | Path | None = None, image: str | None = None,
           shipped: bool = False, keep_backends: bool = False, request_timeout: float = REQUEST_TIMEOUT,
-          follow_redirects: bool = True, log: Callable[[str], None] = lambda _: None) -> SmokeReport:
+          ready_timeout: float = READY_TIMEOUT, follow_redirects: bool = True,
+          log: Callable[[str], None] = lambda _: None) -> SmokeReport:
     """Start KrakenD with the plugins and config, send the declared specs; KrakenD always stopped.
 
     `image` is KrakenD's image (the plugins mounted), or with `shipped` the image `ship` built (the
@@ -148,7 +149,7 @@ def smoke(settings: Settings, config: Path, *, krakend_bin: str | Path | None = 
             report = SmokeReport(running.what, target, names, tuple(specs), outcomes=[], problems=[])
             started = time.monotonic()
             said = running.lines  # KrakenD names the staged copy: say the user's file instead
-            if not _wait_ready(running, port, report, staged, config):
+            if not _wait_ready(running, port, report, staged, config, ready_timeout):
                 return _explained(report, _as_users(said, staged, config))
             report = report._replace(ready_seconds=time.monotonic() - started)
             for spec in specs:
@@ -163,8 +164,10 @@ def smoke(settings: Settings, config: Path, *, krakend_bin: str | Path | None = 
     return report
 
 
-def _wait_ready(running: Running, port: int, report: SmokeReport, staged: Path, config: Path) -> bool:
-    deadline = time.monotonic() + READY_TIMEOUT
+def _wait_ready(running: Running, port: int, report: SmokeReport, staged: Path, config: Path, limit: float) -> bool:
+    """True once /__health answers; False when KrakenD exited first (the report says why);
+    LoadTimedOut when it still runs without answering after `limit` seconds."""
+    deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
         status = running.exit_status()
         if status is not None:
@@ -182,8 +185,12 @@ def _wait_ready(running: Running, port: int, report: SmokeReport, staged: Path, 
         finally:
             conn.close()
         time.sleep(0.01)
-    report.problems.append(f"/__health did not answer on port {port} within {READY_TIMEOUT:.0f} s")
-    return False
+    said = _as_users(running.lines, staged, config)
+    raise LoadTimedOut(f"KrakenD did not answer /__health on port {port} within {limit:g} s: a plugin's init() or "
+                       "registerer may never return (KrakenD hangs the same way at start)"
+                       + (f"; its last line: {said[-1].strip()}" if said else ""),
+                       hint="find what init() waits on; if KrakenD is only slow to start (arm64 under qemu), raise "
+                            "the limit: --load-timeout S")
 
 
 def _refusal(lines: list[str]) -> str:

@@ -13,11 +13,11 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import subprocess
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import krakend_tasks.engines.process as process
 from krakend_tasks.core.files import cache_dir, sha256
 from krakend_tasks.core.fingerprints import Comparison, findings_for
 from krakend_tasks.core.krakend_run import emulator, run_krakend
@@ -26,7 +26,8 @@ from krakend_tasks.core.releases import Release
 from krakend_tasks.core.settings import Settings
 from krakend_tasks.core.targets import Recipe
 from krakend_tasks.data import DATA
-from krakend_tasks.errors import BuildFailed, ConfigError, KrakendTasksError, require_go
+from krakend_tasks.engines.process import ProcessTimedOut
+from krakend_tasks.errors import BuildFailed, ConfigError, KrakendTasksError, LoadTimedOut, require_go
 
 NO_MODULE_DATA = "runtime: no plugin module data"
 
@@ -109,26 +110,45 @@ def build_loader(recipe: Recipe, release: Release) -> Path:
            "GOFLAGS": "-buildvcs=false"}
     ldflags = recipe.linker_flags(on_host=True)
     cmd = ["go", "build", *([f"-ldflags={ldflags}"] if ldflags else []), "-o", "loader.partial", "."]
-    proc = subprocess.run(cmd, cwd=work, env=env, capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise BuildFailed(f"could not build the plugin loader for {recipe.target}:\n{proc.stdout}{proc.stderr}",
+    done = process.run(cmd, cwd=work, env=env)
+    if done.status != 0:
+        raise BuildFailed(f"could not build the plugin loader for {recipe.target}:\n{done.output}",
                           hint="check the cross compiler for this target (see docs/troubleshooting.md)")
     os.replace(work / "loader.partial", binary)
     digest.write_text(sha256(binary))
     return binary
 
 
-def load_with_krakend(plugins: list[Path], kinds: Sequence[str], krakend: str | Path) -> LoadResult:
+LOAD_TIMEOUT = 30.0  # seconds a load may take: a plugin's init() or registerer that never returns
+
+
+@contextlib.contextmanager
+def _bounded(plugins: list[Path], timeout: float) -> Iterator[None]:
+    """A load past its time limit, in words (the loader and its group are killed by then)."""
+    try:
+        yield
+    except ProcessTimedOut:
+        raise LoadTimedOut(f"loading {', '.join(map(str, plugins))} did not finish within {timeout:g} s: a plugin's "
+                           "init() or its registerer never returned (KrakenD would hang the same way at start)",
+                           hint="find what init() waits on (a network call, a lock, a channel); if it is only slow "
+                                "(arm64 under qemu), raise the limit: --load-timeout S") from None
+
+
+def load_with_krakend(plugins: list[Path], kinds: Sequence[str], krakend: str | Path,
+                      timeout: float = LOAD_TIMEOUT) -> LoadResult:
     """Run a local KrakenD binary's `test-plugin` and parse its result."""
-    code, output = run_krakend(["test-plugin", *_flags(kinds), *map(str, plugins)], krakend_bin=krakend)
+    with _bounded(plugins, timeout):
+        code, output = run_krakend(["test-plugin", *_flags(kinds), *map(str, plugins)], krakend_bin=krakend,
+                                   timeout=timeout)
     return parse_output(output, code, f"binary {krakend}")
 
 
 def load_in_image(plugins: list[Path], kinds: Sequence[str], image: str, recipe: Recipe, pull: str = "missing",
-                  command: str = "krakend") -> LoadResult:
+                  command: str = "krakend", timeout: float = LOAD_TIMEOUT) -> LoadResult:
     """Run `krakend test-plugin` in a KrakenD image, arm64 under the daemon's emulation."""
-    code, output = run_krakend(["test-plugin", *_flags(kinds), *plugins], image=image, pull=pull, command=command,
-                               platform=f"linux/{recipe.target.arch.value}")
+    with _bounded(plugins, timeout):
+        code, output = run_krakend(["test-plugin", *_flags(kinds), *plugins], image=image, pull=pull,
+                                   command=command, platform=f"linux/{recipe.target.arch.value}", timeout=timeout)
     return parse_output(output, code, f"image {image}")
 
 
@@ -138,13 +158,14 @@ def _flags(kinds: Sequence[str]) -> list[str]:
     return [plugin_type(k).flag for k in kinds]
 
 
-def load_local(plugins: list[Path], kinds: Sequence[str], recipe: Recipe, release: Release) -> LoadResult:
+def load_local(plugins: list[Path], kinds: Sequence[str], recipe: Recipe, release: Release,
+               timeout: float = LOAD_TIMEOUT) -> LoadResult:
     """Load plugins with the Go loader built for their target; return the parsed result."""
     flags = _flags(kinds)
     loader = build_loader(recipe, release)
-    proc = subprocess.run([*emulator(recipe.target), str(loader), *flags, *map(str, plugins)],
-                          capture_output=True, text=True, errors="replace")
-    return parse_output(proc.stdout + proc.stderr, proc.returncode, "Go loader")
+    with _bounded(plugins, timeout):
+        done = process.run([*emulator(recipe.target), str(loader), *flags, *map(str, plugins)], timeout=timeout)
+    return parse_output(done.output, done.status, "Go loader")
 
 def as_krakend_says(error: str) -> str:
     """An error as KrakenD's test-plugin prints it: its loader says `plugin #0 (<path>): <error>` and

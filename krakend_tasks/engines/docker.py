@@ -17,7 +17,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from krakend_tasks.engines.job import PASSED_ENV, BuildJob, Log, OutputTail, build_failure_hint, watchdog
+from krakend_tasks.engines.job import PASSED_ENV, BuildJob, Log, OutputTail, build_failure_hint
+from krakend_tasks.engines.process import ProcessTimedOut, watchdog
 from krakend_tasks.errors import BuildFailed, ConfigError, DockerUnavailable, ImageMissing
 
 if TYPE_CHECKING:
@@ -218,9 +219,11 @@ def volume(name: str, target: str) -> docker.types.Mount:
 
 def run(image: str, command: list[str], *, label: str, mounts: list[Any] | None = None, platform: str | None = None,
         network: str | None = None, pull: str = "missing", log: Log = lambda _: None,
-        client: docker.DockerClient | None = None, labels: dict[str, str] | None = None, **options: Any) -> int:
+        client: docker.DockerClient | None = None, labels: dict[str, str] | None = None, timeout: float | None = None,
+        **options: Any) -> int:
     """Run `command` in `image` to completion (the image pulled per `pull`), streaming its output to
-    `log`; the container, labelled krakend-tasks=`label`, is removed whatever happens."""
+    `log`; the container, labelled krakend-tasks=`label`, is removed whatever happens (killed past
+    `timeout` seconds: ProcessTimedOut)."""
     client = client or docker_client()
     ensure_image(client, image, pull, log, platform=platform or "linux/amd64")
     spec = dict(image=image, command=command, mounts=mounts or [], labels={LABEL: label, **(labels or {})},
@@ -229,7 +232,7 @@ def run(image: str, command: list[str], *, label: str, mounts: list[Any] | None 
         spec["platform"] = platform
     if network:
         spec["network_mode"] = network
-    return run_container(client, spec, log)
+    return run_container(client, spec, log, timeout)
 
 
 def build_image(context: Path, dockerfile: str, tag: str, *, platform: str, buildargs: dict[str, str],
@@ -252,9 +255,15 @@ def build_image(context: Path, dockerfile: str, tag: str, *, platform: str, buil
     return str(image.id)
 
 
-def run_container(client: docker.DockerClient, options: dict[str, Any], log: Log) -> int:
+def run_container(client: docker.DockerClient, options: dict[str, Any], log: Log, timeout: float | None = None,
+                  ) -> int:
     """Run a container to completion streaming its logs live; always remove it. A container the
-    daemon refuses to create (an unknown network, a bad mount) is a ConfigError."""
+    daemon refuses to create (an unknown network, a bad mount) is a ConfigError; one still running
+    after `timeout` seconds is killed (ProcessTimedOut)."""
+    import threading
+
+    import requests
+
     from krakend_tasks.engines.sdk import docker
 
     def refused(exc: docker.errors.APIError) -> ConfigError:
@@ -272,18 +281,31 @@ def run_container(client: docker.DockerClient, options: dict[str, Any], log: Log
             container.start()
         except docker.errors.APIError as exc:
             raise refused(exc) from None
-        pending = b""
-        for chunk in container.logs(stream=True, follow=True):
-            pending += chunk
-            *lines, pending = pending.split(b"\n")
-            for line in lines:
-                log(line.decode(errors="replace"))
-        if pending:
-            log(pending.decode(errors="replace"))
-        return int(container.wait()["StatusCode"])
+        streamer = threading.Thread(target=_stream_logs, args=(container, log), daemon=True)
+        streamer.start()
+        try:
+            status = int((container.wait(timeout=timeout) if timeout else container.wait())["StatusCode"])
+        except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError):
+            if not timeout:
+                raise
+            container.kill()
+            raise ProcessTimedOut([options["image"]], timeout, "") from None
+        streamer.join(timeout=5)
+        return status
     finally:
         container.remove(force=True)
         disarm()
+
+
+def _stream_logs(container: Any, log: Log) -> None:
+    pending = b""
+    for chunk in container.logs(stream=True, follow=True):
+        pending += chunk
+        *lines, pending = pending.split(b"\n")
+        for line in lines:
+            log(line.decode(errors="replace"))
+    if pending:
+        log(pending.decode(errors="replace"))
 
 
 @contextmanager

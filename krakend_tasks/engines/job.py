@@ -5,8 +5,6 @@ Core builds jobs and hands them to an engine; engines import nothing of core at 
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -16,25 +14,6 @@ if TYPE_CHECKING:
     from krakend_tasks.core.targets import Recipe
 
 Log = Callable[[str], None]
-
-
-def watchdog(script: str) -> Callable[[], None]:
-    """Run the shell `script` if this process dies, SIGKILL included: a `sh` waits on a pipe whose
-    other end only we hold, which the kernel closes when we are gone. Returns `disarm`, which stops
-    the watchdog without running the script (call it once the work is cleaned up)."""
-    read_end, write_end = os.pipe()  # not inherited by other children: only the watchdog reads it
-    try:
-        guard = subprocess.Popen(["sh", "-c", f"read _ || {{ {script}; }}"], stdin=read_end, start_new_session=True,
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    finally:
-        os.close(read_end)
-
-    def disarm() -> None:
-        guard.kill()
-        guard.wait()
-        os.close(write_end)
-
-    return disarm
 
 
 class BuildJob(NamedTuple):

@@ -9,11 +9,10 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import signal
-import subprocess
 from pathlib import Path
 
-from krakend_tasks.engines.job import BuildJob, Log, OutputTail, build_failure_hint, watchdog
+import krakend_tasks.engines.process as process
+from krakend_tasks.engines.job import BuildJob, Log, OutputTail, build_failure_hint
 from krakend_tasks.errors import BuildFailed, ConfigError, ToolchainMissing, UnloadableBuild, require_go
 
 APT_HINTS = {
@@ -105,22 +104,6 @@ def prepare_modcache(modcache: str) -> None:
 
 
 def run_streaming(command: list[str], cwd: Path, env: dict[str, str], log: Log) -> int:
-    """Run a command, passing each output line to `log` as it comes; return the exit status.
-
-    Interrupted (Ctrl-C, SIGTERM), the command and every process it started are stopped before
-    the interruption goes on.
-    """
-    proc = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, errors="replace", start_new_session=True)
-    assert proc.stdout is not None
-    disarm = watchdog(f"kill -9 -{proc.pid}")  # killed with SIGKILL, we still stop what it started
-    try:
-        for line in proc.stdout:
-            log(line.rstrip("\n"))
-        return proc.wait()
-    finally:
-        with contextlib.suppress(ProcessLookupError):  # on any exit: nothing it started lives on
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-        proc.stdout.close()
-        disarm()
+    """Run a command, passing each output line to `log` as it comes; return the exit status (the
+    command and every process it started stopped on every way out: engines/process)."""
+    return process.run(command, cwd=cwd, env=env, log=log).status
