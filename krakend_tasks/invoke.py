@@ -31,7 +31,12 @@ def _parameter(option: Option) -> str:
 
 
 def _default(option: Option) -> Any:
-    return {"bool": False, "switch": True}.get(option.kind)  # invoke: --x flags, --no-x for a switch
+    return False if option.kind in ("bool", "switch") else None  # invoke: a False default makes a --x flag
+
+
+def _opposite(option: Option) -> str:
+    """A switch's second parameter (`no_build`): invoke makes it --no-build, so both ways are flags."""
+    return f"no_{_parameter(option)}"
 
 
 def make_task(command: Command) -> Task:
@@ -42,8 +47,10 @@ def make_task(command: Command) -> Task:
         arguments = {}
         for option in options:
             value = given.get(_parameter(option))
-            if option.kind == "switch":
-                value = None if value else False  # the default: build when a daemon answers
+            if option.kind == "switch":  # --x: True, --no-x: False, neither: None (the command's default)
+                if value and given.get(_opposite(option)):
+                    raise Exit(f"--{option.name} and --no-{option.name}: give one of them", code=2)
+                value = True if value else False if given.get(_opposite(option)) else None
             elif option.kind == "int" and value is not None:
                 if not str(value).isdigit():
                     raise Exit(f"--{option.name}: {value!r} is not a whole number", code=2)
@@ -59,11 +66,14 @@ def make_task(command: Command) -> Task:
             arguments[option.keyword] = value
         _run(c, command, arguments)
 
+    switches = [o for o in options if o.kind == "switch"]
     body.__signature__ = Signature([Parameter("c", Parameter.POSITIONAL_OR_KEYWORD)] + [  # type: ignore[attr-defined]
-        Parameter(_parameter(o), Parameter.KEYWORD_ONLY, default=_default(o)) for o in options])
+        Parameter(_parameter(o), Parameter.KEYWORD_ONLY, default=_default(o)) for o in options] + [
+        Parameter(_opposite(o), Parameter.KEYWORD_ONLY, default=False) for o in switches])
     body.__name__ = command.function
     body.__doc__ = command.help
-    return Task(body, name=command.name, help={_parameter(o): o.help for o in options},
+    return Task(body, name=command.name, help={_parameter(o): o.help for o in options} | {
+                _opposite(o): f"the opposite of --{o.name}" for o in switches},
                 iterable=[_parameter(o) for o in options if o.kind == "list"])
 
 

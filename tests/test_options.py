@@ -96,6 +96,37 @@ def test_every_option_reaches_its_command(recorded, adapter, command, option):
     assert received.get(option.keyword) == value, (adapter, received)
 
 
+SWITCHES = [(c, o) for c, o in CASES if o.kind == "switch"]
+
+
+@pytest.mark.parametrize("adapter", list(ADAPTERS))
+@pytest.mark.parametrize(("command", "option"), SWITCHES, ids=[f"{c.name}-{o.name}" for c, o in SWITCHES])
+def test_every_switch_works_both_ways(recorded, adapter, command, option):
+    """--x is True, --no-x False, neither leaves the command's default (None), from every adapter."""
+    for flags, value in (([option.flag], True), ([f"--no-{option.name}"], False), ([], None)):
+        recorded.clear()
+        ADAPTERS[adapter](command, flags)
+        assert recorded[command.name].get(option.keyword) == value, (adapter, flags, recorded)
+
+
+def test_invoke_ship_build_both_ways_for_real(tmp_path, cross):
+    """`invoke ship --build` with no daemon fails naming it; --no-build writes the Dockerfile only."""
+    from krakend_tasks.core.settings import load_settings
+
+    from .conftest import build_in, copy_example
+
+    project = copy_example(tmp_path / "hello")
+    (project / "tasks.py").write_text("import krakend_tasks.invoke\nns = krakend_tasks.invoke.collection()\n")
+    build_in(load_settings(project, engine="local", targets="amd64-alpine"))
+    env = {"DOCKER_HOST": f"unix://{tmp_path}/no-daemon.sock"}
+    built = run([PYTHON, "-m", "invoke", "ship", "--build"], project, env)
+    assert built.returncode == 4 and "no-daemon.sock" in built.stderr, built.stderr
+    written = run([PYTHON, "-m", "invoke", "ship", "--no-build"], project, env)
+    assert written.returncode == 0 and (project / "Dockerfile").is_file(), written.stderr
+    both = run([PYTHON, "-m", "invoke", "ship", "--build", "--no-build"], project, env)
+    assert (both.returncode, both.stderr.strip()) == (2, "--build and --no-build: give one of them")
+
+
 @pytest.mark.parametrize("command", COMMANDS, ids=[c.name for c in COMMANDS])
 def test_help_succeeds_everywhere(recorded, command, capsys):
     through_nox(command, ["--help"])
