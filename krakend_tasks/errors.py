@@ -58,6 +58,14 @@ class ToolchainMissing(KrakendTasksError):
     exit_code = 7
 
 
+def did_you_mean(word: str, known: Iterable[str]) -> str:
+    """`did you mean 'x'?` for the known name closest to a misspelt one, or "" when none is close."""
+    import difflib
+
+    near = difflib.get_close_matches(word, list(known), n=1, cutoff=0.6)
+    return f"did you mean {near[0]!r}?" if near else ""
+
+
 def require_go(purpose: str) -> None:
     """Raise ToolchainMissing unless `go` is on PATH; `purpose` completes the hint."""
     import shutil

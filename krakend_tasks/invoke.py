@@ -20,7 +20,7 @@ from typing import Any
 
 from invoke import Collection, Context, Exit, Task
 
-from krakend_tasks.errors import ConfigError, KrakendTasksError, check_registration
+from krakend_tasks.errors import ConfigError, KrakendTasksError, check_registration, did_you_mean
 from krakend_tasks.options import COMMANDS, SETTINGS, Command, Option
 
 SETTING_KEYS = (*(o.keyword for o in SETTINGS), "name", "runner")  # the krakend.* configuration keys
@@ -62,7 +62,9 @@ def make_task(command: Command) -> Task:
                     raise Exit(f"--{option.name}: {value!r} is not a number", code=2) from None
             for item in value if isinstance(value, list) else [value]:
                 if option.choices and item is not None and item not in option.choices:
-                    raise Exit(f"--{option.name}: {item!r} is not one of {', '.join(option.choices)}", code=2)
+                    near = did_you_mean(str(item), option.choices)
+                    raise Exit(f"--{option.name}: {item!r} is not one of {', '.join(option.choices)}"
+                               + (f"; {near}" if near else ""), code=2)
             arguments[option.keyword] = value
         _run(c, command, arguments)
 

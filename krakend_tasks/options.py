@@ -203,9 +203,18 @@ class UsageError(Exception):
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> Any:  # argparse would print usage and exit
+        import re
+
+        from krakend_tasks.errors import did_you_mean
+
         if message.startswith("unrecognized arguments"):
+            flags = [f for a in self._actions for f in a.option_strings]
             valid = ", ".join(a.option_strings[-1] for a in self._actions if a.option_strings)
-            message = f"{message} (valid options: {valid})"
+            near = did_you_mean(message.split(": ", 1)[1].split()[0].split("=")[0], flags)
+            message = f"{message} ({near + ' ' if near else ''}valid options: {valid})"
+        elif choice := re.search(r"invalid choice: '(.*?)' \(choose from (.*)\)$", message):
+            near = did_you_mean(choice.group(1), re.findall(r"'(.*?)'", choice.group(2)))
+            message += f"; {near}" if near else ""
         raise UsageError(f"{self.prog}: {message}")
 
 

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from krakend_tasks.core.targets import parse_target
-from krakend_tasks.errors import ConfigError
+from krakend_tasks.errors import ConfigError, did_you_mean
 
 # What each value may hold: never a control character (a newline would become a new line of a
 # Dockerfile or a workflow), never a leading dash where it becomes an argument (it would be a flag).
@@ -191,7 +191,9 @@ def _config_error(error: str, values: Any, source: str, prefix: str) -> ConfigEr
     if unknown:
         place = "".join(f"[{k}]" if isinstance(k, int) else f".{k}" for k in [*keys, unknown.group(1)])
         place = f"{prefix}{place}".lstrip(".")
-        return ConfigError(f"{source}: unknown setting {place!r}", hint=f"known: {', '.join(known)}")
+        near = did_you_mean(unknown.group(1), [k.split(".")[0] for k in known])
+        return ConfigError(f"{source}: unknown setting {place!r}" + (f": {near}" if near else ""),
+                           hint=f"known: {', '.join(known)}")
     value = values
     for key in keys:
         if isinstance(value, dict):
@@ -202,7 +204,9 @@ def _config_error(error: str, values: Any, source: str, prefix: str) -> ConfigEr
     place = (prefix + place).lstrip(".") or "settings"
     if problem.startswith("Expected `str` matching regex"):
         problem = _what_is_wrong(value)
-    problem = re.sub(r"Invalid enum value .*", "not one of the choices", problem)
+    if problem.startswith("Invalid enum value") and isinstance(value, str):
+        choices = re.findall(r"\w+", HINTS.get(str(keys[-1]) if keys else "", "").partition(":")[2])
+        problem = "not one of the choices" + (f": {near}" if (near := did_you_mean(value, choices)) else "")
     problem = problem.replace(" | null", "").replace("Expected", "expected").replace("`object`", "a table")
     last = next((k for k in reversed([prefix.rpartition(".")[2], *keys]) if isinstance(k, str) and k), "")
     hint = HINTS["smoke"] if smoke else HINTS.get(str(last)) or (

@@ -21,7 +21,7 @@ from krakend_tasks.core.files import cache_dir, load_json, read_regular, write_c
 from krakend_tasks.core.gomod import GoMod, plugin_name, read_go_mod
 from krakend_tasks.core.releases import Release, resolve
 from krakend_tasks.core.targets import ALL_TARGETS, Recipe, Target, select_targets
-from krakend_tasks.errors import ConfigError
+from krakend_tasks.errors import ConfigError, did_you_mean
 
 ENV_PREFIX = "KRAKEND_TASKS_"
 Engine = Literal["auto", "docker", "local"]
@@ -228,7 +228,9 @@ def _env_values(given: dict[str, Any]) -> dict[str, Any]:
     schema = _schema()
     unknown = sorted(set(given) - schema.SCALARS)
     if unknown:
-        raise ConfigError(f"unknown environment variable {ENV_PREFIX}{unknown[0].upper()}",
+        near = did_you_mean(ENV_PREFIX + unknown[0].upper(), [ENV_PREFIX + k.upper() for k in schema.SCALARS])
+        raise ConfigError(f"unknown environment variable {ENV_PREFIX}{unknown[0].upper()}"
+                          + (f": {near}" if near else ""),
                           hint=f"known: {', '.join(ENV_PREFIX + k.upper() for k in sorted(schema.SCALARS))}")
     for key in SPLIT & set(given):
         given[key] = [item.strip() for item in given[key].split(",") if item.strip()]

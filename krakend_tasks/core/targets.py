@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from enum import StrEnum
 from typing import NamedTuple
 
-from krakend_tasks.errors import ConfigError
+from krakend_tasks.errors import ConfigError, did_you_mean
 
 
 class Arch(StrEnum):
@@ -77,6 +77,9 @@ def parse_target(text: str) -> Target:
     for arch_word, arch in ARCH_SYNONYMS.items():
         if word.startswith(arch_word + "-") and word[len(arch_word) + 1:] in LIBC_SYNONYMS:
             return Target(arch, LIBC_SYNONYMS[word[len(arch_word) + 1:]])
+    if word in ARCH_SYNONYMS or word in LIBC_SYNONYMS or word == "all":  # several targets, where one is meant
+        raise ConfigError(f"{text!r} names several targets, and one is meant here",
+                          hint=f"use a full name: {', '.join(TARGET_NAMES)}")
     raise _unknown(text)
 
 
@@ -105,8 +108,9 @@ def select_targets(spec: str | Iterable[str] | None = None) -> list[Target]:
 
 
 def _unknown(text: str) -> ConfigError:
+    near = did_you_mean(text, [*TARGET_NAMES, "amd64", "arm64", "alpine", "generic", "all"]) if text else ""
     return ConfigError(
-        f"unknown target {text!r}",
+        f"unknown target {text!r}" + (f": {near}" if near else ""),
         hint=f"use one of {', '.join(TARGET_NAMES)}, an arch (amd64, arm64), a libc (alpine, generic) or 'all'",
     )
 
