@@ -28,7 +28,7 @@ def usage() -> str:
 
 def run(argv: Sequence[str]) -> int:
     """Run one command line; return the exit status (errors are printed, never raised)."""
-    from krakend_tasks.errors import KrakendTasksError
+    from krakend_tasks.errors import KrakendTasksError, described
 
     args = list(argv)
     if not args or args[0] in ("-h", "--help"):
@@ -58,7 +58,7 @@ def run(argv: Sequence[str]) -> int:
         print(exc, file=sys.stderr)
         return 2
     except KrakendTasksError as exc:
-        print(exc, file=sys.stderr)
+        print(described(exc), file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (commands.Terminated): cleanups have run
         print(f"{PROG}: interrupted", file=sys.stderr)

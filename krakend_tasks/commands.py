@@ -89,7 +89,7 @@ def run(command: Command, project: str | Path = ".", defaults: Mapping[str, Any]
                 return function(**{"version": defaults.get("version"), **given})
             return function(project, **{**defaults, **given})
         except OSError as exc:  # a full disk, a read-only folder...: in words, never a traceback
-            raise from_os_error(exc) from None
+            raise from_os_error(exc) from exc
 
 
 def valid_image(reference: str, what: str) -> None:

@@ -22,6 +22,20 @@ class KrakendTasksError(Exception):
         return self.message if not self.hint else f"{self.message}\nhint: {self.hint}"
 
 
+DEBUG = "KRAKEND_TASKS_DEBUG"  # set (1): an error is followed by its cause chain, tracebacks included
+
+
+def described(exc: BaseException) -> str:
+    """What an adapter prints for an error: its message and hint; with KRAKEND_TASKS_DEBUG=1, then the
+    chain of exceptions that led to it (the SDK's, the OS's), with their tracebacks."""
+    text = str(exc)
+    if os.environ.get(DEBUG, "") not in ("", "0"):
+        import traceback
+
+        text += "\n\n" + "".join(traceback.format_exception(exc)).rstrip("\n")
+    return text
+
+
 class ConfigError(KrakendTasksError):
     """Invalid settings or arguments: an unknown target, version, engine or option."""
 

@@ -20,7 +20,7 @@ from typing import Any
 
 from invoke import Collection, Context, Exit, Task
 
-from krakend_tasks.errors import ConfigError, KrakendTasksError, check_registration, did_you_mean
+from krakend_tasks.errors import ConfigError, KrakendTasksError, check_registration, described, did_you_mean
 from krakend_tasks.options import COMMANDS, SETTINGS, Command, Option
 
 SETTING_KEYS = (*(o.keyword for o in SETTINGS), "name", "runner")  # the krakend.* configuration keys
@@ -58,8 +58,8 @@ def make_task(command: Command) -> Task:
             elif option.kind == "float" and value is not None:
                 try:
                     value = float(value)
-                except ValueError:
-                    raise Exit(f"--{option.name}: {value!r} is not a number", code=2) from None
+                except ValueError as exc:
+                    raise Exit(f"--{option.name}: {value!r} is not a number", code=2) from exc
             for item in value if isinstance(value, list) else [value]:
                 if option.choices and item is not None and item not in option.choices:
                     near = did_you_mean(str(item), option.choices)
@@ -101,7 +101,7 @@ def _call(run: Callable[[], int]) -> None:
     try:
         status = run()
     except KrakendTasksError as exc:
-        raise Exit(str(exc), code=exc.exit_code) from None
+        raise Exit(described(exc), code=exc.exit_code) from exc
     if status:
         raise Exit(code=status)
 

@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 import nox
 
 from krakend_tasks.core.targets import ALL_TARGETS, Arch, Libc
-from krakend_tasks.errors import KrakendTasksError, check_registration
+from krakend_tasks.errors import KrakendTasksError, check_registration, described
 from krakend_tasks.options import BY_NAME, UsageError, parse, session_names
 
 MARK = "_krakend_tasks_session"
@@ -108,5 +108,5 @@ def _call(s: nox.Session, run: Callable[[], int]) -> int:
     try:
         return run()
     except KrakendTasksError as exc:
-        s.error(str(exc))
+        s.error(described(exc))
         raise  # unreachable: s.error raises

@@ -80,6 +80,8 @@ SETTINGS = (
            metavar="NAME"),
     Option("netrc", "mount ~/.netrc (or $NETRC) read-only into the builder container", kind="switch"),
     Option("ssh-agent", "forward the SSH agent ($SSH_AUTH_SOCK) into the builder container", kind="switch"),
+    Option("keep-failed-container", "keep a failed build's container for a look (the next build removes it)",
+           kind="switch"),
     Option("plugin-folder", "a plugin's folder (with its go.mod, or a package of the module around it), for "
                             "several plugins",
            dest="plugins", kind="list", metavar="DIR"),

@@ -89,6 +89,33 @@ def test_compile_error_leaves_no_container(example, docker_client):
     assert not list(settings.dist_dir.glob("*"))
 
 
+def test_a_failed_builds_container_is_kept_when_asked_and_removed_by_the_next_build(example, docker_client, capsys):
+    (example / "broken.go").write_text("package main\n\nfunc broken() { undefined_name() }\n")
+    settings = load_settings(example, **docker_settings(), targets="amd64-alpine", keep_failed_container=True)
+    with pytest.raises(BuildFailed):
+        build_in(settings)
+    [kept] = our_containers(docker_client)
+    assert kept.status == "exited" and kept.labels["krakend-tasks"] == "build"
+    assert f"kept the failed container {kept.id[:12]} for a look" in capsys.readouterr().err
+    (example / "broken.go").unlink()
+    build_in(settings)
+    assert our_containers(docker_client) == []
+
+
+def test_a_container_that_cannot_be_removed_is_a_warning_never_the_error(capsys):
+    """The SDK's own container object, its daemon gone (a real socket path nothing listens on)."""
+    import docker
+
+    from krakend_tasks.engines.docker import removed
+
+    client = docker.DockerClient(base_url="unix:///nonexistent/docker.sock", version="1.43")
+    container = client.containers.prepare_model({"Id": "0123456789abcdef"})
+    assert removed(container) is False
+    err = capsys.readouterr().err
+    assert err.startswith("warning: could not remove container 0123456789ab (label krakend-tasks): ")
+    assert "docker rm -f 0123456789ab" in err
+
+
 def test_missing_image(example, docker_client):
     settings = load_settings(example, **{**docker_settings(), "builder": "local/no-such-builder"},
                              targets="amd64-generic")

@@ -129,3 +129,26 @@ def test_loading_every_setting_never_crashes_the_interpreter(tmp_path):
                                env={**os.environ, "XDG_CACHE_HOME": str(tmp_path / str(n))}).returncode
                 for n in range(15)]
     assert statuses == [0] * 15
+
+
+def test_each_setting_is_declared_alike_everywhere():
+    """One setting, one name: the Settings record, the schema, the options of every command, the
+    hints of its errors and the docs' table agree (a setting added to one and not the others fails)."""
+    from krakend_tasks.core import schema
+    from krakend_tasks.core.settings import Settings
+    from krakend_tasks.options import SETTINGS
+
+    from .conftest import ROOT
+
+    derived = {"release", "releases", "project", "target_overrides"}  # made from other settings (version)
+    raw = set(schema.Raw.__struct_fields__) - {"target"}
+    assert set(Settings._fields) - derived == raw - {"version"}
+    without_option = {"name", "runner", "smoke", "smoke_specs"}  # file, environment, register(): not an option
+    assert {o.keyword for o in SETTINGS} == raw - without_option
+    assert raw - {"version", "plugin"} <= set(schema.HINTS)
+    table = (ROOT / "docs" / "configuration.md").read_text()
+    assert all(f"| `{key}`" in table for key in raw), sorted(k for k in raw if f"| `{k}`" not in table)
+    for o in SETTINGS:  # the default a help text names is the record's
+        default = Settings._field_defaults.get(o.keyword)
+        if isinstance(default, str) and "(default " in o.help:
+            assert f"(default {default})" in o.help, o.name

@@ -99,12 +99,12 @@ def read_config(path: str | Path) -> ConfigFile:
     path = Path(path)
     try:
         text = read_regular(path).decode()
-    except FileNotFoundError:
+    except FileNotFoundError as exc:
         raise KrakendConfigError(f"{path} does not exist",
-                                 hint="create one (krakend-tasks new writes an example), or give its path") from None
+                                 hint="create one (krakend-tasks new writes an example), or give its path") from exc
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
-        raise KrakendConfigError(f"cannot read {path}: {reason}", hint="give the path of a UTF-8 JSON file") from None
+        raise KrakendConfigError(f"cannot read {path}: {reason}", hint="give the path of a UTF-8 JSON file") from exc
     try:
         data = parse_json(text)
     except ValueError as exc:
@@ -112,11 +112,11 @@ def read_config(path: str | Path) -> ConfigFile:
             raise KrakendConfigError(
                 f"{path} is a KrakenD flexible-config template, not plain JSON ({exc})",
                 hint="edit the template by hand, or run configure on the rendered file "
-                     "(FC_ENABLE=1 FC_OUT=out.json krakend check -c ...)") from None
+                     "(FC_ENABLE=1 FC_OUT=out.json krakend check -c ...)") from exc
         deep = "nested too deeply" in str(exc)
         raise KrakendConfigError(f"{path} is not valid JSON: {exc}" if not deep else f"cannot read {path}: {exc}",
                                  hint="flatten it, or edit it by hand" if deep
-                                 else "fix the syntax at that line and column, then run again") from None
+                                 else "fix the syntax at that line and column, then run again") from exc
     if not isinstance(data, dict):
         raise KrakendConfigError(f"{path} holds a JSON {type(data).__name__}, not an object",
                                  hint="a KrakenD configuration is a JSON object with version and endpoints")
@@ -254,7 +254,7 @@ def configure_project(settings: Settings, path: Path, *, kind: str | None = None
     try:
         extra = parse_json(plugin_settings) if plugin_settings else None
     except ValueError as exc:
-        raise ConfigError(f"--settings is not JSON: {exc}", hint='e.g. --settings \'{"path": "/hi"}\'') from None
+        raise ConfigError(f"--settings is not JSON: {exc}", hint='e.g. --settings \'{"path": "/hi"}\'') from exc
     if extra is not None and not isinstance(extra, dict):
         raise ConfigError(f"--settings is a JSON {type(extra).__name__}, not an object",
                           hint='the plugin\'s configuration is an object, e.g. --settings \'{"path": "/hi"}\'')

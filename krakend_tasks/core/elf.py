@@ -84,7 +84,7 @@ def read_elf(path: str | Path) -> ElfFile:
                                  hint="pass the .so that `go build -buildmode=plugin` wrote")
             data = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)  # pages read only where needed
     except OSError as exc:
-        raise NotAPlugin(f"cannot read {path}: {exc.strerror or exc}", hint="check the path") from None
+        raise NotAPlugin(f"cannot read {path}: {exc.strerror or exc}", hint="check the path") from exc
     try:
         elf = ELFFile(data)  # type: ignore[arg-type]
         check_bounds(elf, len(data))
@@ -97,7 +97,7 @@ def read_elf(path: str | Path) -> ElfFile:
         elf_type = elf["e_type"]
         elf_class = elf.elfclass
     except (ELFError, ArithmeticError, LookupError, ValueError, AssertionError, OSError, TypeError) as exc:
-        raise NotAPlugin(f"{path} is a damaged ELF file: {exc}", hint="rebuild it; the file may be truncated") from None
+        raise NotAPlugin(f"{path} is a damaged ELF file: {exc}", hint="rebuild it; the file may be truncated") from exc
     libc = ("musl" if "musl" in interp or any("musl" in n or n == "libc.so" for n in needed)
             else "glibc" if glibc or "libc.so.6" in needed else "none")
     return ElfFile(path, elf_class, arch, elf_type, libc, tuple(needed), glibc, info, registerers)
@@ -316,8 +316,8 @@ def _varint_string(buf: bytes) -> tuple[str, bytes]:
 
     try:
         length, i = uvarint(buf)
-    except ValueError:
-        raise ValueError("bad varint in Go build info") from None
+    except ValueError as exc:
+        raise ValueError("bad varint in Go build info") from exc
     if i + length > len(buf):
         raise ValueError("Go build info is truncated")
     return buf[i:i + length].decode(errors="replace"), buf[i + length:]

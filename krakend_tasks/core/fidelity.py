@@ -28,7 +28,7 @@ def refuse_unloadable(env: Mapping[str, str], project: Path, gomod: GoMod,
         goflags = shlex.split(env.get("GOFLAGS", ""))
     except ValueError as exc:
         raise ConfigError(f"GOFLAGS cannot be read: {exc} in {env.get('GOFLAGS', '')!r}",
-                          hint="balance its quotes (environment, go env -w, or the target's env)") from None
+                          hint="balance its quotes (environment, go env -w, or the target's env)") from exc
     if any(_sets_trimpath(flag) for flag in goflags):
         raise UnloadableBuild("GOFLAGS has -trimpath: it changes the fingerprint of every package, the standard "
                               "library included, so KrakenD refuses the plugin",

@@ -58,8 +58,8 @@ def load_json(text: str | bytes, **hooks: Any) -> Any:
 
     try:
         return json.loads(text, **hooks)
-    except RecursionError:
-        raise ValueError("it is nested too deeply for krakend-tasks to read (thousands of levels)") from None
+    except RecursionError as exc:
+        raise ValueError("it is nested too deeply for krakend-tasks to read (thousands of levels)") from exc
 
 
 def write_atomic(path: Path, data: str | bytes, mode: int | None = None, like: Path | None = None) -> None:
@@ -92,7 +92,7 @@ def write_atomic(path: Path, data: str | bytes, mode: int | None = None, like: P
     except OSError as exc:
         if tmp:
             Path(tmp).unlink(missing_ok=True)
-        raise OSError(exc.errno, exc.strerror, str(path)) from None  # named after the file meant
+        raise OSError(exc.errno, exc.strerror, str(path)) from exc  # named after the file meant
     except BaseException:
         if tmp:
             Path(tmp).unlink(missing_ok=True)

@@ -74,7 +74,7 @@ def read_fingerprints(path: str | Path) -> Fingerprints:
                 raise NotAPlugin(f"{path} is not an ELF file", hint="pass a Go plugin (.so) or a KrakenD binary")
             data = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
     except OSError as exc:
-        raise NotAPlugin(f"cannot read {path}: {exc.strerror or exc}", hint="check the path") from None
+        raise NotAPlugin(f"cannot read {path}: {exc.strerror or exc}", hint="check the path") from exc
     try:
         elf = ELFFile(data)  # type: ignore[arg-type]
         check_bounds(elf, len(data))
@@ -90,7 +90,7 @@ def read_fingerprints(path: str | Path) -> Fingerprints:
             if found is not None and found.pkghashes:
                 hashes, order, read_from = dict(found.pkghashes), [name for name, _ in found.pkghashes], "module data"
     except (ELFError, ArithmeticError, LookupError, ValueError, AssertionError, OSError, TypeError) as exc:
-        raise NotAPlugin(f"{path} is a damaged ELF file: {exc}", hint="rebuild it; the file may be truncated") from None
+        raise NotAPlugin(f"{path} is a damaged ELF file: {exc}", hint="rebuild it; the file may be truncated") from exc
     finally:
         data.close()
     if info is None:
@@ -202,9 +202,9 @@ def plugin_fingerprints(path: Path) -> Fingerprints:
         pass
     try:
         found = read_fingerprints(path)
-    except NoFingerprints:  # a Go program, not a plugin: Go writes fingerprints into every plugin
+    except NoFingerprints as exc:  # a Go program, not a plugin: Go writes fingerprints into every plugin
         raise NotAPlugin(f"{path} is not a plugin: a Go program without package fingerprints",
-                         hint="pass the .so that `go build -buildmode=plugin` wrote") from None
+                         hint="pass the .so that `go build -buildmode=plugin` wrote") from exc
     if cached is None:
         return found
     write_cache(cached, json.dumps({

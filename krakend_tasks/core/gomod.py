@@ -180,10 +180,10 @@ def krakend_go_sum(path: str | Path) -> dict[str, str]:
     nothing else checked. A line longer than bufio.Scanner's 64 KiB is Go's own error."""
     try:
         data = read_regular(Path(path))
-    except FileNotFoundError:
-        raise GoModuleError(f"open {path}: no such file or directory", hint="pass the plugin's go.sum") from None
+    except FileNotFoundError as exc:
+        raise GoModuleError(f"open {path}: no such file or directory", hint="pass the plugin's go.sum") from exc
     except OSError as exc:
-        raise GoModuleError(f"cannot read {path}: {exc.strerror}", hint="pass the plugin's go.sum") from None
+        raise GoModuleError(f"cannot read {path}: {exc.strerror}", hint="pass the plugin's go.sum") from exc
     versions: dict[str, str] = {}
     for raw in data.split(b"\n"):
         if len(raw) > 64 * 1024:
@@ -201,13 +201,13 @@ def _read(path: Path, kind: str) -> str:
     """The file's text; a UTF-8 byte-order mark (some editors write one) is not part of it."""
     try:
         return read_regular(path).decode().removeprefix("\ufeff")
-    except FileNotFoundError:
+    except FileNotFoundError as exc:
         raise GoModuleError(f"{path} not found",
                             hint=f"run it in the plugin's folder, or create the {kind} (`go mod init`, `go mod tidy`)"
-                            ) from None
+                            ) from exc
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
-        raise GoModuleError(f"cannot read {path}: {reason}", hint=f"it must be a readable {kind} file") from None
+        raise GoModuleError(f"cannot read {path}: {reason}", hint=f"it must be a readable {kind} file") from exc
 
 
 def plugin_name(gomod: GoMod) -> str:

@@ -47,7 +47,7 @@ def from_binary(path: str | Path) -> Descriptor:
         open_regular(path).close()
     except OSError as exc:
         raise NotAPlugin(f"cannot read {path}: {exc.strerror or exc}",
-                         hint="pass the path of the krakend executable (--krakend-bin)") from None
+                         hint="pass the path of the krakend executable (--krakend-bin)") from exc
     cached = cache_dir() / "deps" / f"binary-sha256-{identity(path)}.json"
     try:
         data = load_json(cached.read_text())

@@ -34,10 +34,10 @@ def prepare_dist(dist: Path) -> None:
     """Create the output folder, or say why it cannot be used, before anything is built."""
     try:
         dist.mkdir(parents=True, exist_ok=True)
-    except FileExistsError:
-        raise ConfigError(f"{dist} is a file, not a folder", hint="move it away, or set another `dist`") from None
+    except FileExistsError as exc:
+        raise ConfigError(f"{dist} is a file, not a folder", hint="move it away, or set another `dist`") from exc
     except OSError as exc:
-        raise ConfigError(f"cannot create {dist}: {exc.strerror}", hint=WRITABLE) from None
+        raise ConfigError(f"cannot create {dist}: {exc.strerror}", hint=WRITABLE) from exc
     if not os.access(dist, os.W_OK | os.X_OK):
         raise ConfigError(f"{dist} is not writable", hint=f"fix its permissions, or {WRITABLE}")
     remove_stale(dist, PARTIAL)  # what a killed build left
@@ -52,9 +52,9 @@ def read_manifest(dist: Path) -> list[Artifact]:
     except (ValueError, KeyError, TypeError) as exc:
         malformed = type(exc) in (json.JSONDecodeError, ValueError)  # not JSON, or nested too deeply
         reason = exc if malformed else "its entries are not what krakend-tasks writes"
-        raise ConfigError(f"cannot read {path}: {reason}", hint="delete it and build again") from None
+        raise ConfigError(f"cannot read {path}: {reason}", hint="delete it and build again") from exc
     except OSError as exc:
-        raise ConfigError(f"cannot read {path}: {exc.strerror}", hint="delete it and build again") from None
+        raise ConfigError(f"cannot read {path}: {exc.strerror}", hint="delete it and build again") from exc
 
 
 def record(dist: Path, artifact: Artifact) -> None:

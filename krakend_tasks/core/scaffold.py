@@ -128,7 +128,7 @@ def new(dest: str | Path, kind: str, name: str | None = None, module: str | None
             dest.rmdir()
         staging.rename(dest)
     except OSError as exc:
-        raise OSError(exc.errno, exc.strerror, str(dest)) from None
+        raise OSError(exc.errno, exc.strerror, str(dest)) from exc
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return [dest / relative for relative in files]

@@ -89,6 +89,7 @@ class Raw(msgspec.Struct, forbid_unknown_fields=True):
     before_build: Script | None = None
     pass_env: list[EnvName] | None = None
     netrc: bool | None = None
+    keep_failed_container: bool | None = None
     ssh_agent: bool | None = None
     plugins: list[Argument] | None = None
     plugin: Text | None = None
@@ -114,7 +115,8 @@ HINTS = {
     "host_cc": 'a C compiler, e.g. "aarch64-linux-gnu-gcc"',
     "build_flags": 'a list of strings, e.g. build_flags = ["-v"]',
     "pass_env": 'a list of variable names, e.g. pass_env = ["GITHUB_TOKEN"]',
-    "netrc": "true or false", "ssh_agent": "true or false",
+    "before_build": 'a shell command, e.g. before_build = "go generate ./..."',
+    "netrc": "true or false", "ssh_agent": "true or false", "keep_failed_container": "true or false",
     "plugins": 'a list of folders, e.g. plugins = ["plugins/auth", "plugins/rate"] (modules, or packages of one)',
     "smoke": '[[smoke]] tables: path = "/x" (required), method, headers = { X-A = "1" }, body, status = 200, '
              'contains = "text", response_headers = { X-B = ["2"] }, response_body, schema = { type = "object" }; '
@@ -166,14 +168,14 @@ def json_list(text: str, source: str) -> Any:
     try:
         return msgspec.json.decode(text)
     except msgspec.DecodeError as exc:
-        raise ConfigError(f"{source} is not JSON: {exc}", hint=HINTS["smoke"]) from None
+        raise ConfigError(f"{source} is not JSON: {exc}", hint=HINTS["smoke"]) from exc
 
 
 def _convert(values: Any, schema: type[msgspec.Struct], source: str, prefix: str = "") -> Any:
     try:
         return msgspec.convert(values, schema)
     except msgspec.ValidationError as exc:
-        raise _config_error(str(exc), values, source, prefix) from None
+        raise _config_error(str(exc), values, source, prefix) from exc
 
 
 def _config_error(error: str, values: Any, source: str, prefix: str) -> ConfigError:

@@ -21,14 +21,14 @@ from krakend_tasks.core.files import cache_dir, load_json, read_regular, write_c
 from krakend_tasks.core.gomod import GoMod, plugin_name, read_go_mod
 from krakend_tasks.core.releases import Release, resolve
 from krakend_tasks.core.targets import ALL_TARGETS, Recipe, Target, select_targets
-from krakend_tasks.errors import ConfigError, did_you_mean
+from krakend_tasks.errors import DEBUG, ConfigError, did_you_mean
 
 ENV_PREFIX = "KRAKEND_TASKS_"
 Engine = Literal["auto", "docker", "local"]
 Pull = Literal["missing", "always", "never"]
 LISTS = {"tags", "build_flags", "pass_env", "plugins", "smoke"}  # lists (tuples in Settings)
 SPLIT = LISTS - {"smoke"}  # in KRAKEND_TASKS_* variables, comma-separated; KRAKEND_TASKS_SMOKE is JSON
-BOOLS = {"netrc", "ssh_agent"}  # in KRAKEND_TASKS_* variables: 1/0, true/false, yes/no
+BOOLS = {"netrc", "ssh_agent", "keep_failed_container"}  # in KRAKEND_TASKS_* variables: 1/0, true/false, yes/no
 
 
 class SmokeRequest(NamedTuple):
@@ -68,6 +68,7 @@ class Settings(NamedTuple):
     pass_env: tuple[str, ...] = ()  # host variables passed into the builder container, besides PASSED_ENV
     netrc: bool = False  # mount ~/.netrc (or $NETRC) read-only into the builder container
     ssh_agent: bool = False  # forward $SSH_AUTH_SOCK into the builder container (git over SSH)
+    keep_failed_container: bool = False  # keep a failed build's container for a look (the next build removes it)
     plugins: tuple[str, ...] = ()  # several plugins: their folders (each with its go.mod), relative to project
     plugin: str | None = None  # of those, the one to work on (its folder or its name); None: all
     smoke: tuple[SmokeRequest, ...] = ()  # the smoke run's requests
@@ -220,7 +221,8 @@ def _schema() -> Any:
 
 def _from_env() -> dict[str, Any]:
     """`KRAKEND_TASKS_*` variables; an unknown one (a typo) is an error, an empty one is unset."""
-    given = {k[len(ENV_PREFIX):].lower(): v for k, v in os.environ.items() if k.startswith(ENV_PREFIX) and v}
+    given = {k[len(ENV_PREFIX):].lower(): v for k, v in os.environ.items()
+             if k.startswith(ENV_PREFIX) and v and k != DEBUG}
     return _remembered("environment", repr(sorted(given.items())), lambda: _env_values(given)) if given else {}
 
 
@@ -256,7 +258,7 @@ def _from_file(root: Path) -> dict[str, Any]:
     except OSError as exc:
         raise ConfigError(f"cannot read {found}: {exc.strerror}",
                           hint="it must be a readable file (settings live in krakend-tasks.toml or pyproject.toml)"
-                          ) from None
+                          ) from exc
     return _remembered(str(found), data.decode("latin-1"), lambda: _file_values(found, data))
 
 
@@ -278,12 +280,12 @@ def _parse_toml(path: Path, data: bytes) -> dict[str, Any]:
     try:
         return tomllib.loads(data.decode("utf-8"))
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"cannot parse {path}: {exc}", hint="fix the TOML syntax") from None
-    except RecursionError:
+        raise ConfigError(f"cannot parse {path}: {exc}", hint="fix the TOML syntax") from exc
+    except RecursionError as exc:
         raise ConfigError(f"cannot parse {path}: its tables or arrays are nested too deeply",
-                          hint="settings are a few keys deep: fix the file") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"cannot parse {path}: not UTF-8 text", hint="save it as UTF-8 (TOML requires it)") from None
+                          hint="settings are a few keys deep: fix the file") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"cannot parse {path}: not UTF-8 text", hint="save it as UTF-8 (TOML requires it)") from exc
 
 
 # What passed the schema, by source and exact input ----------------------------------------------

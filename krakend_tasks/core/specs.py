@@ -107,14 +107,14 @@ def read_spec(path: Path, port: int) -> tuple[Spec, list[str]]:
     try:
         text = read_regular(path).decode("utf-8", errors="replace")
     except OSError as exc:
-        raise ConfigError(f"cannot read spec {path}: {exc.strerror}", hint="a spec is a readable JSON file") from None
+        raise ConfigError(f"cannot read spec {path}: {exc.strerror}", hint="a spec is a readable JSON file") from exc
     try:
         data = load_json(text, parse_constant=_no_constant)
     except json.JSONDecodeError as exc:
         raise ConfigError(f"{path}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}",
-                          hint="a spec is one JSON object: {\"in\": {...}, \"out\": {...}}") from None
+                          hint="a spec is one JSON object: {\"in\": {...}, \"out\": {...}}") from exc
     except ValueError as exc:
-        raise ConfigError(f"{path}: not valid JSON: {exc}", hint="a spec is one JSON object") from None
+        raise ConfigError(f"{path}: not valid JSON: {exc}", hint="a spec is one JSON object") from exc
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: a spec is a JSON object, not {_json_type(data)}",
                           hint="write it as {\"in\": {\"method\": \"GET\", \"url\": \"...\"}, \"out\": {...}}")
@@ -207,7 +207,7 @@ def _local_url(url: str, port: int, path: Path | str) -> str:
         parts = urlsplit(url)
         given_port = parts.port
     except ValueError as exc:
-        raise ConfigError(f"{path}: in.url {url!r} is not a URL: {exc}", hint=hint) from None
+        raise ConfigError(f"{path}: in.url {url!r} is not a URL: {exc}", hint=hint) from exc
     if parts.scheme.lower() != "http" or not parts.hostname:
         raise ConfigError(f"{path}: in.url {url!r} is not an http:// URL", hint=hint)
     if parts.hostname.lower() not in LOCAL_HOSTS:
@@ -323,8 +323,8 @@ def _round_trip(method: str, url: str, host: str | None, headers: list[tuple[str
         sock = conn.sock
         try:
             response = conn.getresponse()
-        except (http.client.RemoteDisconnected, http.client.BadStatusLine, ConnectionResetError):
-            raise _ClientError("EOF") from None
+        except (http.client.RemoteDisconnected, http.client.BadStatusLine, ConnectionResetError) as exc:
+            raise _ClientError("EOF") from exc
         got: dict[str, list[str]] = {}
         for name, value in response.msg.items():
             got.setdefault(_canonical(name), []).append(value.strip(" \t"))
@@ -339,14 +339,14 @@ def _round_trip(method: str, url: str, host: str | None, headers: list[tuple[str
             if len(data) > BODY_LIMIT:
                 data, truncated = data[:BODY_LIMIT], True
         return Answer(response.status, {k: tuple(v) for k, v in got.items()}, data, truncated=truncated)
-    except ConnectionRefusedError:
-        raise _ClientError(f"dial tcp {parts.netloc.rpartition('@')[2]}: connect: connection refused") from None
-    except TimeoutError:
-        raise TimeoutError from None
+    except ConnectionRefusedError as exc:
+        raise _ClientError(f"dial tcp {parts.netloc.rpartition('@')[2]}: connect: connection refused") from exc
+    except TimeoutError as exc:
+        raise TimeoutError from exc
     except http.client.HTTPException as exc:
-        raise _ClientError(f"malformed HTTP response: {exc}") from None
+        raise _ClientError(f"malformed HTTP response: {exc}") from exc
     except OSError as exc:
-        raise _ClientError(exc.strerror or str(exc)) from None
+        raise _ClientError(exc.strerror or str(exc)) from exc
     finally:
         conn.close()
 
@@ -359,8 +359,8 @@ def _read(response: http.client.HTTPResponse, sock: Any, deadline: float) -> tup
         sock.settimeout(_left(deadline))
         try:
             chunk = response.read1(min(1 << 16, BODY_LIMIT + 1 - size))
-        except http.client.IncompleteRead:
-            raise _ClientError("unexpected EOF", bare=True) from None
+        except http.client.IncompleteRead as exc:
+            raise _ClientError("unexpected EOF", bare=True) from exc
         if not chunk:
             return b"".join(chunks), False
         chunks.append(chunk)
@@ -382,9 +382,9 @@ def _gunzip(data: bytes, strict: bool) -> bytes:
         return data
     try:  # at most one byte more than BODY_LIMIT: a gzip bomb is cut, and said so
         return zlib.decompressobj(wbits=16 + zlib.MAX_WBITS).decompress(data, BODY_LIMIT + 1)
-    except zlib.error:
+    except zlib.error as exc:
         raise _ClientError("gzip: invalid header" if data[:2] != b"\x1f\x8b" else "flate: corrupt input",
-                           bare=True) from None
+                           bare=True) from exc
 
 
 def _target(url: str) -> str:

@@ -127,11 +127,11 @@ def _bounded(plugins: list[Path], timeout: float) -> Iterator[None]:
     """A load past its time limit, in words (the loader and its group are killed by then)."""
     try:
         yield
-    except ProcessTimedOut:
+    except ProcessTimedOut as exc:
         raise LoadTimedOut(f"loading {', '.join(map(str, plugins))} did not finish within {timeout:g} s: a plugin's "
                            "init() or its registerer never returned (KrakenD would hang the same way at start)",
                            hint="find what init() waits on (a network call, a lock, a channel); if it is only slow "
-                                "(arm64 under qemu), raise the limit: --load-timeout S") from None
+                                "(arm64 under qemu), raise the limit: --load-timeout S") from exc
 
 
 def load_with_krakend(plugins: list[Path], kinds: Sequence[str], krakend: str | Path,

@@ -20,7 +20,7 @@ ENGINES = ("auto", "docker", "local")
 
 def select_engine(kind: str = "auto", *, pull: str = "missing", network: str | None = None,
                   pass_env: tuple[str, ...] = (), netrc: Path | None = None, ssh_agent: str | None = None,
-                  log: Log = log_to_stderr) -> Engine:
+                  keep_failed_container: bool = False, log: Log = log_to_stderr) -> Engine:
     """The engine named `kind`; `auto` takes docker when a daemon answers, else local (and says why).
     `pass_env`, `netrc` and `ssh_agent` reach private modules from the builder container."""
     if kind not in ENGINES:
@@ -30,7 +30,7 @@ def select_engine(kind: str = "auto", *, pull: str = "missing", network: str | N
 
         try:
             return DockerEngine(docker_client(), pull=pull, network=network, pass_env=pass_env, netrc=netrc,
-                                ssh_agent=ssh_agent)
+                                ssh_agent=ssh_agent, keep_failed_container=keep_failed_container)
         except DockerUnavailable as exc:
             if kind == "docker":
                 raise
@@ -44,7 +44,8 @@ def engine_for(settings: Settings, log: Log = log_to_stderr) -> Engine:
     """The engine the settings name (engine, pull, network, pass_env, netrc, ssh_agent)."""
     return select_engine(settings.engine, pull=settings.pull, network=settings.network, pass_env=settings.pass_env,
                          netrc=netrc_file() if settings.netrc else None,
-                         ssh_agent=agent_socket() if settings.ssh_agent else None, log=log)
+                         ssh_agent=agent_socket() if settings.ssh_agent else None,
+                         keep_failed_container=settings.keep_failed_container, log=log)
 
 
 def netrc_file() -> Path:

@@ -59,10 +59,10 @@ def docker_client() -> docker.DockerClient:
         raise DockerUnavailable(
             f"no Docker daemon answers at {where}: {exc}",
             hint="start Docker (or podman's socket), set DOCKER_HOST, or build on the host with --engine local",
-        ) from None
+        ) from exc
     except ValueError as exc:  # the SDK's own parse of DOCKER_HOST
         raise DockerUnavailable(f"DOCKER_HOST={where} is not a Docker address: {exc}",
-                                hint="e.g. unix:///var/run/docker.sock, tcp://host:2376 or ssh://user@host") from None
+                                hint="e.g. unix:///var/run/docker.sock, tcp://host:2376 or ssh://user@host") from exc
     client.api.timeout = API_TIMEOUT
     return client
 
@@ -78,7 +78,7 @@ def ensure_image(client: docker.DockerClient, image: str, pull: str, log: Log, p
         present = False
     except docker.errors.APIError as exc:
         raise ConfigError(f"invalid image name {image!r}: {exc.explanation or exc}",
-                          hint="image names look like repository[:tag], e.g. krakend/builder:2.13.8") from None
+                          hint="image names look like repository[:tag], e.g. krakend/builder:2.13.8") from exc
     if pull == "never" and not present:
         raise ImageMissing(f"image {image} is not present and pulling is off (pull=never)",
                            hint=f"`docker pull {image}`, or set the image with `builder` / `target.<name>.image`")
@@ -93,15 +93,17 @@ def ensure_image(client: docker.DockerClient, image: str, pull: str, log: Log, p
                 return
             raise ImageMissing(f"image {image} is not present and could not be pulled: {exc.explanation or exc}",
                                hint="check the version and your registry access, or build/tag a local image and "
-                                    "point `builder` (or `target.<name>.image`) at it") from None
+                                    "point `builder` (or `target.<name>.image`) at it") from exc
 
 
 class DockerEngine:
     name = "docker"
 
     def __init__(self, client: docker.DockerClient, pull: str = "missing", network: str | None = None,
-                 pass_env: tuple[str, ...] = (), netrc: Path | None = None, ssh_agent: str | None = None) -> None:
+                 pass_env: tuple[str, ...] = (), netrc: Path | None = None, ssh_agent: str | None = None,
+                 keep_failed_container: bool = False) -> None:
         self.client = client
+        self.keep_failed_container = keep_failed_container  # a failed build's container stays for a look
         self.pull = pull  # missing | always | never
         self.network = network  # the build containers' network mode (None: the daemon's default)
         self.pass_env = (*PASSED_ENV, *pass_env)  # host variables the build sees, when they are set
@@ -150,10 +152,12 @@ class DockerEngine:
                   volume(MODULE_VOLUME, job.modcache), volume(build_cache_volume(job), "/cache"), *secrets]
         tmp = job.output.parent / tmp_name
         output = OutputTail(log)
+        remove_kept(self.client)
         try:
             code = run(recipe.image, ["sh", "-c", " && ".join(steps)], label="build", mounts=mounts,
                        network=self.network, pull=self.pull, log=output, client=self.client, environment=env,
-                       working_dir="/src", labels={f"{LABEL}.target": recipe.target.name})
+                       working_dir="/src", labels={f"{LABEL}.target": recipe.target.name},
+                       keep_failed=self.keep_failed_container)
         except BaseException:  # Ctrl-C, SIGTERM: the container is gone, so is its partial output
             tmp.unlink(missing_ok=True)
             raise
@@ -189,15 +193,15 @@ def copy_from_image(image: str, path: str, dest: Path, platform: str = "linux/am
     except docker.errors.APIError as exc:
         raise ImageMissing(f"cannot use image {image} for {platform}: {exc.explanation or exc}",
                            hint=f"`docker pull --platform {platform} {image}`, or allow pulling (--pull missing)",
-                           ) from None
+                           ) from exc
     try:
         stream, _ = container.get_archive(path)
         data = b"".join(stream)
-    except docker.errors.NotFound:
+    except docker.errors.NotFound as exc:
         raise ImageMissing(f"image {image} has no {path}",
-                           hint="pass a KrakenD image, or the binary itself (--krakend-bin)") from None
+                           hint="pass a KrakenD image, or the binary itself (--krakend-bin)") from exc
     finally:
-        container.remove(force=True)
+        removed(container)
     with tarfile.open(fileobj=io.BytesIO(data)) as tar:
         member = tar.getmembers()[0]
         tar.extract(member, dest, filter="data")
@@ -220,7 +224,7 @@ def volume(name: str, target: str) -> docker.types.Mount:
 def run(image: str, command: list[str], *, label: str, mounts: list[Any] | None = None, platform: str | None = None,
         network: str | None = None, pull: str = "missing", log: Log = lambda _: None,
         client: docker.DockerClient | None = None, labels: dict[str, str] | None = None, timeout: float | None = None,
-        **options: Any) -> int:
+        keep_failed: bool = False, **options: Any) -> int:
     """Run `command` in `image` to completion (the image pulled per `pull`), streaming its output to
     `log`; the container, labelled krakend-tasks=`label`, is removed whatever happens (killed past
     `timeout` seconds: ProcessTimedOut)."""
@@ -232,7 +236,7 @@ def run(image: str, command: list[str], *, label: str, mounts: list[Any] | None 
         spec["platform"] = platform
     if network:
         spec["network_mode"] = network
-    return run_container(client, spec, log, timeout)
+    return run_container(client, spec, log, timeout, keep_failed)
 
 
 def build_image(context: Path, dockerfile: str, tag: str, *, platform: str, buildargs: dict[str, str],
@@ -247,7 +251,7 @@ def build_image(context: Path, dockerfile: str, tag: str, *, platform: str, buil
     except docker.errors.BuildError as exc:
         detail = "".join(str(chunk.get("stream") or chunk.get("error") or "") for chunk in exc.build_log)
         raise BuildFailed(f"docker build of {tag} failed: {exc.msg}\n{detail.strip()}",
-                          hint="read the build log above; check the artifacts in dist/ and the config path") from None
+                          hint="read the build log above; check the artifacts in dist/ and the config path") from exc
     for chunk in logs:
         stream = chunk.get("stream") if isinstance(chunk, dict) else None
         if isinstance(stream, str) and stream.strip():
@@ -256,7 +260,7 @@ def build_image(context: Path, dockerfile: str, tag: str, *, platform: str, buil
 
 
 def run_container(client: docker.DockerClient, options: dict[str, Any], log: Log, timeout: float | None = None,
-                  ) -> int:
+                  keep_failed: bool = False) -> int:
     """Run a container to completion streaming its logs live; always remove it. A container the
     daemon refuses to create (an unknown network, a bad mount) is a ConfigError; one still running
     after `timeout` seconds is killed (ProcessTimedOut)."""
@@ -274,27 +278,54 @@ def run_container(client: docker.DockerClient, options: dict[str, Any], log: Log
     try:
         container = client.containers.create(**options)
     except docker.errors.APIError as exc:
-        raise refused(exc) from None
+        raise refused(exc) from exc
     disarm = removed_if_we_die(str(container.id))
+    kept = False
     try:
         try:
             container.start()
         except docker.errors.APIError as exc:
-            raise refused(exc) from None
+            raise refused(exc) from exc
         streamer = threading.Thread(target=_stream_logs, args=(container, log), daemon=True)
         streamer.start()
         try:
             status = int((container.wait(timeout=timeout) if timeout else container.wait())["StatusCode"])
-        except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError):
+        except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError) as exc:
             if not timeout:
                 raise
             container.kill()
-            raise ProcessTimedOut([options["image"]], timeout, "") from None
+            raise ProcessTimedOut([options["image"]], timeout, "") from exc
         streamer.join(timeout=5)
+        if status != 0 and keep_failed:
+            disarm()
+            short = str(container.id)[:12]
+            print(f"kept the failed container {short} for a look (keep_failed_container): docker commit {short} "
+                  "krakend-tasks-debug && docker run --rm -it --entrypoint sh krakend-tasks-debug; "
+                  "the next build removes it", file=sys.stderr)
+            kept = True
         return status
     finally:
+        if not kept and removed(container):
+            disarm()  # else the watchdog tries again when we exit
+
+
+def remove_kept(client: docker.DockerClient) -> None:
+    """Remove the build containers a failed build kept (keep_failed_container): ours, and exited
+    (a build of another run still going is never touched)."""
+    for kept in client.containers.list(all=True, filters={"label": f"{LABEL}=build", "status": "exited"}):
+        removed(kept)
+
+
+def removed(container: Any) -> bool:
+    """Remove a container of ours. A failure (the daemon gone, a 409) is a warning on stderr: it never
+    replaces the error in flight, if any."""
+    try:
         container.remove(force=True)
-        disarm()
+        return True
+    except Exception as exc:  # the SDK's errors, or requests' when the daemon is gone
+        print(f"warning: could not remove container {str(container.id)[:12]} (label {LABEL}): {exc}; "
+              f"remove it with `docker rm -f {str(container.id)[:12]}`", file=sys.stderr)
+        return False
 
 
 def _stream_logs(container: Any, log: Log) -> None:
@@ -325,7 +356,7 @@ def started(image: str, command: list[str], *, label: str, lines: list[str], mou
                                              labels={LABEL: label}, network_mode=network)
     except docker.errors.APIError as exc:
         raise ConfigError(f"Docker refused to create a container of {image}: {exc.explanation or exc}",
-                          hint="check the image and the mounted paths") from None
+                          hint="check the image and the mounted paths") from exc
 
     def exit_status() -> int | None:
         try:
@@ -341,8 +372,8 @@ def started(image: str, command: list[str], *, label: str, lines: list[str], mou
         threading.Thread(target=_append_lines, args=(stream, lines), daemon=True).start()
         yield exit_status
     finally:
-        container.remove(force=True)
-        disarm()
+        if removed(container):
+            disarm()  # else the watchdog tries again when we exit
 
 
 REMOVE = ("import sys, docker\ntry:\n    docker.from_env().api.remove_container(sys.argv[1], force=True)\n"

@@ -47,9 +47,9 @@ def run(args: Sequence[str | Path], *, cwd: str | Path | None = None, env: Mappi
     with started(args, cwd=cwd, env=env, log=log, grace=grace) as child:
         try:
             status = child.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
+        except subprocess.TimeoutExpired as exc:
             child.kill()
-            raise ProcessTimedOut([str(a) for a in args], timeout or 0, child.output()) from None
+            raise ProcessTimedOut([str(a) for a in args], timeout or 0, child.output()) from exc
     return Finished(status, child.output())
 
 
