@@ -413,6 +413,33 @@ def smoke(project: str | Path, *, config: str | None = None, krakend_bin: str | 
     return 0 if report.ok else 1
 
 
+def dev(project: str | Path, *, config: str | None = None, krakend_bin: str | None = None, image: str | None = None,
+        port: int | None = None, debounce: int | None = None, keep_backends: bool = False,
+        request_timeout: float | None = None, load_timeout: float | None = None, plain: bool = False,
+        json: bool = False, **settings: Any) -> int:
+    """The development loop until Ctrl-C, SIGTERM or SIGHUP: 0."""
+    from krakend_tasks.core.dev import DEBOUNCE_MS
+    from krakend_tasks.core.dev import dev as run_dev
+    from krakend_tasks.core.smoke import READY_TIMEOUT
+    from krakend_tasks.core.specs import REQUEST_TIMEOUT
+    from krakend_tasks.render import dev_screen
+
+    if port is not None and not 0 < port < 65536:
+        raise ConfigError(f"--port {port}: not a port number", hint="e.g. --port 8080")
+    if debounce is not None and not 0 <= debounce <= 60_000:
+        raise ConfigError(f"--debounce {debounce}: not a number of milliseconds in [0, 60000]",
+                          hint="e.g. --debounce 100")
+    loaded = load_settings(project, **settings)
+    if not krakend_bin and not image:
+        image = f"{loaded.krakend_image}:{loaded.release.version}"
+    path = Path(config) if config else Path(project) / "krakend.json"
+    with dev_screen("json" if json else "plain" if plain else "live") as emit:
+        return run_dev(Path(project), path, emit, settings=settings, krakend_bin=krakend_bin, image=image, port=port,
+                       debounce=DEBOUNCE_MS if debounce is None else debounce, keep_backends=keep_backends,
+                       request_timeout=seconds("--request-timeout", request_timeout, REQUEST_TIMEOUT),
+                       load_timeout=seconds("--load-timeout", load_timeout, READY_TIMEOUT))
+
+
 def seconds(option: str, value: float | None, default: float) -> float:
     """A time limit given as an option: `default` when not given; a ConfigError outside (0, 3600]."""
     if value is None:

@@ -56,6 +56,7 @@ def specs() -> Iterator[Spec]:
     yield Spec("configure", "configure", "Add the plugin to krakend.json (plugin block and its namespace).")
     yield Spec("ship", "ship", "Write a Dockerfile of KrakenD's image with the plugin and config; build it.")
     yield Spec("smoke", "smoke", "Run the built plugins in the real KrakenD and send the declared requests.")
+    yield Spec("dev", "dev", "The development loop: build, run KrakenD and the specs; on every save, again.")
     yield Spec("matrix", "matrix", "Print the targets as a GitHub Actions matrix (-- --json for CI).")
     yield Spec("krakend_check_plugin", "check-plugin", "KrakenD's check-plugin: -- -s go.sum -g GO -l LIBC -f.")
     yield Spec("krakend_test_plugin", "test-plugin", "KrakenD's test-plugin output: -- -s|-c|-m FILES...")

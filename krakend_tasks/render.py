@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
     from krakend_tasks.core.check import Report
+    from krakend_tasks.core.dev import Event
     from krakend_tasks.core.findings import Finding
     from krakend_tasks.core.manifest import Artifact
     from krakend_tasks.core.smoke import SmokeReport
@@ -283,3 +284,51 @@ def go_duration(seconds: float) -> str:
 
 def _trim(number: str) -> str:
     return number.rstrip("0").rstrip(".") if "." in number else number
+
+
+@contextmanager
+def dev_screen(mode: str, out: TextIO | None = None) -> Iterator[Callable[[Event], None]]:
+    """How the development loop shows its events: `json` (an object per event, for tools), `plain` (a
+    line per event; also `live` when not a terminal), or `live`: one status on a terminal (rich)."""
+    import time
+
+    out = out or sys.stdout
+    if mode == "json":
+        def emit(e: Event) -> None:
+            out.write(json.dumps({"version": 1, "time": round(time.time(), 3), **plain(e)}) + "\n")
+            out.flush()
+        yield emit
+        return
+    if mode == "plain" or not out.isatty():
+        def say(e: Event) -> None:
+            took = f" ({e.seconds:.1f} s)" if e.seconds is not None else ""
+            mark = "" if e.ok else "FAILED "
+            out.write(f"{time.strftime('%H:%M:%S')} {e.kind}: {mark}{e.message}{took}\n")
+            out.writelines(f"    {line}\n" for line in e.details)
+            out.flush()
+        yield say
+        return
+    from rich.console import Console
+    from rich.live import Live
+    from rich.table import Table
+
+    state: dict[str, Event] = {}
+
+    def table() -> Table:
+        grid = Table(title="krakend-tasks dev (Ctrl-C stops)", show_header=False)
+        grid.add_column(style="bold")
+        grid.add_column()
+        for kind in ("build", "config", "krakend", "checks", "change"):
+            if kind in state:
+                e = state[kind]
+                text = ("" if e.ok else "[red]FAILED[/red] ") + e.message
+                if e.details:
+                    text += "\n" + "\n".join(e.details[-8:])
+                grid.add_row(kind, text)
+        return grid
+
+    with Live(table(), console=Console(file=out), refresh_per_second=8, transient=False) as live:
+        def update(e: Event) -> None:
+            state[e.kind] = e
+            live.update(table())
+        yield update

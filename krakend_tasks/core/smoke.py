@@ -104,6 +104,46 @@ def config_port(data: dict[str, Any], config: Path) -> int:
     return port
 
 
+def plugin_block(data: dict[str, Any], config: Path, names: list[str]) -> dict[str, Any]:
+    """The config's root `plugin` block, when KrakenD would load these plugins with it."""
+    loading = data.get("plugin")
+    if not isinstance(loading, dict) or not loading.get("folder"):
+        raise KrakendConfigError(f"{config} has no root `plugin` block with a folder: KrakenD would load no plugin",
+                                 hint="add the plugin first: krakend-tasks configure")
+    pattern = str(loading.get("pattern", ""))
+    if any(pattern not in f"{name}.so" for name in names):
+        raise KrakendConfigError(f"plugin.pattern {pattern!r} of {config} does not match "
+                                 f"{', '.join(n + '.so' for n in names)}", hint='use a pattern such as ".so"')
+    return loading
+
+
+class Stage(NamedTuple):
+    """What one KrakenD runs on: a copy of the config and the plugins, in a folder of their own."""
+
+    config: Path  # the staged krakend.json
+    mounts: list[tuple[Path, str]]  # host folder -> path in KrakenD's image
+
+
+def stage(folder: Path, data: dict[str, Any], files: dict[str, Path], port: int, *, in_image: bool,
+          backend: str | None, shipped: bool = False) -> Stage:
+    """Write the config KrakenD runs into `folder`: the port, the plugins of `files` (as `<name>.so`,
+    as ship installs them) and, with a `backend`, every backend host pointed at it."""
+    plugins = folder / "plugins"
+    plugins.mkdir(mode=0o755)
+    for name, built in files.items():
+        shutil.copyfile(built, plugins / f"{name}.so")
+        (plugins / f"{name}.so").chmod(0o644)
+    data = dict(data, port=port)
+    if not shipped:
+        data["plugin"] = dict(data["plugin"], folder=PLUGINS_IN_IMAGE if in_image else str(plugins) + "/")
+    if backend:
+        data = with_backends(data, backend)
+    staged = folder / "krakend.json"
+    staged.write_text(json.dumps(data, indent=2))
+    staged.chmod(0o644)
+    return Stage(staged, [(plugins, PLUGINS_IN_IMAGE)] if in_image and not shipped else [])
+
+
 def smoke(settings: Settings, config: Path, *, krakend_bin: str | Path | None = None, image: str | None = None,
           shipped: bool = False, keep_backends: bool = False, request_timeout: float = REQUEST_TIMEOUT,
           ready_timeout: float = READY_TIMEOUT, follow_redirects: bool = True,
@@ -119,38 +159,18 @@ def smoke(settings: Settings, config: Path, *, krakend_bin: str | Path | None = 
     files = {} if shipped else plugin_files(settings, target)
     data = read_config(config).data
     specs = declared_specs(settings, config_port(data, config), log)
-    loading = data.get("plugin")
-    if not isinstance(loading, dict) or not loading.get("folder"):
-        raise KrakendConfigError(f"{config} has no root `plugin` block with a folder: KrakenD would load no plugin",
-                                 hint="add the plugin first: krakend-tasks configure")
-    pattern = str(loading.get("pattern", ""))
-    if any(pattern not in f"{name}.so" for name in names):
-        raise KrakendConfigError(f"plugin.pattern {pattern!r} of {config} does not match "
-                                 f"{', '.join(n + '.so' for n in names)}", hint='use a pattern such as ".so"')
-    with _staged() as stage, _echo_backend(keep_backends) as backend:
+    plugin_block(data, config, names)
+    with staged_folder() as folder, echo_backend(keep_backends) as backend:
         port = free_port()
-        folder = stage / "plugins"
-        folder.mkdir(mode=0o755)
-        for name, built in files.items():
-            shutil.copyfile(built, folder / f"{name}.so")
-            (folder / f"{name}.so").chmod(0o644)
-        data = dict(data, port=port)
-        if not shipped:
-            data["plugin"] = dict(loading, folder=str(folder) + "/" if krakend_bin else PLUGINS_IN_IMAGE)
-        if backend:
-            data = with_backends(data, backend)
-        staged = stage / "krakend.json"
-        staged.write_text(json.dumps(data, indent=2))
-        staged.chmod(0o644)
-        mounts = [] if shipped or krakend_bin else [(folder, PLUGINS_IN_IMAGE)]
+        staged = stage(folder, data, files, port, in_image=not krakend_bin, backend=backend, shipped=shipped)
         log(f"starting KrakenD ({krakend_bin or image}) on port {port}")
-        with serve(staged, krakend_bin=krakend_bin, image=image, mounts=mounts, pull=settings.pull,
+        with serve(staged.config, krakend_bin=krakend_bin, image=image, mounts=staged.mounts, pull=settings.pull,
                    platform=f"linux/{target.arch.value}") as running:
             report = SmokeReport(running.what, target, names, tuple(specs), outcomes=[], problems=[])
             started = time.monotonic()
             said = running.lines  # KrakenD names the staged copy: say the user's file instead
-            if not _wait_ready(running, port, report, staged, config, ready_timeout):
-                return _explained(report, _as_users(said, staged, config))
+            if not wait_ready(running, port, report.problems, staged.config, config, ready_timeout):
+                return _explained(report, as_users(said, staged.config, config))
             report = report._replace(ready_seconds=time.monotonic() - started)
             for spec in specs:
                 report.outcomes.append(check(spec, port, timeout=request_timeout, follow_redirects=follow_redirects))
@@ -160,20 +180,20 @@ def smoke(settings: Settings, config: Path, *, krakend_bin: str | Path | None = 
                 report.problems.extend(unregistered(kinds or {name: [] for name in names}, running.lines))
             if not report.ok:
                 time.sleep(0.1)  # the log lines of the failed requests
-                report = _explained(report, _as_users(said, staged, config))
+                report = _explained(report, as_users(said, staged.config, config))
     return report
 
 
-def _wait_ready(running: Running, port: int, report: SmokeReport, staged: Path, config: Path, limit: float) -> bool:
-    """True once /__health answers; False when KrakenD exited first (the report says why);
-    LoadTimedOut when it still runs without answering after `limit` seconds."""
+def wait_ready(running: Running, port: int, problems: list[str], staged: Path, config: Path, limit: float) -> bool:
+    """True once /__health answers; False when KrakenD exited first (`problems` says why, in its
+    words); LoadTimedOut when it still runs without answering after `limit` seconds."""
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
         status = running.exit_status()
         if status is not None:
             time.sleep(0.1)  # the last lines of its log
-            report.problems.append(f"KrakenD exited with status {status} before answering /__health"
-                                   + _refusal(_as_users(running.lines, staged, config)))
+            problems.append(f"KrakenD exited with status {status} before answering /__health"
+                            + _refusal(as_users(running.lines, staged, config)))
             return False
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
         try:
@@ -185,7 +205,7 @@ def _wait_ready(running: Running, port: int, report: SmokeReport, staged: Path, 
         finally:
             conn.close()
         time.sleep(0.01)
-    said = _as_users(running.lines, staged, config)
+    said = as_users(running.lines, staged, config)
     raise LoadTimedOut(f"KrakenD did not answer /__health on port {port} within {limit:g} s: a plugin's init() or "
                        "registerer may never return (KrakenD hangs the same way at start)"
                        + (f"; its last line: {said[-1].strip()}" if said else ""),
@@ -199,7 +219,7 @@ def _refusal(lines: list[str]) -> str:
     return f": {said[-1].strip()}" if said else (f": {lines[-1].strip()}" if lines else "")
 
 
-def _as_users(lines: list[str], staged: Path, config: Path) -> list[str]:
+def as_users(lines: list[str], staged: Path, config: Path) -> list[str]:
     """KrakenD's lines naming the user's config where they name the copy it ran on."""
     return [line.replace(str(staged), str(config)).replace(CONFIG_IN_IMAGE, str(config)) for line in lines]
 
@@ -256,7 +276,7 @@ def free_port() -> int:
 
 
 @contextmanager
-def _staged() -> Iterator[Path]:
+def staged_folder() -> Iterator[Path]:
     """A folder KrakenD can read, also as uid 1000 in its image; removed afterwards."""
     folder = Path(tempfile.mkdtemp(prefix="krakend-tasks-smoke-"))
     try:
@@ -288,7 +308,7 @@ class _Echo(BaseHTTPRequestHandler):
 
 
 @contextmanager
-def _echo_backend(keep: bool) -> Iterator[str | None]:
+def echo_backend(keep: bool) -> Iterator[str | None]:
     """The loopback backend's URL while the block runs (None when the config's backends are kept)."""
     if keep:
         yield None
