@@ -318,7 +318,7 @@ def dev_screen(mode: str, out: TextIO | None = None) -> Iterator[Callable[[Event
         grid = Table(title="krakend-tasks dev (Ctrl-C stops)", show_header=False)
         grid.add_column(style="bold")
         grid.add_column()
-        for kind in ("build", "config", "krakend", "checks", "change"):
+        for kind in ("build", "config", "krakend", "checks", "log", "change"):
             if kind in state:
                 e = state[kind]
                 text = ("" if e.ok else "[red]FAILED[/red] ") + e.message

@@ -56,7 +56,7 @@ COMPILER = re.compile(r"^(?:\S+/)?[\w.-]+\.go:\d+:\d+: ")  # the compiler's file
 class Event(NamedTuple):
     """What happened: one line of --plain, one object of --json, one update of the screen."""
 
-    kind: str  # start | build | config | krakend | checks | change | error | stop
+    kind: str  # start | build | config | krakend | checks | log | change | stop
     ok: bool
     message: str
     details: tuple[str, ...] = ()  # compiler lines, KrakenD's words, the failing checks
@@ -79,6 +79,10 @@ class Generation:
         self.running: Running | None = None
         self.since = 0.0
         self._stack = ExitStack()
+
+    def plugins(self) -> dict[str, Path]:
+        """name -> the staged copy of each plugin this KrakenD runs."""
+        return {path.stem: path for path in (self.folder / "plugins").glob("*.so")}
 
     def start(self, limit: float) -> list[str]:
         """Start KrakenD on this copy and wait for /__health; what went wrong, in KrakenD's words."""
@@ -178,12 +182,14 @@ class Loop:
         return True
 
     def restart(self, config_changed: bool) -> bool:
-        """A new KrakenD on the new build or config; the old one serving until the new one is healthy."""
+        """A new KrakenD on the new build or config; the old one serving until the new one is healthy.
+        A change of the config alone keeps the plugins that serve (dist/ may hold a refused build by then)."""
         started = time.monotonic()
         try:
             data = read_config(self.config).data
             plugin_block(data, self.config, self.names)
-            files = plugin_files(self.settings, self.target)
+            files = (self.current.plugins() if config_changed and self.current
+                     else plugin_files(self.settings, self.target))
             self.specs = declared_specs(self.settings, config_port(data, self.config),
                                         lambda w: self.emit(Event("config", True, w)))
         except KrakendTasksError as exc:
@@ -228,7 +234,7 @@ class Loop:
         self.emit(Event("checks", not failed, f"{passed} passed, {len(failed)} failed", tuple(failed)))
         lines = self.current.plugin_lines(self.names)
         if lines:
-            self.emit(Event("krakend", True, "plugin log", tuple(lines)))
+            self.emit(Event("log", True, "the plugin's log lines", tuple(lines)))
 
     def close(self) -> None:
         if self.current:
@@ -251,10 +257,16 @@ def dev(project: Path, config: Path, emit: Emit, *, settings: dict[str, Any], kr
                     backend=backend)
         try:
             emit(Event("start", True, f"watching {project} (target {loop.target.name}, port {loop.port})"))
-            if loop.build() and loop.restart(config_changed=True):
-                loop.run_checks()
-            for changes in watchfiles.watch(project, watch_filter=_Watched(project, loaded, config), debounce=debounce,
-                                            step=20, stop_event=stop, raise_interrupt=True):
+            # watching from before the first build: what is saved during it is built again after it
+            changes_seen = watchfiles.watch(project, watch_filter=_Watched(project, loaded, config), debounce=debounce,
+                                            step=20, stop_event=stop, raise_interrupt=True, yield_on_timeout=True,
+                                            rust_timeout=500)
+            first = True
+            for changes in changes_seen:
+                if first:
+                    first = False
+                    if loop.build() and loop.restart(config_changed=True):
+                        loop.run_checks()
                 kind = _kind({Path(path) for _, path in changes}, project, loaded, config)
                 if kind is None:
                     continue
