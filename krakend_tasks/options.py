@@ -56,9 +56,11 @@ class Command(NamedTuple):
 TARGET = Option("target", "targets: all, amd64, arm64, alpine, generic, or names like arm64-alpine", dest="targets",
                 metavar="SPEC")
 VERSION = Option("version", "KrakenD version: 2.13.8, 2.13, 2 or latest; several for build, check, inspect, test and "
-                            "matrix: 2.12,2.13", metavar="V")
+                            "matrix: 2.12,2.13, or a range: '>=2.12', '>=2.12,<2.14', '~=2.13'", metavar="V")
 SETTINGS = (
     VERSION,
+    Option("all-patches", "with a version range, every patch release in it (default: the newest of each minor)",
+           kind="bool"),
     TARGET,
     Option("engine", "where builds run: auto (docker when a daemon answers), docker or local",
            choices=("auto", "docker", "local")),

@@ -66,3 +66,51 @@ def test_refresh_validates_and_rewrites(tmp_path):
     (tmp_path / "bad.tsv").write_text("nonsense\n")
     with pytest.raises(ConfigError):
         refresh(str(tmp_path / "bad.tsv"), out)
+
+
+@pytest.mark.parametrize(("spec", "versions"), [
+    (">=2.12", ["2.12.1", "2.13.8"]),
+    (">=2.12,<2.14", ["2.12.1", "2.13.8"]),
+    ("~=2.13", ["2.13.8"]),
+    ("==2.13.*", ["2.13.8"]),
+    ("<2.1", ["2.0.6"]),
+    ("2.12,2.13", ["2.12.1", "2.13.8"]),
+])
+def test_release_ranges_are_packagings_specifiers(spec, versions):
+    from krakend_tasks.core.releases import select
+
+    assert [r.version for r in select(spec)] == versions
+
+
+def test_a_range_with_every_patch_and_the_ranges_that_fail():
+    from packaging.specifiers import SpecifierSet
+    from packaging.version import Version
+
+    from krakend_tasks.core.releases import all_releases, select
+    from krakend_tasks.errors import ConfigError
+
+    every = [r.version for r in select(">=2.12", all_patches=True)]
+    assert every == [r.version for r in all_releases() if Version(r.version) in SpecifierSet(">=2.12")]
+    assert every[0] == "2.12.0" and every[-1] == "2.13.8"
+    for bad, said in ((">=2.x", "Invalid specifier: '>=2.x'"), ("=>2.12", "Invalid specifier: '=>2.12'")):
+        with pytest.raises(ConfigError) as raised:
+            select(bad)
+        assert said in raised.value.message and '">=2.12"' in raised.value.hint
+    with pytest.raises(ConfigError) as raised:
+        select(">=9")
+    assert raised.value.message == "version '>=9' matches no KrakenD release"
+    assert "2.0.0 (oldest) to 2.13.8 (newest" in raised.value.hint
+
+
+def test_matrix_emits_a_row_per_release_of_a_range(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    from .conftest import copy_example
+
+    project = copy_example(tmp_path / "hello")
+    out = subprocess.run([sys.executable, "-m", "krakend_tasks", "matrix", "--json", "--version", ">=2.12",
+                          "--target", "amd64-alpine"], cwd=project, capture_output=True, text=True, check=True)
+    rows = json.loads(out.stdout)["include"]
+    assert [(r["krakend"], r["target"]) for r in rows] == [("2.12.1", "amd64-alpine"), ("2.13.8", "amd64-alpine")]

@@ -95,6 +95,35 @@ def all_releases() -> tuple[Release, ...]:
     return tuple(parse_table(text))
 
 
+RANGE_EXAMPLES = '">=2.12", ">=2.12,<2.14", "~=2.13" or "==2.13.*"'
+
+
+def select(versions: str, all_patches: bool = False) -> tuple[Release, ...]:
+    """The releases a `version` value names, in order: a range (a specifier set, with packaging:
+    `>=2.12,<2.14`; the newest patch of each minor unless `all_patches`), or versions separated by
+    commas (`2.12,2.13`, each resolved by `resolve`)."""
+    if not any(char in versions for char in "<>=!~"):
+        return tuple(dict.fromkeys(resolve(v.strip()) for v in versions.split(",") if v.strip()))
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+    from packaging.version import Version
+
+    try:
+        wanted = SpecifierSet(versions)
+    except InvalidSpecifier as exc:
+        raise ConfigError(f"version {versions!r} is not a range of versions: {exc}",
+                          hint=f"write it as packaging's specifiers, e.g. {RANGE_EXAMPLES}") from exc
+    releases = all_releases()
+    matching = [r for r in releases if Version(r.version) in wanted]
+    if not matching:
+        raise ConfigError(f"version {versions!r} matches no KrakenD release",
+                          hint=f"known releases are {releases[0].version} (oldest) to {releases[-1].version} "
+                               "(newest; run `nox -s refresh_releases` after a new KrakenD release)")
+    if not all_patches:  # the newest patch of each minor
+        newest = {tuple(r.version.split(".")[:2]): r for r in matching}
+        matching = [r for r in matching if newest[tuple(r.version.split(".")[:2])] is r]
+    return tuple(matching)
+
+
 def resolve(spec: str | None = "latest") -> Release:
     """Resolve `latest`, a major (`2`), a minor (`2.13`) or a full version (`2.13.8`, `v2.13.8`)."""
     releases = all_releases()

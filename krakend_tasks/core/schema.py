@@ -90,6 +90,7 @@ class Raw(msgspec.Struct, forbid_unknown_fields=True):
     pass_env: list[EnvName] | None = None
     netrc: bool | None = None
     keep_failed_container: bool | None = None
+    all_patches: bool | None = None
     ssh_agent: bool | None = None
     plugins: list[Argument] | None = None
     plugin: Text | None = None
@@ -117,6 +118,7 @@ HINTS = {
     "pass_env": 'a list of variable names, e.g. pass_env = ["GITHUB_TOKEN"]',
     "before_build": 'a shell command, e.g. before_build = "go generate ./..."',
     "netrc": "true or false", "ssh_agent": "true or false", "keep_failed_container": "true or false",
+    "all_patches": "true or false",
     "plugins": 'a list of folders, e.g. plugins = ["plugins/auth", "plugins/rate"] (modules, or packages of one)',
     "smoke": '[[smoke]] tables: path = "/x" (required), method, headers = { X-A = "1" }, body, status = 200, '
              'contains = "text", response_headers = { X-B = ["2"] }, response_body, schema = { type = "object" }; '

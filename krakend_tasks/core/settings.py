@@ -19,7 +19,7 @@ from typing import Any, Literal, NamedTuple
 
 from krakend_tasks.core.files import cache_dir, load_json, read_regular, write_cache
 from krakend_tasks.core.gomod import GoMod, plugin_name, read_go_mod
-from krakend_tasks.core.releases import Release, resolve
+from krakend_tasks.core.releases import Release, select
 from krakend_tasks.core.targets import ALL_TARGETS, Recipe, Target, select_targets
 from krakend_tasks.errors import DEBUG, ConfigError, did_you_mean
 
@@ -28,7 +28,7 @@ Engine = Literal["auto", "docker", "local"]
 Pull = Literal["missing", "always", "never"]
 LISTS = {"tags", "build_flags", "pass_env", "plugins", "smoke"}  # lists (tuples in Settings)
 SPLIT = LISTS - {"smoke"}  # in KRAKEND_TASKS_* variables, comma-separated; KRAKEND_TASKS_SMOKE is JSON
-BOOLS = {"netrc", "ssh_agent", "keep_failed_container"}  # in KRAKEND_TASKS_* variables: 1/0, true/false, yes/no
+BOOLS = {"netrc", "ssh_agent", "keep_failed_container", "all_patches"}  # in variables: 1/0, true/false, yes/no
 
 
 class SmokeRequest(NamedTuple):
@@ -184,7 +184,7 @@ def load_settings(project: str | Path = ".", /, **arguments: Any) -> Settings:
     values.update(checked({k: v for k, v in arguments.items() if v is not None}, "arguments"))
     values["project"] = root
     versions = values.pop("version", "latest")
-    releases = tuple(dict.fromkeys(resolve(v.strip()) for v in versions.split(",") if v.strip()))  # in order
+    releases = select(versions, values.pop("all_patches", False))  # in order
     if not releases:
         raise ConfigError(f"version {versions!r} names no KrakenD version", hint="e.g. --version 2.13")
     values["release"], values["releases"] = releases[0], releases
