@@ -20,9 +20,13 @@ from krakend_tasks.engines.job import log_to_stderr
 from krakend_tasks.errors import ConfigError, DockerUnavailable, GoModuleError, from_os_error
 from krakend_tasks.options import FORMATS, Command, session_names
 from krakend_tasks.render import (
+    check_annotations,
     check_json,
+    check_suites,
     go_duration,
     krakend_text,
+    load_annotations,
+    load_suites,
     print_artifacts,
     print_check,
     print_inspection,
@@ -31,7 +35,9 @@ from krakend_tasks.render import (
     print_matrix,
     print_smoke,
     progress,
+    smoke_annotations,
     smoke_suite,
+    with_fix,
 )
 
 if TYPE_CHECKING:
@@ -102,27 +108,44 @@ def valid_image(reference: str, what: str) -> None:
                           hint='e.g. "krakend:2.13.8" or "registry.example.com/team/gateway:1.0"')
 
 
-def build(project: str | Path, *, json: bool = False, keep_unloadable: bool = False, **settings: Any) -> int:
+def build(project: str | Path, *, json: bool = False, output: str | None = None, keep_unloadable: bool = False,
+          **settings: Any) -> int:
     """Build the selected targets; print the artifacts. Returns 0 (failures raise, and a build whose
-    packages KrakenD would refuse is one, unless `keep_unloadable`)."""
+    packages KrakenD would refuse is one, unless `keep_unloadable`). With the github format a
+    failure is also annotated: the compiler's errors on their lines, a refused build on go.mod."""
+    from krakend_tasks.annotations import Annotation, chosen, compiler_errors, print_annotations, shown
     from krakend_tasks.core.build import build as run_build
     from krakend_tasks.engines import engine_for
+    from krakend_tasks.errors import BuildFailed, UnloadableBuild
+    output = chosen(output)
     loaded = load_settings(project, **settings)
     engine = engine_for(loaded)
     artifacts = []
     for plugin in loaded.per_plugin():  # several plugins: each, into one dist/
         for each in plugin.per_release():  # --version 2.12,2.13: each with its own Go and builder
             with progress([t.name for t in each.targets], "build") as mark:
-                artifacts += run_build(each, engine, progress=mark, keep_unloadable=keep_unloadable)
-    print_artifacts(artifacts, as_machine=json)
+                try:
+                    artifacts += run_build(each, engine, progress=mark, keep_unloadable=keep_unloadable)
+                except (BuildFailed, UnloadableBuild) as exc:
+                    if output == "github":
+                        title = f"build {plugin.plugin_name()} (KrakenD {each.release.version})"
+                        found = compiler_errors(getattr(exc, "lines", ()), plugin.project.resolve(), title)
+                        print_annotations(found or [Annotation("error", exc.message, shown(plugin.project / "go.mod"),
+                                                               1, title=title)], sys.stdout)
+                    raise
+    print_artifacts(artifacts, as_machine=json or output == "json")
     return 0
 
 
-def check(project: str | Path, *, output: str = "table", fix: bool = False, apply: bool = False,
+def check(project: str | Path, *, output: str | None = None, fix: bool = False, apply: bool = False,
           go: str | None = None, libc: str | None = None, krakend_bin: str | None = None,
-          image: str | None = None, **settings: Any) -> int:
+          image: str | None = None, junit: str | None = None, **settings: Any) -> int:
     """Check go.sum against KrakenD for each selected target. 0: compatible, 1: not."""
+    from krakend_tasks.annotations import chosen
     from krakend_tasks.core.check import apply_fixes, check_project
+    from krakend_tasks.junit import writable, write_junit
+    output = chosen(output) or "table"
+    report_to = writable(Path(junit)) if junit else None  # refused before any work
     if output not in FORMATS:
         raise ConfigError(f"unknown format {output!r}", hint=f"use one of: {', '.join(FORMATS)}")
     loaded = load_settings(project, **settings)
@@ -132,6 +155,7 @@ def check(project: str | Path, *, output: str = "table", fix: bool = False, appl
     options: dict[str, Any] = dict(go=go, libc=libc, krakend_bin=krakend_bin, image=image,
                                    krakend_format=output == "krakend")
     plugins = loaded.per_plugin()
+    places: dict[str, Path] = {}  # report -> the project whose go.mod it is about
 
     def run_checks() -> dict[str, Report]:
         reports = {}
@@ -142,6 +166,7 @@ def check(project: str | Path, *, output: str = "table", fix: bool = False, appl
                     key = " ".join([*([plugin.plugin_name()] if len(plugins) > 1 else []),
                                     *([each.release.version] if len(loaded.releases) > 1 else []), t.name])
                     reports[key] = check_project(each, t, **options)
+                    places[key] = plugin.project
         return reports
 
     if apply:
@@ -161,6 +186,11 @@ def check(project: str | Path, *, output: str = "table", fix: bool = False, appl
         if fix:
             commands = sorted({c for r in reports.values() for c in r.fix_commands()})
             print("\n".join(commands) if commands else "nothing to fix")
+        if output == "github":
+            from krakend_tasks.annotations import print_annotations
+            print_annotations(check_annotations(reports, places), sys.stdout)
+    if report_to:
+        write_junit(report_to, check_suites(reports))
     return 0 if all(r.ok for r in reports.values()) else 1
 
 
@@ -192,8 +222,10 @@ def _plugins(project: str | Path, paths: list[str] | None,
 
 
 def inspect(project: str | Path, *, paths: list[str] | None = None, kinds: list[str] | None = None,
-            json: bool = False, krakend_bin: str | None = None, image: str | None = None, **settings: Any) -> int:
+            json: bool = False, output: str | None = None, krakend_bin: str | None = None, image: str | None = None,
+            **settings: Any) -> int:
     """Describe plugins without loading them, with preflight findings. 0: none is an error, 1: some."""
+    from krakend_tasks.annotations import Annotation, chosen, module_place, print_annotations, shown
     from krakend_tasks.core.elf import read_elf
     from krakend_tasks.core.findings import Finding
     from krakend_tasks.core.fingerprints import findings_for
@@ -217,15 +249,29 @@ def inspect(project: str | Path, *, paths: list[str] | None = None, kinds: list[
                                          official=loaded.official_image, modcache=loaded.modcache)
         found = preflight(elf, plugin_target, loaded.release, kinds or [], krakend, packages, summary)
         results.append((elf, plugin_target, found + clashes.get(path, [])))
-    print_inspection(results, as_machine=json)
+    output = chosen(output)
+    print_inspection(results, as_machine=json or output == "json")
+    if output == "github":  # a module's finding on its line of go.mod, any other on the file
+        projects = {path: loaded.project for path, _, loaded in plugins}
+        notes = []
+        for elf, _, found in results:
+            for f in found:
+                file, line = module_place(projects[elf.path], f.subject) if "/" in f.subject else (shown(elf.path), 1)
+                notes.append(Annotation("error" if f.severity == "error" else "warning", with_fix(f), file, line,
+                                        title=f"inspect {elf.path.name}"))
+        print_annotations(notes, sys.stdout)
     return 1 if any(f.severity == "error" for _, _, found in results for f in found) else 0
 
 
 def test(project: str | Path, *, paths: list[str] | None = None, kinds: list[str] | None = None,
-         json: bool = False, krakend_bin: str | None = None, image: str | None = None,
-         load_timeout: float | None = None, **settings: Any) -> int:
+         json: bool = False, output: str | None = None, junit: str | None = None, krakend_bin: str | None = None,
+         image: str | None = None, load_timeout: float | None = None, **settings: Any) -> int:
     """Load plugins for real: a KrakenD binary, a KrakenD image, or the Go loader. 0: all load, 1: not."""
+    from krakend_tasks.annotations import chosen
     from krakend_tasks.core.elf import read_build_info, read_elf
+    from krakend_tasks.junit import writable, write_junit
+    output = chosen(output)
+    report_to = writable(Path(junit)) if junit else None  # refused before any work
     from krakend_tasks.core.plugin_types import ENTERPRISE_VERDICT
     from krakend_tasks.core.testload import LOAD_TIMEOUT, LoadResult, load_in_image, load_local, load_with_krakend
     limit = seconds("--load-timeout", load_timeout, LOAD_TIMEOUT)
@@ -254,7 +300,13 @@ def test(project: str | Path, *, paths: list[str] | None = None, kinds: list[str
                                              modcache=loaded.modcache, official=loaded.official_image)
             mark(str(path), "done" if result.ok else "failed")
             results.append((path, plugin_target, result))
-    print_loads(results, as_machine=json)
+    print_loads(results, as_machine=json or output == "json")
+    if output == "github":
+        from krakend_tasks.annotations import print_annotations
+        print_annotations(load_annotations(results, {path: loaded.project for path, _, loaded in plugins}),
+                          sys.stdout)
+    if report_to:
+        write_junit(report_to, load_suites(results))
     return 0 if all(r.ok for _, _, r in results) else 1
 
 
@@ -391,10 +443,12 @@ def smoke(project: str | Path, *, config: str | None = None, krakend_bin: str | 
           request_timeout: float | None = None, load_timeout: float | None = None, no_follow_redirects: bool = False,
           output: str | None = None, junit: str | None = None, json: bool = False, **settings: Any) -> int:
     """Start the real KrakenD with the built plugins and the config; 0: every spec passed, 1: not."""
+    from krakend_tasks.annotations import chosen
     from krakend_tasks.core.smoke import READY_TIMEOUT
     from krakend_tasks.core.smoke import smoke as run_smoke
     from krakend_tasks.core.specs import REQUEST_TIMEOUT
     from krakend_tasks.junit import writable, write_junit
+    output = chosen(output)
     report_to = writable(Path(junit)) if junit else None  # refused before any work
     answer_limit = seconds("--request-timeout", request_timeout, REQUEST_TIMEOUT)
     ready_limit = seconds("--load-timeout", load_timeout, READY_TIMEOUT)
@@ -408,6 +462,9 @@ def smoke(project: str | Path, *, config: str | None = None, krakend_bin: str | 
                        keep_backends=keep_backends, request_timeout=answer_limit, ready_timeout=ready_limit,
                        follow_redirects=not no_follow_redirects, log=log_to_stderr)
     print_smoke(report, as_machine=json or output == "json")
+    if output == "github":
+        from krakend_tasks.annotations import print_annotations
+        print_annotations(smoke_annotations(report, loaded), sys.stdout)
     if report_to:
         write_junit(report_to, [smoke_suite(report)])
     return 0 if report.ok else 1

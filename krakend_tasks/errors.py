@@ -61,9 +61,13 @@ class ImageMissing(KrakendTasksError):
 
 
 class BuildFailed(KrakendTasksError):
-    """`go build` ran and failed."""
+    """`go build` ran and failed; `lines` are its last output lines (the compiler's errors among them)."""
 
     exit_code = 6
+
+    def __init__(self, message: str, hint: str | None = None, lines: list[str] | tuple[str, ...] = ()) -> None:
+        super().__init__(message, hint)
+        self.lines = tuple(lines)
 
 
 class ToolchainMissing(KrakendTasksError):

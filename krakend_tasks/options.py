@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from krakend_tasks.core.targets import Target
 
 KINDS = NAMES  # plugin types
-FORMATS = ("table", "json", "krakend")  # check --format
+FORMATS = ("table", "json", "krakend", "github")  # check --format
 
 
 class Option(NamedTuple):
@@ -91,6 +91,10 @@ SETTINGS = (
            metavar="PLUGIN"),
 )
 JSON = Option("json", "machine-readable output (JSON)", kind="bool")
+FORMAT = Option("format", "table (default), json, or github: GitHub Actions annotations on the files and lines at "
+                          "fault (the default when GITHUB_ACTIONS=true)", dest="output",
+                choices=("table", "json", "github"))
+JUNIT = Option("junit", "also write the results as JUnit XML to FILE (its folder must exist)", metavar="FILE")
 KRAKEND_BIN = Option("krakend-bin", "a KrakenD binary: compare with it / load in it / check the config with it",
                      metavar="PATH")
 IMAGE = Option("image", "a KrakenD image: its binary's modules and fingerprints (check, inspect), test-plugin "
@@ -105,13 +109,14 @@ TYPES = Option("type", "plugin type: server, client or modifier (default: what t
 DROP_IN_SETTINGS = ("version", "target", "krakend-image", "pull", "modcache")  # what KrakenD's commands depend on
 COMMANDS: tuple[Command, ...] = (
     Command("build", "build", "Build the KrakenD plugin for the selected targets into dist/.", (
-        JSON,
+        JSON, FORMAT,
         Option("keep-unloadable", "keep a build whose packages differ from KrakenD's (it will not load); without "
                                   "it such a build fails and is removed", kind="bool"),
     )),
     Command("check", "check", "Check go.sum, Go and libc against a KrakenD release (as check-plugin, and more).", (
-        Option("format", "table (default), json, or krakend (KrakenD's own check-plugin text)", dest="output",
-               choices=FORMATS),
+        Option("format", "table (default), json, krakend (KrakenD's own check-plugin text), or github (annotations "
+                         "on go.mod's lines; the default when GITHUB_ACTIONS=true)", dest="output", choices=FORMATS),
+        JUNIT,
         Option("fix", "print the commands that fix module differences (KrakenD's -f)", kind="bool"),
         Option("apply", "run those commands and go mod tidy, check again, repeat until compatible or no progress "
                         "(go.mod/go.sum restored if one fails)", kind="bool"),
@@ -120,9 +125,9 @@ COMMANDS: tuple[Command, ...] = (
         KRAKEND_BIN, IMAGE,
     )),
     Command("inspect", "inspect", "Describe built plugins without loading them, and predict load failures.",
-            (PATHS, TYPES, JSON, KRAKEND_BIN, IMAGE)),
+            (PATHS, TYPES, JSON, FORMAT, KRAKEND_BIN, IMAGE)),
     Command("test", "test", "Load built plugins for real and compare their packages with KrakenD's.",
-            (PATHS, TYPES, JSON, KRAKEND_BIN, IMAGE, LOAD_TIMEOUT)),
+            (PATHS, TYPES, JSON, FORMAT, JUNIT, KRAKEND_BIN, IMAGE, LOAD_TIMEOUT)),
     Command("new", "new", "Scaffold a plugin project that builds, checks and loads with these tasks.", (
         Option("type", "server, client or modifier", dest="kind", choices=KINDS),
         Option("name", "the plugin's name (lower case, digits, dashes)", metavar="NAME"),
@@ -169,7 +174,7 @@ COMMANDS: tuple[Command, ...] = (
         LOAD_TIMEOUT,
         Option("no-follow-redirects", "judge a redirect itself, do not follow it (as krakend-integration's "
                                       "-client_not_follow_redirects)", kind="bool"),
-        Option("format", "table (default) or json", dest="output", choices=("table", "json")),
+        FORMAT,
         Option("junit", "also write the results as JUnit XML (one testcase per spec) to FILE", metavar="FILE"),
         JSON,
     )),

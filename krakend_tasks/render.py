@@ -9,10 +9,12 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
+    from krakend_tasks.annotations import Annotation
     from krakend_tasks.core.check import Report
     from krakend_tasks.core.dev import Event
     from krakend_tasks.core.findings import Finding
     from krakend_tasks.core.manifest import Artifact
+    from krakend_tasks.core.settings import Settings
     from krakend_tasks.core.smoke import SmokeReport
     from krakend_tasks.core.specs import Verdict
     from krakend_tasks.core.testload import LoadResult
@@ -332,3 +334,94 @@ def dev_screen(mode: str, out: TextIO | None = None) -> Iterator[Callable[[Event
             state[e.kind] = e
             live.update(table())
         yield update
+
+
+# GitHub annotations and JUnit suites of each command's results -----------------------------------
+
+def check_annotations(reports: dict[str, Report], places: Mapping[str, Any]) -> list[Annotation]:
+    """A module difference on that module's line of go.mod (go.sum when go.mod lacks it), Go on the go line."""
+    from pathlib import Path
+
+    from krakend_tasks.annotations import Annotation, go_line_place, module_place, shown
+
+    found = []
+    for key, r in reports.items():
+        project = Path(places[key])
+        title = f"check {key}: KrakenD {r.krakend.source}"
+        for d in r.diffs:
+            file, line = (module_place(project, d.name) if d.is_module else go_line_place(project)
+                          if d.name == "go" else (shown(project / "go.mod"), 1))
+            fix = f"; fix: {r.fix(d)}" if d.is_module and r.fix(d) else ""
+            found.append(Annotation("error", f"{d.name}: the plugin has {d.have or '(empty)'}, KrakenD has "
+                                    f"{d.want}{fix}", file, line, title=title))
+        for f in r.findings:
+            file, line = module_place(project, f.subject) if "/" in f.subject else (shown(project / "go.mod"), 1)
+            found.append(Annotation("error" if f.severity == "error" else "warning", with_fix(f), file, line,
+                                    title=title))
+    return found
+
+
+def check_suites(reports: dict[str, Report]) -> list[Suite]:
+    from krakend_tasks.junit import Case, Suite
+
+    return [Suite(f"check {key}", [Case(f"{d.name}", f"check.{key}", failure=f"have {d.have or '(empty)'}, want "
+                                        f"{d.want}", details=r.fix(d) if d.is_module else "") for d in r.diffs]
+                  + [Case(f.subject, f"check.{key}", failure=f.message if f.severity == "error" else None,
+                          details=with_fix(f)) for f in r.findings]
+                  or [Case("compatible", f"check.{key}")]) for key, r in reports.items()]
+
+
+def load_annotations(results: list, projects: Mapping[Any, Any]) -> list[Annotation]:
+    """A refused load on the plugin's go.mod, on the line of the module whose packages differ."""
+    from pathlib import Path
+
+    from krakend_tasks.annotations import Annotation, module_place, shown
+
+    found = []
+    for path, target, r in results:
+        if r.ok:
+            continue
+        project = Path(projects[path])
+        modules = [f.subject for f in (r.packages.findings if r.packages else []) if "/" in f.subject]
+        file, line = module_place(project, modules[0]) if modules else (shown(project / "go.mod"), 1)
+        said = r.fatal or "; ".join(c.detail for c in r.checks if not c.ok) or r.packages_summary
+        found.append(Annotation("error", f"{path.name} does not load ({target.name}): {said}", file, line,
+                                title=f"test {path.name}"))
+    return found
+
+
+def load_suites(results: list) -> list[Suite]:
+    from krakend_tasks.junit import Case, Suite
+
+    by_target: dict[str, list[Case]] = {}
+    for path, target, r in results:
+        said = r.fatal or "; ".join(c.detail for c in r.checks if not c.ok) or r.packages_summary
+        by_target.setdefault(target.name, []).append(Case(
+            path.name, f"test.{target.name}", failure=None if r.ok else said, details=r.output or said,
+            skipped="packages not compared with KrakenD's" if r.ok and r.packages is None else None))
+    return [Suite(f"test {target}", cases) for target, cases in by_target.items()]
+
+
+def smoke_annotations(report: SmokeReport, settings: Settings) -> list[Annotation]:
+    """A failed spec on its file (a [[smoke]] request on its table in the settings file)."""
+    from pathlib import Path
+
+    from krakend_tasks.annotations import Annotation, shown, toml_table_line
+
+    found = []
+    own = settings.project / "krakend-tasks.toml"
+    file = own if own.exists() else settings.project / "pyproject.toml"
+    table = "smoke" if own.exists() else "tool.krakend-tasks.smoke"
+    for v in report.outcomes:
+        if v.ok:
+            continue
+        if v.spec.source.startswith("[[smoke]] #"):
+            index = int(v.spec.source.rsplit("#", 1)[1])
+            place = (shown(file), toml_table_line(file, table, index))
+        else:
+            place = (shown(Path(v.spec.source)), 1)
+        found.append(Annotation("error", "; ".join(v.problems), *place, title=f"smoke {v.spec.name}: "
+                                f"{v.spec.request}"))
+    found += [Annotation("error", problem, shown(settings.project / "krakend.json"), 1, title="smoke")
+              for problem in report.problems]
+    return found

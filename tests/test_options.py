@@ -19,7 +19,7 @@ from krakend_tasks.options import BY_NAME, COMMANDS, Command, Option, markdown
 from .conftest import EXAMPLE, PYTHON, ROOT, VERSION, build_in, copy_example, krakend, run
 
 SESSIONS = {"build": "build", "check": "check", "inspect": "inspect", "test": "test_plugin", "new": "new",
-            "configure": "configure", "ship": "ship", "smoke": "smoke", "matrix": "matrix",
+            "configure": "configure", "ship": "ship", "smoke": "smoke", "dev": "dev", "matrix": "matrix",
             "check-plugin": "krakend_check_plugin",
             "test-plugin": "krakend_test_plugin"}
 
@@ -148,7 +148,7 @@ def test_unknown_option_and_bad_value(recorded, capsys):
     err = capsys.readouterr().err.splitlines()
     assert err[0].startswith("krakend-tasks check: unrecognized arguments: --bogus (valid options: --help, --format,")
     assert err[1] == ("krakend-tasks check: argument --format: invalid choice: 'yaml' "
-                      "(choose from 'table', 'json', 'krakend')")
+                      "(choose from 'table', 'json', 'krakend', 'github')")
     assert err[2].startswith("krakend-tasks: unknown command 'nothing' (commands: build, check,")
     assert recorded == {}
 
@@ -158,7 +158,7 @@ def test_invoke_bad_values_exit_2_and_unknown_options_are_invokes(tmp_path):
     `No idea what ...` and exit status 1, which a task cannot change."""
     (tmp_path / "tasks.py").write_text("import krakend_tasks.invoke\nns = krakend_tasks.invoke.collection()\n")
     bad = run([PYTHON, "-m", "invoke", "check", "--format", "yaml"], tmp_path)
-    assert (bad.returncode, bad.stderr.strip()) == (2, "--format: 'yaml' is not one of table, json, krakend")
+    assert (bad.returncode, bad.stderr.strip()) == (2, "--format: 'yaml' is not one of table, json, krakend, github")
     unknown = run([PYTHON, "-m", "invoke", "check", "--bogus"], tmp_path)
     assert (unknown.returncode, unknown.stderr.strip()) == (1, "No idea what '--bogus' is!")
 

@@ -164,11 +164,11 @@ class DockerEngine:
         if code == BEFORE_BUILD_FAILED:
             tmp.unlink(missing_ok=True)
             raise BuildFailed(f"before_build failed for {recipe.target} in {recipe.image}: {recipe.before_build}",
-                              hint=build_failure_hint(output.lines))
+                              hint=build_failure_hint(output.lines), lines=output.lines)
         if code != 0:
             tmp.unlink(missing_ok=True)
             raise BuildFailed(f"go build failed for {recipe.target} in {recipe.image} (exit {code})",
-                              hint=build_failure_hint(output.lines))
+                              hint=build_failure_hint(output.lines), lines=output.lines)
         if tmp.exists() or not job.output.exists():  # else the same bytes as the artifact: it stays as it was
             os.replace(tmp, job.output)
 

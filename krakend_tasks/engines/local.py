@@ -63,13 +63,14 @@ class LocalEngine:
                 code = run_streaming(["sh", "-c", job.recipe.before_build], job.project, full_env, output)
                 if code != 0:
                     raise BuildFailed(f"before_build failed for {job.recipe.target} (exit {code}): "
-                                      f"{job.recipe.before_build}", hint=build_failure_hint(output.lines))
+                                      f"{job.recipe.before_build}", hint=build_failure_hint(output.lines),
+                                      lines=output.lines)
             tmp.unlink(missing_ok=True)  # never written through a link planted at its name
             before = seed(job.output, tmp)
             code = run_streaming(command, job.project, full_env, output)
             if code != 0:
                 raise BuildFailed(f"go build failed for {job.recipe.target} (exit {code})",
-                                  hint=build_failure_hint(output.lines))
+                                  hint=build_failure_hint(output.lines), lines=output.lines)
             if before is not None and tmp.stat().st_ino == before.st_ino:  # Go found it up to date and only
                 os.utime(job.output, ns=(before.st_atime_ns, before.st_mtime_ns))  # touched it: it stays as it was
             else:
