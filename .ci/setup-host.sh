@@ -21,3 +21,7 @@ cat > /usr/local/bin/aarch64-linux-musl-gcc <<'SH'
 exec aarch64-linux-gnu-gcc "$@" -specs /usr/lib/aarch64-linux-musl/musl-gcc.specs
 SH
 chmod +x /usr/local/bin/aarch64-linux-musl-gcc
+# actionlint, which the scaffold's GitHub workflow must pass (built from source through the Go proxy)
+if ! command -v actionlint >/dev/null 2>&1; then
+  GOBIN=/usr/local/bin GOFLAGS=-buildvcs=false go install github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
+fi

@@ -366,7 +366,7 @@ def test_plugin(project: str | Path, *, paths: list[str] | None = None, server: 
 
 
 def new(kind: str | None = None, name: str | None = None, dest: str | None = None, module: str | None = None,
-        version: str | None = None) -> int:
+        version: str | None = None, versions: str | None = None) -> int:
     """Scaffold a plugin project in `dest` (default ./NAME)."""
     from krakend_tasks.core.plugin_types import NAMES
     from krakend_tasks.core.releases import resolve
@@ -374,9 +374,10 @@ def new(kind: str | None = None, name: str | None = None, dest: str | None = Non
     if not kind or (name is None and not dest):
         raise ConfigError("new needs a plugin type and a name",
                           hint=f"e.g. new --type {'|'.join(NAMES)} --name my-plugin")
-    release = resolve(version or "latest")
+    from krakend_tasks.core.releases import select
+    release = select(versions)[-1] if versions and not version else resolve(version or "latest")
     folder = Path(dest or name)  # type: ignore[arg-type]
-    written = scaffold(folder, kind, folder.name if name is None else name, module, release)
+    written = scaffold(folder, kind, folder.name if name is None else name, module, release, versions)
     print_lines(f"new {kind} plugin in {folder} for KrakenD {release.version} (Go {release.go}):",
                 [str(p.relative_to(folder)) for p in written])
     print(f"next: cd {folder} && nox -s unit build check test_plugin", file=sys.stderr)
@@ -475,7 +476,11 @@ def dev(project: str | Path, *, config: str | None = None, krakend_bin: str | No
         request_timeout: float | None = None, load_timeout: float | None = None, plain: bool = False,
         json: bool = False, **settings: Any) -> int:
     """The development loop until Ctrl-C, SIGTERM or SIGHUP: 0."""
+    import gc
+
     from krakend_tasks.core.dev import DEBOUNCE_MS
+
+    gc.enable()  # the console script turns the collector off for short runs; a loop lives for hours
     from krakend_tasks.core.dev import dev as run_dev
     from krakend_tasks.core.smoke import READY_TIMEOUT
     from krakend_tasks.core.specs import REQUEST_TIMEOUT

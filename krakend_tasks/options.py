@@ -134,6 +134,8 @@ COMMANDS: tuple[Command, ...] = (
         Option("dest", "folder to create (default: ./NAME); it must not exist or be empty", metavar="DIR"),
         Option("module", "Go module path (default: example.com/krakend-plugins/NAME)", metavar="PATH"),
         VERSION,
+        Option("versions", "build for several releases: the `version` setting to write, e.g. '>=2.12' (go.mod then "
+                           "names the oldest one's Go; the CI workflow builds each)", metavar="SPEC"),
     ), settings=False),
     Command("configure", "configure", "Add the plugin to krakend.json: atomic, with a .bak, idempotent.", (
         Option("config", "the krakend.json to edit (default: the project's)", metavar="FILE"),

@@ -2,6 +2,8 @@
 noxfile.py and tasks.py; bad input is refused without writing anything."""
 
 import json
+import shutil
+import subprocess
 
 import pytest
 import yaml
@@ -126,3 +128,31 @@ def test_the_bundled_example_is_the_server_scaffold():
     files = render("server", "hello", "example.com/krakend-plugins/hello", resolve(VERSION))
     for name in ("main.go", "plugin.go", "main_test.go", "krakend.json", "krakend-tasks.toml", "specs/server.json"):
         assert (EXAMPLE / name).read_text() == files[name], f"{name}: regenerate it from the scaffold"
+
+
+@pytest.mark.parametrize("versions", [None, ">=2.12"])
+def test_the_workflow_passes_actionlint_and_builds_each_release_of_a_range(tmp_path, versions):
+    """The scaffold's workflow, as written, through the real actionlint; with `new --versions`, its
+    matrix has a row per matching release and go.mod names the oldest one's Go."""
+    from .conftest import need
+
+    actionlint = shutil.which("actionlint")
+    need("cross", actionlint is not None, "actionlint is missing (.ci/setup-host.sh installs it)")
+    args = [PYTHON, "-m", "krakend_tasks", "new", "--type", "client", "--name", "ranged", "--dest",
+            str(tmp_path / "ranged"), "--version", VERSION] if versions is None else [
+            PYTHON, "-m", "krakend_tasks", "new", "--type", "client", "--name", "ranged", "--dest",
+            str(tmp_path / "ranged"), "--versions", versions]
+    assert run(args, tmp_path).returncode == 0
+    project = tmp_path / "ranged"
+    lint = subprocess.run([actionlint, ".github/workflows/plugin.yml"], cwd=project, capture_output=True, text=True)
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+    workflow = (project / ".github" / "workflows" / "plugin.yml").read_text()
+    assert "--junit reports/" in workflow and "path: reports/*.xml" in workflow
+    rows = json.loads(run([PYTHON, "-m", "krakend_tasks", "matrix", "--json", "--target", "amd64-alpine"],
+                          project).stdout)["include"]
+    if versions is None:
+        assert [r["krakend"] for r in rows] == [VERSION]
+    else:
+        assert [r["krakend"] for r in rows] == ["2.12.1", "2.13.8"]
+        assert f"go {rows[0]['go']}\n" in (project / "go.mod").read_text()
+        assert f'version = "{versions}"' in (project / "krakend-tasks.toml").read_text()

@@ -72,8 +72,9 @@ def example_spec(kind: str, name: str) -> dict:
                     "schema": {"type": "object", "required": ["headers"], "properties": {"headers": header}}}}
 
 
-def render(kind: str, name: str, module: str, release: Release) -> dict[str, str]:
-    """relative path -> text of every file of the new project."""
+def render(kind: str, name: str, module: str, release: Release, versions: str | None = None) -> dict[str, str]:
+    """relative path -> text of every file of the new project. With `versions` (a range or a list,
+    `>=2.12`), the project builds for each of those releases, and go.mod names the oldest one's Go."""
     plugin = plugin_type(kind)
     if not NAME.match(name):
         raise ConfigError(f"invalid plugin name {name!r}",
@@ -92,10 +93,16 @@ def render(kind: str, name: str, module: str, release: Release) -> dict[str, str
         for token, value in tokens.items():
             text = text.replace(token, value)
         files[dest] = text
-    files["go.mod"] = f"module {module}\n\ngo {release.go}\n\nrequire {SHARED_MODULE} {SHARED_VERSION}\n"
+    go = release.go
+    if versions:
+        from krakend_tasks.core.gomod import go_version_key
+        from krakend_tasks.core.releases import select
+
+        go = min((r.go for r in select(versions)), key=go_version_key)
+    files["go.mod"] = f"module {module}\n\ngo {go}\n\nrequire {SHARED_MODULE} {SHARED_VERSION}\n"
     files["go.sum"] = GO_SUM
     files["krakend-tasks.toml"] = ("# krakend-tasks settings (docs/configuration.md)\n"
-                                   f'version = "{release.version}"\n'
+                                   f'version = "{versions or release.version}"\n'
                                    "# nox -s smoke: KrakenD integration specs (krakend-integration's format)\n"
                                    f'smoke_specs = "specs"\n\n{smoke_requests(kind, name)}')
     files[f"specs/{kind}.json"] = json.dumps(example_spec(kind, name), indent=4) + "\n"
@@ -104,7 +111,7 @@ def render(kind: str, name: str, module: str, release: Release) -> dict[str, str
 
 
 def new(dest: str | Path, kind: str, name: str | None = None, module: str | None = None,
-        release: Release | None = None) -> list[Path]:
+        release: Release | None = None, versions: str | None = None) -> list[Path]:
     """Write a new plugin project into `dest` (which must not exist or be empty); return its files."""
     from krakend_tasks.core.files import write_atomic
     from krakend_tasks.core.releases import resolve
@@ -112,7 +119,7 @@ def new(dest: str | Path, kind: str, name: str | None = None, module: str | None
     dest = Path(dest)
     name = dest.name if name is None else name
     module = f"example.com/krakend-plugins/{name}" if module is None else module
-    files = render(kind, name, module, release or resolve("latest"))
+    files = render(kind, name, module, release or resolve("latest"), versions)
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
         raise DestinationExists(f"{dest} already exists and is not empty; nothing was written",
                                 hint="choose a new folder (--dest), or remove this one first")
