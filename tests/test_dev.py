@@ -20,7 +20,7 @@ from krakend_tasks.core.releases import resolve
 from krakend_tasks.core.scaffold import new
 from krakend_tasks.core.smoke import free_port
 
-from .conftest import PYTHON, VERSION, our_containers
+from .conftest import PYTHON, VERSION, command_lines, our_containers
 
 EDITS = {  # plugin type -> (the line of main.go that makes its answer, the same line changed)
     "server": ('fmt.Fprintf(w, "hello from %s\\n", pluginName)', 'fmt.Fprintf(w, "howdy from %s\\n", pluginName)'),
@@ -80,15 +80,7 @@ def answer_of(kind: str, port: int, name: str) -> str:
 
 
 def dev_krakends() -> list[str]:
-    found = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        if "krakend-tasks-dev-" in cmdline:
-            found.append(cmdline)
-    return found
+    return command_lines("krakend-tasks-dev-")
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ ignores SIGTERM while it does) and started by the real `krakend run`."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -21,20 +20,12 @@ from krakend_tasks.core.releases import resolve
 from krakend_tasks.core.scaffold import new
 from krakend_tasks.core.settings import load_settings
 
-from .conftest import PYTHON, VERSION, build_in, run
+from .conftest import PYTHON, VERSION, build_in, command_lines, run
 
 
 def running(mark: str) -> list[str]:
-    """Command lines of the processes that hold `mark`."""
-    found = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        if mark in cmdline and "pytest" not in cmdline and "krakend_tasks.engines import process" not in cmdline:
-            found.append(cmdline)
-    return found
+    """Command lines of the processes that hold `mark`, the test's own Python script aside."""
+    return [c for c in command_lines(mark) if "krakend_tasks.engines import process" not in c]
 
 
 def gone(mark: str, within: float = 5.0) -> bool:

@@ -18,7 +18,7 @@ from krakend_tasks.core.releases import resolve
 from krakend_tasks.core.scaffold import new
 from krakend_tasks.core.settings import load_settings
 
-from .conftest import PYTHON, VERSION, build_in, copy_example, interrupt_when, our_containers, run
+from .conftest import PYTHON, VERSION, build_in, command_lines, copy_example, interrupt_when, our_containers, run
 
 
 def smoke(project: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
@@ -27,15 +27,7 @@ def smoke(project: Path, *args: str, env: dict[str, str] | None = None) -> subpr
 
 def krakends_running() -> list[str]:
     """`krakend run` processes of a smoke run (their config is in a krakend-tasks-smoke folder)."""
-    found = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        if "krakend-tasks-smoke-" in cmdline and " run -c " in cmdline:
-            found.append(cmdline)
-    return found
+    return [c for c in command_lines("krakend-tasks-smoke-") if " run -c " in c]
 
 
 def image_env(krakend_image: str) -> dict[str, str]:
