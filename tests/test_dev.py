@@ -175,3 +175,28 @@ def test_a_port_in_use_is_named_with_who_holds_it(scaffold, krakend_bins):
                              timeout=60)
     assert out.returncode == 2, out.stderr
     assert f"port {port} is in use by python" in out.stderr and f"(pid {os.getpid()})" in out.stderr
+
+
+def test_sigkill_of_the_loop_leaves_no_krakend_and_the_next_loop_removes_its_copies(scaffold, krakend_bins):
+    import tempfile
+
+    project = scaffold("server")
+    port = free_port()
+    args = ("--krakend-bin", str(krakend_bins["amd64-generic"]), "--engine", "local", "--port", str(port))
+    loop = Loop(project, *args)
+    assert loop.until("checks")["ok"]
+    assert dev_krakends()
+    stale = list(Path(tempfile.gettempdir()).glob(f"krakend-tasks-dev-{loop.proc.pid}-*"))
+    assert stale
+    loop.proc.kill()
+    loop.proc.wait()
+    deadline = time.monotonic() + 10
+    while dev_krakends() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert dev_krakends() == []
+    again = Loop(project, *args)
+    try:
+        assert again.until("checks")["ok"]
+        assert not any(path.exists() for path in stale)
+    finally:
+        assert again.stop(signal.SIGINT) == 0

@@ -31,6 +31,7 @@ from typing import Any, NamedTuple
 
 from krakend_tasks.core.build import build
 from krakend_tasks.core.configure import krakend_check, read_config
+from krakend_tasks.core.files import remove_stale
 from krakend_tasks.core.krakend_run import Running, serve
 from krakend_tasks.core.settings import Settings, load_settings
 from krakend_tasks.core.smoke import (
@@ -71,7 +72,7 @@ class Generation:
 
     def __init__(self, settings: Settings, config: Path, data: dict[str, Any], files: dict[str, Path], port: int,
                  backend: str | None, krakend_bin: str | None, image: str | None, target: Target) -> None:
-        self.folder = Path(tempfile.mkdtemp(prefix="krakend-tasks-dev-"))
+        self.folder = Path(tempfile.mkdtemp(prefix=f"krakend-tasks-dev-{os.getpid()}-"))
         self.folder.chmod(0o755)
         self.staged = stage(self.folder, data, files, port, in_image=not krakend_bin, backend=backend)
         self.config, self.port, self.target = config, port, target
@@ -164,6 +165,7 @@ class Loop:
             raise ConfigError(f"port {self.port} is in use by {holder}",
                               hint="stop it, or give the loop another port: --port N")
         self.engine = engine_for(self.settings, lambda line: None)  # made once: its Docker client is kept
+        remove_stale(Path(tempfile.gettempdir()), r"krakend-tasks-dev-(\d+)-\w+")  # a SIGKILLed loop's copies
         self.current: Generation | None = None
         self.specs: list[Spec] = []
 
@@ -203,8 +205,9 @@ class Loop:
             if not ok:
                 new.close()
                 lines = [line for line in as_users(said.splitlines(), new.staged.config, self.config) if line.strip()]
-                self.emit(Event("config", False, "KrakenD refuses the config (krakend check -c); the running "
-                                "KrakenD keeps serving", tuple(lines[-6:])))
+                serving = "the running KrakenD keeps serving" if self.current else "fix it and save: nothing runs yet"
+                self.emit(Event("config", False, f"KrakenD refuses the config (krakend check -c); {serving}",
+                                tuple(lines[-6:])))
                 return False
         old = self.current
         if old:

@@ -7,6 +7,7 @@ import contextlib
 import errno
 import os
 import re
+import shutil
 import stat
 import sys
 import time
@@ -126,8 +127,12 @@ def remove_stale(folder: Path, pattern: str) -> None:
         return
     for match in found:
         if not _alive(int(match.group(1))):
+            stale = folder / match.group(0)
+            if stale.is_dir() and not stale.is_symlink():
+                shutil.rmtree(stale, ignore_errors=True)
+                continue
             with contextlib.suppress(OSError):
-                (folder / match.group(0)).unlink()
+                stale.unlink()
 
 
 def _alive(pid: int) -> bool:
