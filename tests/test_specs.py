@@ -407,3 +407,33 @@ def test_huge_answers_and_gzip_bombs_are_read_up_to_a_bound(monkeypatch):
             assert verdict.problems == ("the answer is larger than 0.000953674 MiB: only its start was read",), path
     finally:
         server.shutdown()
+
+
+def test_header_values_go_out_as_utf8_bytes_as_go_writes_them():
+    """Our client against a real socket server: a value beyond Latin-1 is sent, not a crash."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from krakend_tasks.core import specs
+
+    seen = {}
+
+    class Echo(BaseHTTPRequestHandler):
+        def do_GET(self):
+            seen["raw"] = self.headers.get("X-Name", "").encode("latin-1")
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Echo)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        port = server.server_address[1]
+        spec = specs.Spec("s", "x.json", "GET", f"http://localhost:{port}/", (("X-Name", "héllo ✓"),),
+                          expect=specs.Expect(status=204))
+        assert specs.check(spec, port).ok
+        assert seen["raw"].decode() == "héllo ✓"
+    finally:
+        server.shutdown()

@@ -302,7 +302,7 @@ def _round_trip(method: str, url: str, host: str | None, headers: list[tuple[str
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=_left(deadline))
     try:
         conn.putrequest(method, _target(url), skip_host=True, skip_accept_encoding=True)
-        conn.putheader("Host", host if host is not None else parts.netloc.rpartition("@")[2])
+        conn.putheader("Host", (host if host is not None else parts.netloc.rpartition("@")[2]).encode())
         names = {k for k, _ in headers}
         if "User-Agent" not in names:
             conn.putheader("User-Agent", USER_AGENT)
@@ -315,7 +315,7 @@ def _round_trip(method: str, url: str, host: str | None, headers: list[tuple[str
             conn.putheader("Authorization", "Basic " + base64.b64encode(pair).decode())
         for k, v in headers:
             if k not in ("Content-Length", "Transfer-Encoding", "Trailer"):
-                conn.putheader(k, v)
+                conn.putheader(k, v.encode())  # as Go writes them: UTF-8 bytes
         gzipped = "Accept-Encoding" not in names and "Range" not in names and method != "HEAD"
         if gzipped:
             conn.putheader("Accept-Encoding", "gzip")
