@@ -21,8 +21,16 @@ if TYPE_CHECKING:
     from krakend_tasks.junit import Suite
 
 
+JSON_VERSION = 1  # the shape of every --json document: its "version" key (docs/sessions-and-tasks.md, Output)
+
+
 def as_json(value: Any) -> str:
     return json.dumps(plain(value), indent=2, default=str)
+
+
+def document(**body: Any) -> str:
+    """A --json document: its shape's version, then the body."""
+    return as_json({"version": JSON_VERSION, **body})
 
 
 def plain(value: Any) -> Any:
@@ -42,7 +50,7 @@ def plain(value: Any) -> Any:
 def print_artifacts(artifacts: Sequence[Artifact], as_machine: bool = False, out: TextIO | None = None) -> None:
     out = out or sys.stdout
     if as_machine:
-        out.write(as_json({"artifacts": list(artifacts)}) + "\n")
+        out.write(document(artifacts=list(artifacts)) + "\n")
         return
     header = ("target", "file", "KrakenD", "Go", "size", "engine", "seconds", "sha256")
     rows = [(a.target, a.path, a.krakend, a.go, str(a.size), a.engine, f"{a.duration:.1f}", a.sha256[:12])
@@ -79,7 +87,7 @@ def krakend_text(report: Report, fix: bool = False) -> str:
 
 
 def check_json(reports: dict[str, Report]) -> str:
-    return as_json({target: {
+    return document(reports={target: {
         "ok": r.ok, "krakend_source": r.krakend.source, "krakend_go": r.krakend.go, "krakend_libc": r.krakend.libc,
         "plugin_go": r.plugin.go, "plugin_libc": r.plugin.libc,
         "diffs": [{"name": d.name, "have": d.have, "want": d.want, "direction": d.direction,
@@ -114,7 +122,7 @@ def print_inspection(results: list, as_machine: bool = False, out: TextIO | None
         "registerers": list(elf.registerers), "findings": findings,
     } for elf, target, findings in results]
     if as_machine:
-        out.write(as_json(records) + "\n")
+        out.write(document(plugins=records) + "\n")
         return
     for r in records:
         rows = [(key, str(r[key])) for key in ("target", "arch", "libc", "glibc_max", "go_plugin", "go", "main")]
@@ -137,7 +145,7 @@ def print_loads(results: list, as_machine: bool = False, out: TextIO | None = No
     """results: (path, Target, LoadResult) per plugin."""
     out = out or sys.stdout
     if as_machine:
-        out.write(as_json([{
+        out.write(document(plugins=[{
             "path": str(p), "target": t.name, "ok": r.ok, "fatal": r.fatal, "checks": r.checks, "loader": r.loader,
             "packages": {"state": packages_state(r), "summary": r.packages_summary,
                          "shared": r.packages.shared if r.packages else None,
@@ -164,7 +172,7 @@ def print_smoke(report: SmokeReport, as_machine: bool = False, out: TextIO | Non
     """Each spec, its request, KrakenD's verdict, what differed and how long it took; then what went wrong."""
     out = out or sys.stdout
     if as_machine:
-        out.write(as_json({"ok": report.ok, "krakend": report.krakend, "target": report.target.name,
+        out.write(document(**{"ok": report.ok, "krakend": report.krakend, "target": report.target.name,
                            "plugins": report.plugins, "ready_seconds": report.ready_seconds,
                            "specs": [_verdict(v) for v in report.outcomes]
                            + [{"name": s.name, "source": s.source, "request": s.request, "ok": False,
@@ -297,7 +305,7 @@ def dev_screen(mode: str, out: TextIO | None = None) -> Iterator[Callable[[Event
     out = out or sys.stdout
     if mode == "json":
         def emit(e: Event) -> None:
-            out.write(json.dumps({"version": 1, "time": round(time.time(), 3), **plain(e)}) + "\n")
+            out.write(json.dumps({"version": JSON_VERSION, "time": round(time.time(), 3), **plain(e)}) + "\n")
             out.flush()
         yield emit
         return

@@ -148,7 +148,7 @@ def test_nox_and_invoke_check(user_project, tmp_path):
     env = {"GOPROXY": (tmp_path / "proxy").as_uri(), "XDG_CACHE_HOME": str(tmp_path / "cache")}
     out = run([PYTHON, "-m", "nox", "-s", "check", "--", "--format", "json"], user_project, env=env)
     assert out.returncode == 0, out.stderr
-    assert all(r["ok"] for r in json.loads(out.stdout).values())
+    assert all(r["ok"] for r in json.loads(out.stdout)["reports"].values())
 
     import shutil
 

@@ -29,7 +29,7 @@ def check_json(project, *args: str) -> dict:
     done = run([PYTHON, "-m", "krakend_tasks", "check", "--target", "amd64-generic", "--format", "json", *args],
                project)
     assert done.returncode in (0, 1), done.stderr
-    return json.loads(done.stdout)["amd64-generic"]
+    return json.loads(done.stdout)["reports"]["amd64-generic"]
 
 
 def test_a_krakend_binary_rewritten_in_place_is_read_again(cache, krakend_bins, tmp_path):
@@ -71,16 +71,16 @@ def test_an_edited_go_sum_and_go_mod_are_checked_anew(cache, krakend_bins, tmp_p
 def test_a_changed_setting_is_taken(cache, tmp_path):
     project = copy_example(tmp_path / "hello")
     command = [PYTHON, "-m", "krakend_tasks", "check", "--format", "json"]
-    assert sorted(json.loads(run(command, project).stdout)) == sorted(t.name for t in ALL_TARGETS)
+    assert sorted(json.loads(run(command, project).stdout)["reports"]) == sorted(t.name for t in ALL_TARGETS)
     settings = project / "krakend-tasks.toml"
     valid = settings.read_text()
     settings.write_text(valid.replace('version = "2.13.8"', 'version = "2.13.8"\ntargets = "arm64"'))
-    assert sorted(json.loads(run(command, project).stdout)) == ["arm64-alpine", "arm64-generic"]
+    assert sorted(json.loads(run(command, project).stdout)["reports"]) == ["arm64-alpine", "arm64-generic"]
     settings.write_text(valid.replace('version = "2.13.8"', 'version = "2.13.8"\ntargets = 5'))
     refused = run(command, project)  # a file that passed once, edited: checked again
     assert refused.returncode == 2 and "targets = 5" in refused.stderr
     settings.write_text(valid)
-    assert list(json.loads(run(command, project, {"KRAKEND_TASKS_TARGETS": "amd64-alpine"}).stdout)) == [
+    assert list(json.loads(run(command, project, {"KRAKEND_TASKS_TARGETS": "amd64-alpine"}).stdout)["reports"]) == [
         "amd64-alpine"]
     assert run(command, project, {"KRAKEND_TASKS_TARGETS": "-amd64"}).returncode == 2
 

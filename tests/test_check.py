@@ -154,7 +154,9 @@ def test_cli_check_krakend_format_and_json(isolated, mixed):
     out = run([PYTHON, "-m", "krakend_tasks", "check", "--version", "2.13.8", "--format", "json", "--target",
                "alpine"], mixed, env=isolated)
     assert out.returncode == 1, out.stderr
-    reports = json.loads(out.stdout)
+    document = json.loads(out.stdout)
+    assert document["version"] == 1
+    reports = document["reports"]
     assert list(reports) == ["amd64-alpine", "arm64-alpine"]
     diffs = {d["name"]: d for d in reports["arm64-alpine"]["diffs"]}
     assert "libc" not in diffs  # by default the plugin is built with the target's own libc

@@ -133,14 +133,14 @@ def test_wrong_builds_fail_in_krakend_as_predicted(krakend_bins, tmp_path, case,
     (tmp_path / "krakend-tasks.toml").write_text(f'version = "{VERSION}"\n')
     out = run([PYTHON, "-m", "krakend_tasks", "test", "--path", str(plugin), "--target", target, "--json"], tmp_path)
     assert out.returncode == 1, out.stderr
-    [row] = json.loads(out.stdout)
+    [row] = json.loads(out.stdout)["plugins"]
     assert row["checks"][0]["ok"] is (case != "trimpath") and row["loader"] == "Go loader"
     assert row["ok"] is False and row["packages"]["state"] == "KO" and row["packages"]["error"] == comparison.error
     # inspect against the real binary predicts it too (its fingerprints read from the file)
     out = run([PYTHON, "-m", "krakend_tasks", "inspect", "--path", str(plugin), "--target", target,
                "--krakend-bin", str(krakend_bins[target]), "--json"], tmp_path)
     assert out.returncode == 1
-    messages = [f["message"] for f in json.loads(out.stdout)[0]["findings"]]
+    messages = [f["message"] for f in json.loads(out.stdout)["plugins"][0]["findings"]]
     assert any(m.startswith(comparison.error) for m in messages), messages
 
 
@@ -350,12 +350,12 @@ def test_a_release_without_tables_is_compared_with_krakends_image(krakend_image,
     project = plugin.parent.parent
     image = dict(krakend_image=krakend_image.split(":")[0], pull="never", version=VERSION)
     assert commands.test(project, paths=[str(plugin)], json=True, **image) == 0
-    [row] = json.loads(capsys.readouterr().out)
+    [row] = json.loads(capsys.readouterr().out)["plugins"]
     assert row["packages"]["state"] == "OK" and f"image {krakend_image}" in row["packages"]["summary"]
     assert commands.inspect(project, paths=[str(plugin)], json=True, **image) == 0
     capsys.readouterr()
     assert commands.check(project, output="json", targets="amd64-alpine", **image) == 0
-    [report] = json.loads(capsys.readouterr().out).values()
+    [report] = json.loads(capsys.readouterr().out)["reports"].values()
     assert f"image {krakend_image}" in json.dumps(report)
     monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/none.sock")  # the cache answers now
     found = fingerprints.for_krakend(VERSION, "amd64", official=krakend_image)

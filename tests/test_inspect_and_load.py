@@ -215,7 +215,7 @@ def test_sessions_and_tasks_after_build(tmp_path, cross):
     assert run([PYTHON, "-m", "nox", "-s", "build", "--", "--engine", "local"], tmp_path).returncode == 0
     out = run([PYTHON, "-m", "nox", "-s", "test_plugin", "--", "--json"], tmp_path)
     assert out.returncode == 0, out.stderr
-    loads = json.loads(out.stdout)
+    loads = json.loads(out.stdout)["plugins"]
     assert sorted(r["target"] for r in loads) == sorted(TARGET_NAMES) and all(r["ok"] for r in loads)
     assert {c["detail"] for r in loads for c in r["checks"]} == {"registered: hello"}
     out = run([PYTHON, "-m", "nox", "-s", "test_plugin_arm64_alpine"], tmp_path)
@@ -237,11 +237,11 @@ def test_an_enterprise_only_plugin_is_named_so(tmp_path, krakend_bins):
     plugin = project / "dist" / artifact.path
     out = run([PYTHON, "-m", "krakend_tasks", "inspect", "--json"], project)
     assert out.returncode == 1
-    [row] = json.loads(out.stdout)
+    [row] = json.loads(out.stdout)["plugins"]
     assert [f["message"] for f in row["findings"] if f["severity"] == "error"] == [
         "exports MiddlewareRegisterer only: a KrakenD Enterprise plugin type, which KrakenD CE never looks up "
         "(its test-plugin has no flag for it)"]
     out = run([PYTHON, "-m", "krakend_tasks", "test", "--json"], project)
-    assert out.returncode == 1 and "a KrakenD Enterprise plugin type" in json.loads(out.stdout)[0]["fatal"]
+    assert out.returncode == 1 and "a KrakenD Enterprise plugin type" in json.loads(out.stdout)["plugins"][0]["fatal"]
     real = krakend(krakend_bins, "amd64-generic", "test-plugin", "-s", "-c", "-m", str(plugin))
     assert real.returncode == 1 and "does not contain a HandlerRegisterer" in real.stderr

@@ -190,7 +190,7 @@ def test_a_plugin_in_cmd_with_build_tags_and_a_generate_step_builds_and_loads_ev
     assert not (main / "zz_generated.go").exists()  # generated in the container's copy, not in the source
     loaded = run([PYTHON, "-m", "krakend_tasks", "test", "--json"], project)
     assert loaded.returncode == 0, loaded.stdout + loaded.stderr
-    names = {row["target"]: [c["detail"] for c in row["checks"]] for row in json.loads(loaded.stdout)}
+    names = {row["target"]: [c["detail"] for c in row["checks"]] for row in json.loads(loaded.stdout)["plugins"]}
     assert names == {"amd64-alpine": ["registered: tagged"], "amd64-generic": ["registered: tagged-special"],
                      "arm64-alpine": ["registered: tagged"], "arm64-generic": ["registered: tagged"]}
     for target in krakend_bins:  # the real KrakenD of each target, sharing google/uuid with the plugin
@@ -228,10 +228,10 @@ def test_two_krakend_versions_in_one_build(example, cross):
     assert built == {("hello-2.12.1-amd64-generic.so", "2.12.1", "1.25.6"),
                      ("hello-2.13.8-amd64-generic.so", "2.13.8", "1.25.12")}
     inspected = run([PYTHON, "-m", "krakend_tasks", "inspect", "--version", "2.12,2.13.8", "--json"], example)
-    assert {(Path(r["path"]).name, r["go"]) for r in json.loads(inspected.stdout)} == {
+    assert {(Path(r["path"]).name, r["go"]) for r in json.loads(inspected.stdout)["plugins"]} == {
         ("hello-2.12.1-amd64-generic.so", "1.25.6"), ("hello-2.13.8-amd64-generic.so", "1.25.12")}
     loaded = run([PYTHON, "-m", "krakend_tasks", "test", "--version", "2.12,2.13.8", "--json"], example)
-    rows = json.loads(loaded.stdout)
+    rows = json.loads(loaded.stdout)["plugins"]
     assert (loaded.returncode, len(rows), all(r["ok"] for r in rows)) == (0, 2, True), loaded.stderr
     matrix = run([PYTHON, "-m", "krakend_tasks", "matrix", "--version", "2.12,2.13.8", "--json"], example)
     rows = json.loads(matrix.stdout)["include"]

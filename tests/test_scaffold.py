@@ -59,8 +59,8 @@ def test_scaffold_builds_in_the_builder_images_with_invoke(tmp_path, docker_clie
     assert out.returncode == 0, out.stderr[-3000:]
     loaded = run([PYTHON, "-m", "invoke", "test", "--json"], tmp_path / "edge", env)
     assert loaded.returncode == 0, loaded.stdout + loaded.stderr
-    assert {r["target"] for r in json.loads(loaded.stdout) if r["ok"]} == {"amd64-alpine", "arm64-alpine"}
-    assert {r["packages"]["state"] for r in json.loads(loaded.stdout)} == {"OK"}
+    assert {r["target"] for r in json.loads(loaded.stdout)["plugins"] if r["ok"]} == {"amd64-alpine", "arm64-alpine"}
+    assert {r["packages"]["state"] for r in json.loads(loaded.stdout)["plugins"]} == {"OK"}
 
 
 def test_new_from_a_projects_nox_session(tmp_path):

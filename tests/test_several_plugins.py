@@ -43,7 +43,7 @@ def test_several_plugins_build_load_and_ship_together(repository, docker_client,
 
     loaded = run([PYTHON, "-m", "nox", "-s", "test_plugin", "--", "--json"], repository)
     assert loaded.returncode == 0, loaded.stdout[-3000:] + loaded.stderr[-3000:]
-    registered = {(row["path"].split("/")[-1], c["kind"], c["detail"]) for row in json.loads(loaded.stdout)
+    registered = {(row["path"].split("/")[-1], c["kind"], c["detail"]) for row in json.loads(loaded.stdout)["plugins"]
                   for c in row["checks"]}
     assert {(f"greeter-{VERSION}-arm64-alpine.so", "SERVER", "registered: greeter"),
             (f"header-{VERSION}-arm64-generic.so", "MODIFIER", "registered: header")} <= registered
@@ -95,7 +95,7 @@ def test_a_plugin_that_registers_another_ones_name_is_refused_by_inspect(reposit
     out = run([PYTHON, "-m", "krakend_tasks", "inspect", "--json"], repository)
     assert out.returncode == 1, out.stdout + out.stderr
     findings = {r["path"].split("/")[-1]: [f["message"] for f in r["findings"] if f["severity"] == "error"]
-                for r in json.loads(out.stdout)}
+                for r in json.loads(out.stdout)["plugins"]}
     assert findings[f"twin-{VERSION}-amd64-generic.so"] == [
         f"greeter-{VERSION}-amd64-generic.so registers 'greeter' too: KrakenD loads one of them and drops the other"]
     assert findings[f"header-{VERSION}-amd64-generic.so"] == []
@@ -103,7 +103,7 @@ def test_a_plugin_that_registers_another_ones_name_is_refused_by_inspect(reposit
     checked = run([PYTHON, "-m", "krakend_tasks", "check", "--format", "json", "--target", "amd64-generic"],
                   repository)  # each plugin's own go.sum
     assert checked.returncode == 0, checked.stdout + checked.stderr
-    assert sorted(json.loads(checked.stdout)) == ["greeter amd64-generic", "header amd64-generic", "twin amd64-generic"]
+    assert sorted(json.loads(checked.stdout)["reports"]) == ["greeter amd64-generic", "header amd64-generic", "twin amd64-generic"]
 
 
 def test_plugins_must_be_plugin_folders(tmp_path):
@@ -165,7 +165,7 @@ def test_packages_of_one_module_are_plugins_of_their_own(tmp_path, cross, kraken
     # one of them, by its folder's name; and two packages named alike are refused, both named
     one = run([PYTHON, "-m", "krakend_tasks", "check", "--only", "header", "--target", "amd64-generic", "--format",
                "json"], root)
-    assert list(json.loads(one.stdout)) == ["amd64-generic"], one.stderr
+    assert list(json.loads(one.stdout)["reports"]) == ["amd64-generic"], one.stderr
     shutil.copytree(root / "plugin" / "header", root / "more" / "greeter")
     (root / "krakend-tasks.toml").write_text('plugins = ["plugin/greeter", "more/greeter"]\n')
     out = run([PYTHON, "-m", "krakend_tasks", "check"], root)

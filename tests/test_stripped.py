@@ -165,7 +165,7 @@ def test_stripped_plugins_get_krakends_verdict(krakend_bins, tmp_path, target, u
         ours = run([PYTHON, "-m", "krakend_tasks", "test", "--path", str(plugin), "--target", target, "--json"],
                    tmp_path)
         assert (ours.returncode == 0) is loadable, ours.stdout + ours.stderr
-        [row] = json.loads(ours.stdout)
+        [row] = json.loads(ours.stdout)["plugins"]
         assert row["packages"]["state"] == ("OK" if loadable else "KO"), row
         if not loadable:
             assert row["packages"]["error"] in real.stderr
@@ -173,7 +173,7 @@ def test_stripped_plugins_get_krakends_verdict(krakend_bins, tmp_path, target, u
             seen = run([PYTHON, "-m", "krakend_tasks", "inspect", "--path", str(plugin), "--target", target,
                         *krakend_side, "--json"], tmp_path)
             assert (seen.returncode == 0) is loadable, seen.stdout + seen.stderr
-            [report] = json.loads(seen.stdout)
+            [report] = json.loads(seen.stdout)["plugins"]
             assert report["registerers"] == ["HandlerRegisterer"]
             messages = [f["message"] for f in report["findings"] if f["severity"] == "error"]
             assert bool(messages) is not loadable, messages
