@@ -115,7 +115,8 @@ def test_a_full_disk_is_said_and_loses_nothing(full_disk, krakend_bins, tmp_path
     # a cache on a full disk: the answer is the same, only the next run is slower
     out = run([PYTHON, "-m", "krakend_tasks", "check", "--krakend-bin", str(krakend_bins["amd64-generic"]),
                "--target", "amd64-generic", "--format", "json"], project, {"XDG_CACHE_HOME": str(mount / "cache")})
-    assert out.returncode in (0, 1) and json.loads(out.stdout)["reports"]["amd64-generic"]["krakend_go"] == "1.25.12", out.stderr
+    reports = json.loads(out.stdout)["reports"]
+    assert out.returncode in (0, 1) and reports["amd64-generic"]["krakend_go"] == "1.25.12", out.stderr
 
 
 def test_docker_hosts_that_cannot_serve(tmp_path):

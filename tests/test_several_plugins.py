@@ -103,7 +103,8 @@ def test_a_plugin_that_registers_another_ones_name_is_refused_by_inspect(reposit
     checked = run([PYTHON, "-m", "krakend_tasks", "check", "--format", "json", "--target", "amd64-generic"],
                   repository)  # each plugin's own go.sum
     assert checked.returncode == 0, checked.stdout + checked.stderr
-    assert sorted(json.loads(checked.stdout)["reports"]) == ["greeter amd64-generic", "header amd64-generic", "twin amd64-generic"]
+    assert sorted(json.loads(checked.stdout)["reports"]) == ["greeter amd64-generic", "header amd64-generic",
+                                                             "twin amd64-generic"]
 
 
 def test_plugins_must_be_plugin_folders(tmp_path):
