@@ -225,7 +225,8 @@ def test_sessions_and_tasks_after_build(tmp_path, cross):
     out = run([PYTHON, "-m", "invoke", "krakend.test", "--target", "amd64-generic"], tmp_path)
     assert out.returncode == 0 and "registered: hello" in out.stdout
     out = run([PYTHON, "-m", "invoke", "krakend.inspect", "--json"], tmp_path)
-    assert out.returncode == 0 and '"registerers": [\n      "HandlerRegisterer"' in out.stdout
+    assert out.returncode == 0
+    assert {tuple(r["registerers"]) for r in json.loads(out.stdout)["plugins"]} == {("HandlerRegisterer",)}
 
 
 def test_an_enterprise_only_plugin_is_named_so(tmp_path, krakend_bins):
