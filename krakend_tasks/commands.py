@@ -414,28 +414,42 @@ def configure(project: str | Path, *, config: str | None = None, kind: str | Non
 
 
 def ship(project: str | Path, *, config: str | None = None, force: bool = False, build: bool | None = None,
-         tag: str | None = None, arch: str | None = None, **settings: Any) -> int:
-    """Write the Dockerfile, then build the image through the Docker SDK.
+         tag: str | None = None, arch: str | None = None, push: bool = False, **settings: Any) -> int:
+    """Write the Dockerfile, then build the image of each architecture through the Docker SDK; with
+    `push`, push them and one manifest list over them.
 
     build: True builds (no daemon is an error), False does not, None builds when a daemon answers.
     """
-    from krakend_tasks.core.ship import build_image, write_dockerfile
+    from krakend_tasks.core.ship import build_images, chosen_arches, write_dockerfile
+    from krakend_tasks.engines.registry import parse_reference
+    if push and build is False:
+        raise ConfigError("--push with --no-build: there would be no image to push", hint="drop one of them")
     loaded = load_settings(project, **settings).one_release("ship")
+    reference = str(parse_reference(tag or f"{_shipped_name(loaded)}-krakend:{loaded.release.version}"))
     shipment = write_dockerfile(loaded, config or "krakend.json", force)
     if shipment.backup:
         print(f"the Dockerfile it replaced is kept as {shipment.backup}", file=sys.stderr)
     print(f"wrote {shipment.dockerfile} (FROM {shipment.base}; plugin builds: {', '.join(shipment.arches)})")
+    arches = chosen_arches(arch, shipment)
     if build is False:
         return 0
-    tag = tag or f"{_shipped_name(loaded)}-krakend:{loaded.release.version}"
     try:
-        image = build_image(loaded, shipment, tag, arch or shipment.arches[0], log_to_stderr)
+        shipped = build_images(loaded, shipment, reference, arches, push or False, log_to_stderr)
     except DockerUnavailable as exc:
-        if build:
+        if build or push:
             raise
         print(f"image not built: {exc.message}", file=sys.stderr)
         return 0
-    print(f"built {tag} ({image[:19]})")
+    for each, image in shipped.images.items():
+        pushed = shipped.pushed.get(each)
+        print(f"{'pushed' if pushed else 'built'} {image} (linux/{each}{f', {pushed}' if pushed else ''})")
+    if len(arches) > 1 and shipped.digest:
+        print(f"pushed {reference}@{shipped.digest}: a manifest list of linux/{', linux/'.join(arches)}")
+    elif len(arches) > 1:
+        print(f"no single local image {reference}: this Docker engine keeps one architecture per tag; "
+              f"--push puts one manifest list of both under {reference} in its registry", file=sys.stderr)
+    elif push:
+        print(f"one architecture: no manifest list needed; {reference}@{shipped.digest}", file=sys.stderr)
     return 0
 
 

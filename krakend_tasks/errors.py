@@ -141,6 +141,12 @@ class LoadTimedOut(KrakendTasksError):
     exit_code = 15
 
 
+class RegistryError(KrakendTasksError):
+    """A registry that does not answer, is not a registry, or refuses a push or a login."""
+
+    exit_code = 16
+
+
 def from_os_error(exc: OSError) -> KrakendTasksError:
     """An OSError no command expected, in words: which file, what happened, what to do."""
     where = f" {exc.filename}" if exc.filename else ""

@@ -158,8 +158,12 @@ COMMANDS: tuple[Command, ...] = (
         Option("force", "replace a Dockerfile krakend-tasks did not write", kind="bool"),
         Option("build", "build the image (default: when a Docker daemon answers); --no-build only writes it",
                kind="switch"),
-        Option("tag", "image tag (default: NAME-krakend:VERSION)", metavar="TAG"),
-        Option("arch", "image architecture (default: the first alpine build)", choices=("amd64", "arm64")),
+        Option("tag", "image reference (default: NAME-krakend:VERSION); several architectures are tagged "
+                      "TAG-ARCH, and with --push one manifest list is TAG", metavar="TAG"),
+        Option("arch", "architectures: amd64, arm64, amd64,arm64 or all (default: the first alpine build)",
+               metavar="ARCH"),
+        Option("push", "push each architecture's image, then one manifest list over them, to the registry the "
+                       "tag names (Docker's credentials: docker login)", kind="bool"),
     )),
     Command("smoke", "smoke", "Run the built plugins in the real KrakenD and send the declared [[smoke]] requests.", (
         Option("config", "the krakend.json to run (default: krakend.json)", metavar="FILE"),

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from krakend_tasks.engines.job import PASSED_ENV, BuildJob, Log, OutputTail, build_failure_hint
 from krakend_tasks.engines.process import ProcessTimedOut, watchdog
-from krakend_tasks.errors import BuildFailed, ConfigError, DockerUnavailable, ImageMissing
+from krakend_tasks.errors import BuildFailed, ConfigError, DockerUnavailable, ImageMissing, RegistryError
 
 if TYPE_CHECKING:
     import docker
@@ -73,22 +73,26 @@ def ensure_image(client: docker.DockerClient, image: str, pull: str, log: Log, p
 
     present = True
     try:
-        client.images.get(image)
+        local = client.images.get(image)
     except docker.errors.ImageNotFound:
         present = False
     except docker.errors.APIError as exc:
         raise ConfigError(f"invalid image name {image!r}: {exc.explanation or exc}",
                           hint="image names look like repository[:tag], e.g. krakend/builder:2.13.8") from exc
-    if pull == "never" and not present:
-        raise ImageMissing(f"image {image} is not present and pulling is off (pull=never)",
-                           hint=f"`docker pull {image}`, or set the image with `builder` / `target.<name>.image`")
-    if pull == "always" or not present:
+    arch = platform.rpartition("/")[2]
+    other = present and local.attrs.get("Architecture") not in (arch, None)  # one architecture per local tag
+    if pull == "never" and (other or not present):
+        held = f" (here it is linux/{local.attrs.get('Architecture')}, not {platform})" if other else ""
+        raise ImageMissing(f"image {image} is not present for {platform} and pulling is off (pull=never){held}",
+                           hint=f"`docker pull --platform {platform} {image}`, or set the image with `builder` / "
+                                "`target.<name>.image`")
+    if pull == "always" or other or not present:
         repo, _, tag = image.rpartition(":") if ":" in image.split("/")[-1] else (image, "", "latest")
         log(f"pulling {image} ({platform})")
         try:
             client.images.pull(repo, tag=tag, platform=platform)
         except docker.errors.APIError as exc:
-            if present:
+            if present and not other:
                 log(f"pull of {image} failed, using the local image: {exc.explanation or exc}")
                 return
             raise ImageMissing(f"image {image} is not present and could not be pulled: {exc.explanation or exc}",
@@ -257,6 +261,28 @@ def build_image(context: Path, dockerfile: str, tag: str, *, platform: str, buil
         if isinstance(stream, str) and stream.strip():
             log(stream.rstrip())
     return str(image.id)
+
+
+def push_image(client: docker.DockerClient, name: str, tag: str, log: Log) -> None:
+    """`docker push name:tag` through the SDK, with the credentials of Docker's own config; a
+    refusal or an unreachable registry is a RegistryError naming the registry."""
+    from krakend_tasks.engines.sdk import docker
+
+    host = name.split("/")[0] if "/" in name else "docker.io"
+    log(f"pushing {name}:{tag}")
+    try:
+        for chunk in client.images.push(name, tag=tag, stream=True, decode=True):
+            if isinstance(chunk, dict) and chunk.get("error"):
+                raise _push_refused(host, name, tag, str(chunk["error"]))
+    except docker.errors.APIError as exc:
+        raise _push_refused(host, name, tag, str(exc.explanation or exc)) from exc
+
+
+def _push_refused(host: str, name: str, tag: str, detail: str) -> RegistryError:
+    login = "unauthorized" in detail or "authentication required" in detail or "denied" in detail
+    return RegistryError(f"registry {host} refused the push of {name}:{tag}: {detail}",
+                         hint=f"`docker login {host}` as a user that may push to {name}" if login else
+                         f"check that {host} is a registry that runs and that this Docker engine may reach")
 
 
 def run_container(client: docker.DockerClient, options: dict[str, Any], log: Log, timeout: float | None = None,
