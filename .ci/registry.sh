@@ -73,6 +73,7 @@ buildah rmi -q "kt-krakend-arm64:$version" >/dev/null 2>&1 || true
 for tag in "$version" "$version-linux-generic"; do
   docker tag "$builder:$tag" "$open/krakend/builder:$tag"
   docker push -q "$open/krakend/builder:$tag" >/dev/null
+  docker rmi "$open/krakend/builder:$tag" >/dev/null  # the tests pull it back, as a user's build does
 done
 echo "export KT_REGISTRY=$open KT_AUTH_REGISTRY=$auth KT_AUTH_REGISTRY_USER=krakend-tasks KT_AUTH_REGISTRY_PASSWORD=$password"
 echo "export KT_REGISTRY_PIDS='$(cat "$root/open/pid") $(cat "$root/auth/pid")'"

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Host toolchain for the tests: cross compilers, musl (amd64 and arm64), qemu, Docker engine.
+# Host toolchain for the tests: cross compilers, musl (amd64 and arm64), qemu, Docker engine,
+# a registry (docker-registry, buildah for the arm64 image, htpasswd for its login).
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 need=()
 for pkg in gcc-aarch64-linux-gnu libc6-dev-arm64-cross musl-tools qemu-user docker.io debootstrap openssh-server \
-    golang-1.19-go; do
+    golang-1.19-go docker-registry buildah apache2-utils; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if ! dpkg -s musl:arm64 >/dev/null 2>&1; then

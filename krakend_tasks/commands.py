@@ -420,12 +420,13 @@ def ship(project: str | Path, *, config: str | None = None, force: bool = False,
 
     build: True builds (no daemon is an error), False does not, None builds when a daemon answers.
     """
-    from krakend_tasks.core.ship import build_images, chosen_arches, write_dockerfile
+    from krakend_tasks.core.ship import build_images, chosen_arches, parse_arches, write_dockerfile
     from krakend_tasks.engines.registry import parse_reference
     if push and build is False:
         raise ConfigError("--push with --no-build: there would be no image to push", hint="drop one of them")
     loaded = load_settings(project, **settings).one_release("ship")
     reference = str(parse_reference(tag or f"{_shipped_name(loaded)}-krakend:{loaded.release.version}"))
+    parse_arches(arch)  # refused before the Dockerfile is written
     shipment = write_dockerfile(loaded, config or "krakend.json", force)
     if shipment.backup:
         print(f"the Dockerfile it replaced is kept as {shipment.backup}", file=sys.stderr)

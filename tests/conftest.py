@@ -95,11 +95,30 @@ def docker_client():
     except docker.errors.DockerException as exc:
         need("docker", False, f"no Docker daemon: {exc}")
     for suffix in ("", "-linux-generic"):
+        image = f"{builder_repo()}:{VERSION}{suffix}"
         try:
-            client.images.get(f"{builder_repo()}:{VERSION}{suffix}")
+            client.images.get(image)
         except docker.errors.ImageNotFound:
-            need("docker", False, f"builder image {builder_repo()}:{VERSION}{suffix} missing")
+            if not os.environ.get("KT_REGISTRY") or not builder_repo().startswith(os.environ["KT_REGISTRY"]):
+                need("docker", False, f"builder image {image} missing")
+            from krakend_tasks.engines.docker import ensure_image  # pulled from the registry, as a user's is
+
+            ensure_image(client, image, "missing", lambda _: None)
     return client
+
+
+@pytest.fixture(scope="session")
+def registry() -> str:
+    """The real registry .ci/registry.sh started (host:port), with the multi-arch KrakenD image in it."""
+    import urllib.request
+
+    host = os.environ.get("KT_REGISTRY", "")
+    try:
+        answers = bool(host) and urllib.request.urlopen(f"http://{host}/v2/", timeout=5).status == 200
+    except OSError:
+        answers = False
+    need("registry", answers, "no registry (KT_REGISTRY): run .ci/registry.sh")
+    return host
 
 
 def builder_repo() -> str:

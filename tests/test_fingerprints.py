@@ -263,7 +263,7 @@ def test_image_source_reads_the_targets_platform(krakend_bins, docker_client, tm
     shutil.copy(krakend_bins["arm64-alpine"], context / "krakend")
     (context / "Dockerfile").write_text("FROM scratch\nCOPY krakend /usr/bin/krakend\n")
     docker_client.images.build(path=str(context), tag="local/krakend-arm64:test", platform="linux/arm64")
-    with pytest.raises(KrakendTasksError, match="not present for linux/amd64 .*here it is linux/arm64"):
+    with pytest.raises(KrakendTasksError, match=r"not present for linux/amd64 .*here it is linux/arm64"):
         fingerprints.from_image("local/krakend-arm64:test", "amd64", "9.9.9", "never")
     found = fingerprints.for_krakend("9.9.9", "arm64", image="local/krakend-arm64:test", pull="never")
     assert found is not None and found.arch == "arm64"

@@ -389,7 +389,8 @@ def _ship_cases() -> list[Case]:
         Case("ship-foreign-dockerfile", ship, 11, "was not written by krakend-tasks",
              {**built, "Dockerfile": "FROM scratch\n"}, unchanged=("Dockerfile",)),
         Case("ship-dockerfile-folder", [*ship, "--force"], 11, "is a folder", {**built, "Dockerfile": DIR}),
-        Case("ship-arch-unknown", [*ship, "--arch", "riscv64"], 2, "invalid choice: 'riscv64'"),
+        Case("ship-arch-unknown", [*ship, "--arch", "riscv64"], 2,
+             "'riscv64' is not an architecture KrakenD's image has"),
         Case("ship-manifest-not-json", ship, 2, "cannot read dist/manifest.json", {"dist/manifest.json": "["}),
     ]
 

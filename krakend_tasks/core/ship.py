@@ -147,18 +147,24 @@ ARCHES = ("amd64", "arm64")
 def chosen_arches(value: str | None, shipment: Shipment) -> tuple[str, ...]:
     """`--arch`: "amd64", "amd64,arm64" or "all" (both); without it, the first alpine build. Each
     must have its alpine build in dist/ (else a ConfigError naming the session that makes it)."""
-    if not value:
-        return shipment.arches[:1]
-    wanted = ARCHES if value == "all" else tuple(dict.fromkeys(part.strip() for part in value.split(",")))
-    for arch in wanted:
-        if arch not in ARCHES:
-            raise ConfigError(f"--arch {value!r}: {arch!r} is not an architecture KrakenD's image has",
-                              hint=did_you_mean(arch, ARCHES) or "use amd64, arm64, amd64,arm64 or all")
+    wanted = parse_arches(value) or shipment.arches[:1]
     missing = [arch for arch in wanted if arch not in shipment.arches]
     if missing:
         raise ConfigError(f"no {', '.join(f'{arch}-alpine' for arch in missing)} build of KrakenD "
                           f"{shipment.base.rpartition(':')[2]} in dist/ to ship",
                           hint=" and ".join(f"build it first: nox -s build_{arch}_alpine" for arch in missing))
+    return wanted
+
+
+def parse_arches(value: str | None) -> tuple[str, ...]:
+    """`--arch` as architectures ("all": both); () when not given; a ConfigError for an unknown one."""
+    if not value:
+        return ()
+    wanted = ARCHES if value == "all" else tuple(dict.fromkeys(part.strip() for part in value.split(",")))
+    for arch in wanted:
+        if arch not in ARCHES:
+            raise ConfigError(f"--arch {value!r}: {arch!r} is not an architecture KrakenD's image has",
+                              hint=did_you_mean(arch, ARCHES) or "use amd64, arm64, amd64,arm64 or all")
     return wanted
 
 

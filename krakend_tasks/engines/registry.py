@@ -86,15 +86,16 @@ class Registry:
     def __init__(self, host: str, insecure: bool) -> None:
         import requests
 
-        from krakend_tasks.engines.sdk import docker
+        from krakend_tasks.engines.sdk import docker  # without paramiko
 
+        auth = docker.auth  # type: ignore[attr-defined]
         self.host = host
         self.http = requests.Session()
         self.http.headers["User-Agent"] = "krakend-tasks"
         self.schemes = ("https", "http") if insecure else ("https",)
         self.base = ""
         index = "https://index.docker.io/v1/" if host == DOCKER_HUB else host
-        self.credentials = docker.auth.resolve_authconfig(docker.auth.load_config(), index) or {}
+        self.credentials = auth.resolve_authconfig(auth.load_config(), index) or {}
         self.tokens: dict[str, str] = {}
 
     def _request(self, method: str, path: str, scope: str = "", headers: dict[str, str] | None = None,
@@ -138,8 +139,8 @@ class Registry:
         import base64
 
         challenge = answer.headers.get("WWW-Authenticate", "")
-        user, secret = self.credentials.get("username"), self.credentials.get("password")
-        identity = self.credentials.get("IdentityToken")
+        given = {key.lower(): value for key, value in self.credentials.items()}  # helpers answer Username...
+        user, secret, identity = given.get("username"), given.get("password"), given.get("identitytoken")
         if challenge.lower().startswith("basic"):
             if user and secret:
                 self.tokens[scope] = "Basic " + base64.b64encode(f"{user}:{secret}".encode()).decode()
