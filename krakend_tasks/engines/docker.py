@@ -278,6 +278,16 @@ def push_image(client: docker.DockerClient, name: str, tag: str, log: Log) -> No
         raise _push_refused(host, name, tag, str(exc.explanation or exc)) from exc
 
 
+def credentials_for(registry: str) -> dict[str, str]:
+    """What `docker login` left for `registry` (config.json's auths, credsStore, credHelpers), read
+    through the SDK's auth helpers; {} when there is none."""
+    from krakend_tasks.engines.sdk import docker
+
+    index = "https://index.docker.io/v1/" if registry == "docker.io" else registry
+    found = docker.auth.resolve_authconfig(docker.auth.load_config(), index)  # type: ignore[attr-defined]
+    return dict(found or {})
+
+
 def _push_refused(host: str, name: str, tag: str, detail: str) -> RegistryError:
     login = "unauthorized" in detail or "authentication required" in detail or "denied" in detail
     return RegistryError(f"registry {host} refused the push of {name}:{tag}: {detail}",

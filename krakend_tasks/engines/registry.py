@@ -83,19 +83,15 @@ class Registry:
     """One registry, spoken to over HTTPS, or HTTP where the Docker engine also would (loopback,
     or its insecure-registries)."""
 
-    def __init__(self, host: str, insecure: bool) -> None:
+    def __init__(self, host: str, insecure: bool, credentials: dict[str, str]) -> None:
         import requests
 
-        from krakend_tasks.engines.sdk import docker  # without paramiko
-
-        auth = docker.auth  # type: ignore[attr-defined]
         self.host = host
         self.http = requests.Session()
         self.http.headers["User-Agent"] = "krakend-tasks"
         self.schemes = ("https", "http") if insecure else ("https",)
         self.base = ""
-        index = "https://index.docker.io/v1/" if host == DOCKER_HUB else host
-        self.credentials = auth.resolve_authconfig(auth.load_config(), index) or {}
+        self.credentials = credentials
         self.tokens: dict[str, str] = {}
 
     def _request(self, method: str, path: str, scope: str = "", headers: dict[str, str] | None = None,
@@ -214,7 +210,9 @@ class Registry:
 
 def connect(client: Any, host: str) -> Registry:
     """The registry `host`, spoken to as the Docker engine `client` would (plain HTTP where it may)."""
-    return Registry(host, insecure_for(client, host))
+    from krakend_tasks.engines.docker import credentials_for
+
+    return Registry(host, insecure_for(client, host), credentials_for(host))
 
 
 def insecure_for(client: Any, host: str) -> bool:
