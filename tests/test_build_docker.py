@@ -25,6 +25,7 @@ from .conftest import (
     VERSION,
     build_example,
     build_in,
+    builder_repo,
     docker_settings,
     interrupt_when,
     our_containers,
@@ -83,7 +84,7 @@ def test_compile_error_leaves_no_container(example, docker_client):
     lines: list[str] = []
     with pytest.raises(BuildFailed) as err:
         build_in(settings, log=lines.append)
-    assert "go build failed for amd64-alpine in local/krakend-builder:2.13.8" in str(err.value)
+    assert f"go build failed for amd64-alpine in {builder_repo()}:{VERSION}" in str(err.value)
     assert any("undefined: undefined_name" in line for line in lines)
     assert our_containers(docker_client) == []
     assert not list(settings.dist_dir.glob("*"))
