@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from krakend_tasks import __version__
-from krakend_tasks.options import BY_NAME, COMMANDS, UsageError, parse
+from krakend_tasks.options import BY_NAME, COMMANDS, RENAMED, UsageError, parse
 
 PROG = "krakend-tasks"
 
@@ -43,7 +43,7 @@ def run(argv: Sequence[str]) -> int:
     if args[0] in ("-V", "--version"):
         print(f"{PROG} {__version__}")
         return 0
-    command = BY_NAME.get(args[0])
+    command = BY_NAME.get(args[0]) or RENAMED.get(args[0])
     if command is None:
         print(f"{PROG}: unknown command {args[0]!r} (commands: {', '.join(BY_NAME)})", file=sys.stderr)
         return 2
@@ -51,8 +51,10 @@ def run(argv: Sequence[str]) -> int:
         given = parse(command, args[1:], prog=f"{PROG} {command.name}")
         if given is None:
             return 0
-        from krakend_tasks import commands
+        from krakend_tasks import commands, logs
 
+        if command.name != args[0]:
+            logs.to_stderr(logs.warning(f"{PROG} {args[0]} is now {PROG} {command.name} (the old name still works)"))
         return commands.run(command, ".", given=given)
     except UsageError as exc:
         print(exc, file=sys.stderr)

@@ -15,8 +15,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from krakend_tasks import logs
 from krakend_tasks.core.settings import Settings, checked, load_settings
-from krakend_tasks.engines.job import log_to_stderr
 from krakend_tasks.errors import ConfigError, DockerUnavailable, GoModuleError, from_os_error
 from krakend_tasks.options import FORMATS, Command, session_names
 from krakend_tasks.render import (
@@ -84,6 +84,11 @@ def run(command: Command, project: str | Path = ".", defaults: Mapping[str, Any]
     SIGTERM is handled as Ctrl-C."""
     defaults = {k: v for k, v in (defaults or {}).items() if v is not None}
     given = dict(given or {})
+    quiet, verbose = given.pop("quiet", False), given.pop("verbose", False)
+    if quiet and verbose:
+        raise ConfigError("--quiet and --verbose: give one of them", hint="--quiet shows warnings and errors only, "
+                          "--verbose adds the commands run")
+    logs.configure(quiet, verbose)
     checked(defaults, source)
     for key in ("image", "tag"):  # image references, which reach Docker and Dockerfiles
         if isinstance(given.get(key), str):
@@ -172,7 +177,7 @@ def check(project: str | Path, *, output: str | None = None, fix: bool = False, 
     if apply:
         ran, reports = apply_fixes(run_checks, plugins[0].project, loaded.release.go)
         for command in ran:
-            print(f"ran: {command}", file=sys.stderr)
+            logs.to_stderr(f"ran: {command}")
     else:
         reports = run_checks()
     if output == "krakend":  # KrakenD's text, and its exit status: its own comparison decides both
@@ -263,9 +268,9 @@ def inspect(project: str | Path, *, paths: list[str] | None = None, kinds: list[
     return 1 if any(f.severity == "error" for _, _, found in results for f in found) else 0
 
 
-def test(project: str | Path, *, paths: list[str] | None = None, kinds: list[str] | None = None,
-         json: bool = False, output: str | None = None, junit: str | None = None, krakend_bin: str | None = None,
-         image: str | None = None, load_timeout: float | None = None, **settings: Any) -> int:
+def test_load(project: str | Path, *, paths: list[str] | None = None, kinds: list[str] | None = None,
+              json: bool = False, output: str | None = None, junit: str | None = None, krakend_bin: str | None = None,
+              image: str | None = None, load_timeout: float | None = None, **settings: Any) -> int:
     """Load plugins for real: a KrakenD binary, a KrakenD image, or the Go loader. 0: all load, 1: not."""
     from krakend_tasks.annotations import chosen
     from krakend_tasks.core.elf import read_build_info, read_elf
@@ -380,7 +385,7 @@ def new(kind: str | None = None, name: str | None = None, dest: str | None = Non
     written = scaffold(folder, kind, folder.name if name is None else name, module, release, versions)
     print_lines(f"new {kind} plugin in {folder} for KrakenD {release.version} (Go {release.go}):",
                 [str(p.relative_to(folder)) for p in written])
-    print(f"next: cd {folder} && nox -s unit build check test_plugin", file=sys.stderr)
+    logs.to_stderr(f"next: cd {folder} && nox -s unit build check test_load")
     return 0
 
 
@@ -429,17 +434,17 @@ def ship(project: str | Path, *, config: str | None = None, force: bool = False,
     parse_arches(arch)  # refused before the Dockerfile is written
     shipment = write_dockerfile(loaded, config or "krakend.json", force)
     if shipment.backup:
-        print(f"the Dockerfile it replaced is kept as {shipment.backup}", file=sys.stderr)
+        logs.to_stderr(f"the Dockerfile it replaced is kept as {shipment.backup}")
     print(f"wrote {shipment.dockerfile} (FROM {shipment.base}; plugin builds: {', '.join(shipment.arches)})")
     arches = chosen_arches(arch, shipment)
     if build is False:
         return 0
     try:
-        shipped = build_images(loaded, shipment, reference, arches, push or False, log_to_stderr)
+        shipped = build_images(loaded, shipment, reference, arches, push or False, logs.to_stderr)
     except DockerUnavailable as exc:
         if build or push:
             raise
-        print(f"image not built: {exc.message}", file=sys.stderr)
+        logs.to_stderr(logs.warning(f"image not built: {exc.message}"))
         return 0
     for each, image in shipped.images.items():
         pushed = shipped.pushed.get(each)
@@ -447,10 +452,10 @@ def ship(project: str | Path, *, config: str | None = None, force: bool = False,
     if len(arches) > 1 and shipped.digest:
         print(f"pushed {reference}@{shipped.digest}: a manifest list of linux/{', linux/'.join(arches)}")
     elif len(arches) > 1:
-        print(f"no single local image {reference}: this Docker engine keeps one architecture per tag; "
-              f"--push puts one manifest list of both under {reference} in its registry", file=sys.stderr)
+        logs.to_stderr(f"no single local image {reference}: this Docker engine keeps one architecture per tag; "
+                       f"--push puts one manifest list of both under {reference} in its registry")
     elif push:
-        print(f"one architecture: no manifest list needed; {reference}@{shipped.digest}", file=sys.stderr)
+        logs.to_stderr(f"one architecture: no manifest list needed; {reference}@{shipped.digest}")
     return 0
 
 
@@ -476,7 +481,7 @@ def smoke(project: str | Path, *, config: str | None = None, krakend_bin: str | 
     path = Path(config) if config else loaded.project / "krakend.json"
     report = run_smoke(loaded, path, krakend_bin=krakend_bin, image=image, shipped=shipped,
                        keep_backends=keep_backends, request_timeout=answer_limit, ready_timeout=ready_limit,
-                       follow_redirects=not no_follow_redirects, log=log_to_stderr)
+                       follow_redirects=not no_follow_redirects, log=logs.to_stderr)
     print_smoke(report, as_machine=json or output == "json")
     if output == "github":
         from krakend_tasks.annotations import print_annotations

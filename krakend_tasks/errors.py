@@ -29,6 +29,11 @@ def described(exc: BaseException) -> str:
     """What an adapter prints for an error: its message and hint; with KRAKEND_TASKS_DEBUG=1, then the
     chain of exceptions that led to it (the SDK's, the OS's), with their tracebacks."""
     text = str(exc)
+    from krakend_tasks import logs
+
+    lines: tuple[str, ...] = getattr(exc, "lines", ())
+    if lines and not logs.shown("output"):  # --quiet hid them as they came
+        text = "".join(f"{line}\n" for line in lines[-40:]) + text
     if os.environ.get(DEBUG, "") not in ("", "0"):
         import traceback
 
@@ -80,8 +85,9 @@ def did_you_mean(word: str, known: Iterable[str]) -> str:
     """`did you mean 'x'?` for the known name closest to a misspelt one, or "" when none is close."""
     import difflib
 
-    near = difflib.get_close_matches(word, list(known), n=1, cutoff=0.6)
-    return f"did you mean {near[0]!r}?" if near else ""
+    names = {name.lstrip("-"): name for name in known}  # flags: the dashes alike in all are no likeness
+    near = difflib.get_close_matches(word.lstrip("-"), list(names), n=1, cutoff=0.6)
+    return f"did you mean {names[near[0]]!r}?" if near else ""
 
 
 def require_go(purpose: str) -> None:

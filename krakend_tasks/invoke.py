@@ -31,7 +31,7 @@ def _parameter(option: Option) -> str:
 
 
 def _default(option: Option) -> Any:
-    return False if option.kind in ("bool", "switch") else None  # invoke: a False default makes a --x flag
+    return False if option.takes in ("bool", "switch") else None  # invoke: a False default makes a --x flag
 
 
 def _opposite(option: Option) -> str:
@@ -39,23 +39,28 @@ def _opposite(option: Option) -> str:
     return f"no_{_parameter(option)}"
 
 
-def make_task(command: Command) -> Task:
-    """An invoke task of the command, with every option of options.COMMANDS (paths: repeatable --path)."""
+def make_task(command: Command, name: str = "") -> Task:
+    """An invoke task of the command, with every option of options.COMMANDS (paths: repeatable --path);
+    `name`: one of its old names, which says the new one when it runs."""
     options = command.all_options()
 
     def body(c: Context, **given: Any) -> None:
+        if name:
+            from krakend_tasks import logs
+
+            logs.to_stderr(logs.warning(f"invoke task {name} is now {command.name} (the old name still works)"))
         arguments = {}
         for option in options:
             value = given.get(_parameter(option))
-            if option.kind == "switch":  # --x: True, --no-x: False, neither: None (the command's default)
+            if option.takes == "switch":  # --x: True, --no-x: False, neither: None (the command's default)
                 if value and given.get(_opposite(option)):
                     raise Exit(f"--{option.name} and --no-{option.name}: give one of them", code=2)
                 value = True if value else False if given.get(_opposite(option)) else None
-            elif option.kind == "int" and value is not None:
+            elif option.takes == "int" and value is not None:
                 if not str(value).isdigit():
                     raise Exit(f"--{option.name}: {value!r} is not a whole number", code=2)
                 value = int(value)
-            elif option.kind == "float" and value is not None:
+            elif option.takes == "float" and value is not None:
                 try:
                     value = float(value)
                 except ValueError as exc:
@@ -68,15 +73,15 @@ def make_task(command: Command) -> Task:
             arguments[option.keyword] = value
         _run(c, command, arguments)
 
-    switches = [o for o in options if o.kind == "switch"]
+    switches = [o for o in options if o.takes == "switch"]
     body.__signature__ = Signature([Parameter("c", Parameter.POSITIONAL_OR_KEYWORD)] + [  # type: ignore[attr-defined]
         Parameter(_parameter(o), Parameter.KEYWORD_ONLY, default=_default(o)) for o in options] + [
         Parameter(_opposite(o), Parameter.KEYWORD_ONLY, default=False) for o in switches])
     body.__name__ = command.function
-    body.__doc__ = command.help
-    return Task(body, name=command.name, help={_parameter(o): o.help for o in options} | {
+    body.__doc__ = f"Old name of {command.name} (still works)." if name else command.help
+    return Task(body, name=name or command.name, help={_parameter(o): o.help for o in options} | {
                 _opposite(o): f"the opposite of --{o.name}" for o in switches},
-                iterable=[_parameter(o) for o in options if o.kind == "list"])
+                iterable=[_parameter(o) for o in options if o.takes == "list"])
 
 
 def _run(c: Context, command: Command, arguments: dict[str, Any]) -> None:
@@ -109,7 +114,7 @@ def _call(run: Callable[[], int]) -> None:
 TASKS = {c.name: make_task(c) for c in COMMANDS}
 build, check, inspect, new, configure, ship, matrix = (TASKS[n] for n in (
     "build", "check", "inspect", "new", "configure", "ship", "matrix"))
-test_load = TASKS["test"]
+test_load = TASKS["test-load"]
 check_plugin, test_plugin = TASKS["check-plugin"], TASKS["test-plugin"]
 
 
@@ -119,6 +124,8 @@ def collection(project: str | None = None, name: str = "krakend", **defaults: An
     tasks = Collection(name)
     for command in COMMANDS:
         tasks.add_task(make_task(command))
+        for old in command.old_names:
+            tasks.add_task(make_task(command, old))
     tasks.configure({"krakend": {"project": project, **dict.fromkeys(SETTING_KEYS), **defaults}})
     return tasks
 

@@ -23,7 +23,7 @@ FAILURE = {  # what a status of 1 means, per command
     "check": "the plugin is not compatible with this KrakenD release",
     "check-plugin": "KrakenD's check found incompatibilities",
     "inspect": "the preflight found a plugin that will not load",
-    "test": "a plugin does not load",
+    "test-load": "a plugin does not load",
     "test-plugin": "a plugin does not load",
     "configure": "the configuration uses a plugin nothing provides, or KrakenD rejects it",
     "smoke": "the smoke run failed",
@@ -37,6 +37,7 @@ class Spec(NamedTuple):
     command: str  # a name of options.COMMANDS
     doc: str
     targets: str | None = None  # None: chosen with --target
+    renamed: str = ""  # an old name's session: the session's new name, which it says when it runs
 
 
 def specs() -> Iterator[Spec]:
@@ -49,9 +50,13 @@ def specs() -> Iterator[Spec]:
         yield Spec(session_names(t)["build_session"], "build", f"Build the plugin for {t.name} ({libc}).", t.name)
     yield Spec("check", "check", "Check go.sum, Go and libc against the KrakenD release (as check-plugin, and more).")
     yield Spec("inspect", "inspect", "Describe built plugins (arch, libc, Go, modules, registerers) and preflight.")
-    yield Spec("test_plugin", "test", "Load every built plugin for real (KrakenD, its image, or a Go loader).")
+    yield Spec("test_load", "test-load", "Load every built plugin for real (KrakenD, its image, or a Go loader).")
     for t in ALL_TARGETS:
-        yield Spec(session_names(t)["test_session"], "test", f"Load the {t.name} plugin for real.", t.name)
+        yield Spec(session_names(t)["test_session"], "test-load", f"Load the {t.name} plugin for real.", t.name)
+    yield Spec("test_plugin", "test-load", "Old name of test_load (still works).", renamed="test_load")
+    for t in ALL_TARGETS:
+        new = session_names(t)["test_session"]
+        yield Spec(f"test_plugin_{t.ident}", "test-load", f"Old name of {new} (still works).", t.name, new)
     yield Spec("new", "new", "Scaffold a plugin project: -- --type server|client|modifier --name NAME.")
     yield Spec("configure", "configure", "Add the plugin to krakend.json (plugin block and its namespace).")
     yield Spec("ship", "ship", "Write a Dockerfile of KrakenD's image with the plugin and config; build it.")
@@ -91,6 +96,9 @@ def _session(name: str, spec: Spec, project: str, settings: dict[str, Any]) -> C
             s.error(str(exc))
         if given is None:  # --help was printed
             return
+        if spec.renamed:
+            s.warn(f"nox -s {s.name} is now nox -s {name.removesuffix(spec.name)}{spec.renamed} "
+                   "(the old name still works)")
         if spec.targets is not None:
             given["targets"] = spec.targets
         if spec.command == "matrix":  # its rows name this noxfile's sessions, prefix included

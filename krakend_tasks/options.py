@@ -16,7 +16,7 @@ from krakend_tasks.core.plugin_types import NAMES
 if TYPE_CHECKING:
     from krakend_tasks.core.targets import Target
 
-KINDS = NAMES  # plugin types
+PLUGIN_TYPES = NAMES
 FORMATS = ("table", "json", "krakend", "github")  # check --format
 
 
@@ -24,9 +24,9 @@ class Option(NamedTuple):
     name: str  # the long flag without dashes, with dashes: "krakend-bin"
     help: str
     dest: str = ""  # the command function's keyword (default: name with underscores)
-    kind: str = "str"  # str | int | float | bool | list | switch (--x / --no-x, None when not given)
+    takes: str = "str"  # str | int | float | bool | list | switch (--x / --no-x, None when not given)
     choices: tuple[str, ...] = ()
-    short: str = ""  # "-s", for the two drop-in commands that keep KrakenD's flags
+    short: str = ""  # "-s": the drop-in commands keep KrakenD's flags; -q and -v
     positional: bool = False  # nox and the CLI take these as trailing arguments (invoke: --path)
     metavar: str = ""
 
@@ -46,11 +46,12 @@ class Command(NamedTuple):
     options: tuple[Option, ...] = ()
     settings: bool = True  # takes the SETTINGS options too
     only: tuple[str, ...] = ()  # of those, only these (the drop-ins: what applies to KrakenD's commands)
+    old_names: tuple[str, ...] = ()  # names it had before: they still work, and say the new one
 
     def all_options(self) -> tuple[Option, ...]:
         if not self.settings:
-            return self.options
-        return (*self.options, *(o for o in SETTINGS if not self.only or o.name in self.only))
+            return (*self.options, *OUTPUT)
+        return (*self.options, *(o for o in SETTINGS if not self.only or o.name in self.only), *OUTPUT)
 
 
 TARGET = Option("target", "targets: all, amd64, arm64, alpine, generic, or names like arm64-alpine", dest="targets",
@@ -60,7 +61,7 @@ VERSION = Option("version", "KrakenD version: 2.13.8, 2.13, 2 or latest; several
 SETTINGS = (
     VERSION,
     Option("all-patches", "with a version range, every patch release in it (default: the newest of each minor)",
-           kind="bool"),
+           takes="bool"),
     TARGET,
     Option("engine", "where builds run: auto (docker when a daemon answers), docker or local",
            choices=("auto", "docker", "local")),
@@ -72,25 +73,30 @@ SETTINGS = (
            metavar="REPO"),
     Option("modcache", "module cache KrakenD was compiled from (default /go/pkg/mod)", metavar="DIR"),
     Option("package", "the plugin's main package (default .), e.g. ./cmd/plugin", metavar="PKG"),
-    Option("build-tag", "a build tag", dest="tags", kind="list", metavar="TAG"),
+    Option("build-tag", "a build tag", dest="tags", takes="list", metavar="TAG"),
     Option("build-flag", "a `go build` flag, e.g. --build-flag=-v (not -trimpath, -o, -ldflags, -tags)",
-           dest="build_flags", kind="list", metavar="FLAG"),
+           dest="build_flags", takes="list", metavar="FLAG"),
     Option("before-build", "a shell command run where the build runs, before it (e.g. 'go generate ./...')",
            metavar="CMD"),
     Option("pass-env", "a host variable passed into the builder container (GOPRIVATE, GOPROXY, GONOPROXY, "
-                       "GONOSUMDB, GONOSUMCHECK and GOINSECURE always are)", dest="pass_env", kind="list",
+                       "GONOSUMDB, GONOSUMCHECK and GOINSECURE always are)", dest="pass_env", takes="list",
            metavar="NAME"),
-    Option("netrc", "mount ~/.netrc (or $NETRC) read-only into the builder container", kind="switch"),
-    Option("ssh-agent", "forward the SSH agent ($SSH_AUTH_SOCK) into the builder container", kind="switch"),
+    Option("netrc", "mount ~/.netrc (or $NETRC) read-only into the builder container", takes="switch"),
+    Option("ssh-agent", "forward the SSH agent ($SSH_AUTH_SOCK) into the builder container", takes="switch"),
     Option("keep-failed-container", "keep a failed build's container for a look (the next build removes it)",
-           kind="switch"),
+           takes="switch"),
     Option("plugin-folder", "a plugin's folder (with its go.mod, or a package of the module around it), for "
                             "several plugins",
-           dest="plugins", kind="list", metavar="DIR"),
+           dest="plugins", takes="list", metavar="DIR"),
     Option("only", "of several plugins, the one to work on: its folder or its name", dest="plugin",
            metavar="PLUGIN"),
 )
-JSON = Option("json", "machine-readable output (JSON)", kind="bool")
+OUTPUT = (  # every command's: how much is said on stderr (krakend_tasks.logs)
+    Option("quiet", "say only warnings and errors on stderr (a failed build's output comes with its error)",
+           takes="bool", short="-q"),
+    Option("verbose", "also say the commands run and each layer pushed", takes="bool", short="-v"),
+)
+JSON = Option("json", "machine-readable output (JSON)", takes="bool")
 FORMAT = Option("format", "table (default), json, or github: GitHub Actions annotations on the files and lines at "
                           "fault (the default when GITHUB_ACTIONS=true)", dest="output",
                 choices=("table", "json", "github"))
@@ -100,36 +106,36 @@ KRAKEND_BIN = Option("krakend-bin", "a KrakenD binary: compare with it / load in
 IMAGE = Option("image", "a KrakenD image: its binary's modules and fingerprints (check, inspect), test-plugin "
                         "(test), check -c (configure)", metavar="IMAGE")
 LOAD_TIMEOUT = Option("load-timeout", "seconds loading the plugins may take, KrakenD's start included (default 30): "
-                                     "a plugin's init() that never returns ends there", kind="float", metavar="S")
-PATHS = Option("path", ".so files (default: the artifacts of dist/manifest.json)", dest="paths", kind="list",
+                                     "a plugin's init() that never returns ends there", takes="float", metavar="S")
+PATHS = Option("path", ".so files (default: the artifacts of dist/manifest.json)", dest="paths", takes="list",
                positional=True, metavar="PATH")
 TYPES = Option("type", "plugin type: server, client or modifier (default: what the file exports)",
-               dest="kinds", kind="list", choices=KINDS)
+               dest="kinds", takes="list", choices=PLUGIN_TYPES)
 
 DROP_IN_SETTINGS = ("version", "target", "krakend-image", "pull", "modcache")  # what KrakenD's commands depend on
 COMMANDS: tuple[Command, ...] = (
     Command("build", "build", "Build the KrakenD plugin for the selected targets into dist/.", (
         JSON, FORMAT,
         Option("keep-unloadable", "keep a build whose packages differ from KrakenD's (it will not load); without "
-                                  "it such a build fails and is removed", kind="bool"),
+                                  "it such a build fails and is removed", takes="bool"),
     )),
     Command("check", "check", "Check go.sum, Go and libc against a KrakenD release (as check-plugin, and more).", (
         Option("format", "table (default), json, krakend (KrakenD's own check-plugin text), or github (annotations "
                          "on go.mod's lines; the default when GITHUB_ACTIONS=true)", dest="output", choices=FORMATS),
         JUNIT,
-        Option("fix", "print the commands that fix module differences (KrakenD's -f)", kind="bool"),
+        Option("fix", "print the commands that fix module differences (KrakenD's -f)", takes="bool"),
         Option("apply", "run those commands and go mod tidy, check again, repeat until compatible or no progress "
-                        "(go.mod/go.sum restored if one fails)", kind="bool"),
+                        "(go.mod/go.sum restored if one fails)", takes="bool"),
         Option("go", "Go version the plugin is built with (default: the release's)", metavar="V"),
         Option("libc", "libc string the plugin is built with (default: the target's)", metavar="S"),
         KRAKEND_BIN, IMAGE,
     )),
     Command("inspect", "inspect", "Describe built plugins without loading them, and predict load failures.",
             (PATHS, TYPES, JSON, FORMAT, KRAKEND_BIN, IMAGE)),
-    Command("test", "test", "Load built plugins for real and compare their packages with KrakenD's.",
-            (PATHS, TYPES, JSON, FORMAT, JUNIT, KRAKEND_BIN, IMAGE, LOAD_TIMEOUT)),
+    Command("test-load", "test_load", "Load built plugins for real and compare their packages with KrakenD's.",
+            (PATHS, TYPES, JSON, FORMAT, JUNIT, KRAKEND_BIN, IMAGE, LOAD_TIMEOUT), old_names=("test",)),
     Command("new", "new", "Scaffold a plugin project that builds, checks and loads with these tasks.", (
-        Option("type", "server, client or modifier", dest="kind", choices=KINDS),
+        Option("type", "server, client or modifier", dest="kind", choices=PLUGIN_TYPES),
         Option("name", "the plugin's name (lower case, digits, dashes)", metavar="NAME"),
         Option("dest", "folder to create (default: ./NAME); it must not exist or be empty", metavar="DIR"),
         Option("module", "Go module path (default: example.com/krakend-plugins/NAME)", metavar="PATH"),
@@ -140,46 +146,46 @@ COMMANDS: tuple[Command, ...] = (
     Command("configure", "configure", "Add the plugin to krakend.json: atomic, with a .bak, idempotent.", (
         Option("config", "the krakend.json to edit (default: the project's)", metavar="FILE"),
         Option("type", "server, client or modifier (default: what the built plugin exports)", dest="kind",
-               choices=KINDS),
+               choices=PLUGIN_TYPES),
         Option("name", "the plugin's name (default: the module's last element)", metavar="NAME"),
         Option("endpoint", "endpoint path, for client and modifier plugins", metavar="PATH"),
         Option("method", "the endpoint's method, when several share the path", metavar="M"),
-        Option("backend", "backend index (0-based): where a client goes; puts a modifier on the backend", kind="int",
+        Option("backend", "backend index (0-based): where a client goes; puts a modifier on the backend", takes="int",
                metavar="I"),
         Option("folder", "plugin folder KrakenD reads (default /opt/krakend/plugins/)", metavar="DIR"),
         Option("pattern", "file-name pattern KrakenD loads (default .so)", metavar="P"),
         Option("settings", "the plugin's own configuration, as JSON", dest="plugin_settings", metavar="JSON"),
-        Option("validate", "check every plugin name the config uses against the plugins in dist/", kind="bool"),
+        Option("validate", "check every plugin name the config uses against the plugins in dist/", takes="bool"),
         Option("plugins", "folder of plugins to validate against (default: dist)", dest="plugins_dir", metavar="DIR"),
         KRAKEND_BIN, IMAGE,
     )),
     Command("ship", "ship", "Write a Dockerfile of KrakenD's image with the plugin and config; build it.", (
         Option("config", "the krakend.json to ship (default: krakend.json)", metavar="FILE"),
-        Option("force", "replace a Dockerfile krakend-tasks did not write", kind="bool"),
+        Option("force", "replace a Dockerfile krakend-tasks did not write", takes="bool"),
         Option("build", "build the image (default: when a Docker daemon answers); --no-build only writes it",
-               kind="switch"),
+               takes="switch"),
         Option("tag", "image reference (default: NAME-krakend:VERSION); several architectures are tagged "
                       "TAG-ARCH, and with --push one manifest list is TAG", metavar="TAG"),
         Option("arch", "architectures: amd64, arm64, amd64,arm64 or all (default: the first alpine build)",
                metavar="ARCH"),
         Option("push", "push each architecture's image, then one manifest list over them, to the registry the "
-                       "tag names (Docker's credentials: docker login)", kind="bool"),
+                       "tag names (Docker's credentials: docker login)", takes="bool"),
     )),
     Command("smoke", "smoke", "Run the built plugins in the real KrakenD and send the declared [[smoke]] requests.", (
         Option("config", "the krakend.json to run (default: krakend.json)", metavar="FILE"),
         Option("krakend-bin", "a KrakenD binary to run (the plugins of its target)", metavar="PATH"),
         Option("image", "a KrakenD image to run (default: KRAKEND-IMAGE:VERSION; the host's alpine plugins)",
                metavar="IMAGE"),
-        Option("shipped", "run the image `ship` built (--tag, default NAME-krakend:VERSION)", kind="bool"),
+        Option("shipped", "run the image `ship` built (--tag, default NAME-krakend:VERSION)", takes="bool"),
         Option("tag", "the image `ship` built, with --shipped", metavar="TAG"),
         Option("keep-backends", "keep the config's backend hosts (default: an echo backend on loopback)",
-               kind="bool"),
+               takes="bool"),
         Option("specs", "a folder of KrakenD integration specs (*.json, krakend-integration's format), relative to "
                         "the project (default: the smoke_specs setting)", dest="smoke_specs", metavar="DIR"),
-        Option("request-timeout", "seconds each spec's answer may take (default 10)", kind="float", metavar="S"),
+        Option("request-timeout", "seconds each spec's answer may take (default 10)", takes="float", metavar="S"),
         LOAD_TIMEOUT,
         Option("no-follow-redirects", "judge a redirect itself, do not follow it (as krakend-integration's "
-                                      "-client_not_follow_redirects)", kind="bool"),
+                                      "-client_not_follow_redirects)", takes="bool"),
         FORMAT,
         Option("junit", "also write the results as JUnit XML (one testcase per spec) to FILE", metavar="FILE"),
         JSON,
@@ -189,38 +195,39 @@ COMMANDS: tuple[Command, ...] = (
         Option("krakend-bin", "a KrakenD binary to run (the plugins of its target)", metavar="PATH"),
         Option("image", "a KrakenD image to run (default: KRAKEND-IMAGE:VERSION; the host's alpine plugins)",
                metavar="IMAGE"),
-        Option("port", "the port KrakenD listens on (default: the config's)", kind="int", metavar="N"),
-        Option("debounce", "milliseconds a burst of saves is waited out (default 100)", kind="int", metavar="MS"),
+        Option("port", "the port KrakenD listens on (default: the config's)", takes="int", metavar="N"),
+        Option("debounce", "milliseconds a burst of saves is waited out (default 100)", takes="int", metavar="MS"),
         Option("keep-backends", "keep the config's backend hosts (default: an echo backend on loopback)",
-               kind="bool"),
-        Option("request-timeout", "seconds each spec's answer may take (default 10)", kind="float", metavar="S"),
+               takes="bool"),
+        Option("request-timeout", "seconds each spec's answer may take (default 10)", takes="float", metavar="S"),
         LOAD_TIMEOUT,
-        Option("plain", "a line per event (the default when not a terminal)", kind="bool"),
-        Option("json", "a JSON object per event", kind="bool"),
+        Option("plain", "a line per event (the default when not a terminal)", takes="bool"),
+        Option("json", "a JSON object per event", takes="bool"),
     )),
     Command("matrix", "matrix", "Print the targets as a GitHub Actions matrix (include form).", (JSON,)),
     Command("check-plugin", "check_plugin", "KrakenD's `check-plugin`, exactly, against a release (no KrakenD).", (
         Option("sum", "the plugin's go.sum (default ./go.sum)", short="-s", metavar="FILE"),
         Option("go", "Go version the plugin is built with (default: KrakenD's own)", short="-g", metavar="V"),
         Option("libc", "libc string the plugin is built with (default: empty)", short="-l", metavar="S"),
-        Option("format", "print the commands that fix module differences", dest="fix", kind="bool", short="-f"),
+        Option("format", "print the commands that fix module differences", dest="fix", takes="bool", short="-f"),
         KRAKEND_BIN,
     ), only=DROP_IN_SETTINGS),
     Command("test-plugin", "test_plugin", "KrakenD's `test-plugin` output for plugin files (no KrakenD).", (
-        Option("server", "the artifact should contain a Server Plugin", kind="bool", short="-s"),
-        Option("client", "the artifact should contain a Client Plugin", kind="bool", short="-c"),
-        Option("modifier", "the artifact should contain a Req/Resp Modifier Plugin", kind="bool", short="-m"),
-        Option("plugin", "plugin files", dest="paths", kind="list", positional=True, metavar="PLUGIN"),
+        Option("server", "the artifact should contain a Server Plugin", takes="bool", short="-s"),
+        Option("client", "the artifact should contain a Client Plugin", takes="bool", short="-c"),
+        Option("modifier", "the artifact should contain a Req/Resp Modifier Plugin", takes="bool", short="-m"),
+        Option("plugin", "plugin files", dest="paths", takes="list", positional=True, metavar="PLUGIN"),
         KRAKEND_BIN,
     ), only=DROP_IN_SETTINGS),
 )
 BY_NAME = {c.name: c for c in COMMANDS}
+RENAMED = {old: c for c in COMMANDS for old in c.old_names}  # an old name: the command it now is
 
 
 def session_names(target: Target, prefix: str = "") -> dict[str, str]:
     """The nox sessions that build and load one target, as register(prefix=...) names them; the CI
     matrix's rows run them."""
-    return {"build_session": f"{prefix}build_{target.ident}", "test_session": f"{prefix}test_plugin_{target.ident}"}
+    return {"build_session": f"{prefix}build_{target.ident}", "test_session": f"{prefix}test_load_{target.ident}"}
 
 
 REPEATED = "__as_option"
@@ -255,9 +262,9 @@ def parser(command: Command, prog: str) -> argparse.ArgumentParser:
     for o in command.all_options():
         names = [o.short, o.flag] if o.short else [o.flag]
         common: dict[str, Any] = {"dest": o.keyword, "help": o.help}
-        if o.kind == "bool":
+        if o.takes == "bool":
             p.add_argument(*names, action="store_true", default=None, **common)
-        elif o.kind == "switch":
+        elif o.takes == "switch":
             p.add_argument(*names, action=argparse.BooleanOptionalAction, default=None, **common)
         elif o.positional:  # trailing arguments, or repeated --path (as invoke takes them)
             p.add_argument(o.keyword, nargs="*", metavar=o.metavar or o.name.upper(), help=o.help)
@@ -265,10 +272,10 @@ def parser(command: Command, prog: str) -> argparse.ArgumentParser:
                            help="the same, as an option (repeatable)")
         else:
             extra: dict[str, Any] = {"choices": o.choices or None, "metavar": o.metavar or None}
-            if o.kind == "list":
+            if o.takes == "list":
                 extra["action"] = "append"
-            elif o.kind in ("int", "float"):
-                extra["type"] = {"int": int, "float": float}[o.kind]
+            elif o.takes in ("int", "float"):
+                extra["type"] = {"int": int, "float": float}[o.takes]
             p.add_argument(*names, **common, **extra)
     return p
 
@@ -298,18 +305,20 @@ def markdown() -> str:
             lines.append(f"| {'' if c.options else '`' + c.name + '`'} | {which} | |")
     lines += ["", "| setting option (every command but `new`) | meaning |", "|---|---|"]
     lines += [f"| `{_usage(o)}` | {o.help}{_more(o)} |" for o in SETTINGS]
+    lines += ["", "| output option (every command) | meaning |", "|---|---|"]
+    lines += [f"| `{_usage(o)}` | {o.help} |" for o in OUTPUT]
     return "\n".join(lines) + "\n"
 
 
 def _usage(o: Option) -> str:
     flag = f"{o.short}, {o.flag}" if o.short else o.flag
-    if o.kind == "switch":
+    if o.takes == "switch":
         return f"{flag} / --no-{o.name}"
-    return flag if o.kind == "bool" else f"{flag} {o.metavar or o.name.upper()}"
+    return flag if o.takes == "bool" else f"{flag} {o.metavar or o.name.upper()}"
 
 
 def _more(o: Option) -> str:
-    return " (repeatable)" if o.kind == "list" and not o.positional else ""
+    return " (repeatable)" if o.takes == "list" and not o.positional else ""
 
 
 if __name__ == "__main__":

@@ -8,6 +8,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TextIO
 
+from krakend_tasks import logs
+
 if TYPE_CHECKING:
     from krakend_tasks.annotations import Annotation
     from krakend_tasks.core.check import Report
@@ -59,8 +61,8 @@ def print_artifacts(artifacts: Sequence[Artifact], as_machine: bool = False, out
 
 
 def print_table(title: str, header: Sequence[str], rows: Sequence[Sequence[str]], out: TextIO) -> None:
-    """A rich table on a terminal, tab-separated lines elsewhere (logs, pipes, CI)."""
-    if not out.isatty():
+    """A rich table on a terminal (or with FORCE_COLOR), tab-separated lines elsewhere (logs, pipes, CI)."""
+    if not out.isatty() and not logs.colour(out):
         out.writelines("\t".join(row) + "\n" for row in [(title,), header, *rows])
         return
     from rich.console import Console
@@ -238,7 +240,7 @@ Mark = Callable[[str, str], None]  # (label, state): state is running, done or f
 def progress(labels: Sequence[str], verb: str, out: TextIO | None = None) -> Iterator[Mark]:
     """Live status per target on a terminal (rich); elsewhere nothing, the log lines say it all."""
     out = out or sys.stderr
-    if not out.isatty() or not labels:
+    if not out.isatty() or not labels or not logs.shown("progress"):
         yield lambda label, state: None
         return
     from rich.console import Console

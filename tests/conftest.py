@@ -101,7 +101,7 @@ def docker_client():
         except docker.errors.ImageNotFound:
             if not os.environ.get("KT_REGISTRY") or not builder_repo().startswith(os.environ["KT_REGISTRY"]):
                 need("docker", False, f"builder image {image} missing")
-            from krakend_tasks.engines.docker import ensure_image  # pulled from the registry, as a user's is
+            from krakend_tasks.engines.containers import ensure_image  # pulled from the registry, as a user's is
 
             ensure_image(client, image, "missing", lambda _: None)
     return client

@@ -217,6 +217,6 @@ def test_the_matrix_names_the_sessions_of_a_prefixed_register(tmp_path):
     assert out.returncode == 0, out.stderr
     [row] = json.loads(out.stdout.splitlines()[-1])["include"]
     listed = run([PYTHON, "-m", "nox", "-l"], tmp_path).stdout
-    assert (row["build_session"], row["test_session"]) == ("hello_build_amd64_alpine", "hello_test_plugin_amd64_alpine")
+    assert (row["build_session"], row["test_session"]) == ("hello_build_amd64_alpine", "hello_test_load_amd64_alpine")
     assert all(f" {row[key]} " in listed for key in ("build_session", "test_session")), listed
     assert project.is_dir()

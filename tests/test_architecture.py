@@ -1,5 +1,5 @@
 """The layering holds: adapters -> commands -> core -> engines, with no import cycle among our
-modules and the Docker SDK imported only by engines/docker.py."""
+modules and the Docker SDK imported only by engines/sdk.py, for engines/containers.py."""
 
 from __future__ import annotations
 
@@ -62,12 +62,12 @@ def test_layers_point_down():
             assert not {m for m in imported if m.startswith("krakend_tasks.core")}, name
 
 
-def test_the_docker_sdk_is_imported_only_by_the_docker_engine():
+def test_the_docker_sdk_is_imported_only_by_the_containers_module():
     users = sorted(name for name, path in SOURCES.items()
                    if any(m == "docker" or m.startswith("docker.") for m in _imports(path)))
     assert users == ["krakend_tasks.engines.sdk"]
     through = sorted(name for name, path in SOURCES.items() if "krakend_tasks.engines.sdk" in _imports(path))
-    assert through == ["krakend_tasks.engines.docker"]
+    assert through == ["krakend_tasks.engines.containers"]
 
 
 def test_every_child_process_starts_through_the_process_helper():

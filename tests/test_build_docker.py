@@ -17,7 +17,7 @@ from krakend_tasks.core.elf import read_elf
 from krakend_tasks.core.settings import load_settings
 from krakend_tasks.core.targets import parse_target
 from krakend_tasks.core.testload import load_local
-from krakend_tasks.engines.docker import DockerEngine, docker_client
+from krakend_tasks.engines.containers import DockerEngine, docker_client
 from krakend_tasks.errors import BuildFailed, DockerUnavailable, ImageMissing
 
 from .conftest import (
@@ -107,7 +107,7 @@ def test_a_container_that_cannot_be_removed_is_a_warning_never_the_error(capsys)
     """The SDK's own container object, its daemon gone (a real socket path nothing listens on)."""
     import docker
 
-    from krakend_tasks.engines.docker import removed
+    from krakend_tasks.engines.containers import removed
 
     client = docker.DockerClient(base_url="unix:///nonexistent/docker.sock", version="1.43")
     container = client.containers.prepare_model({"Id": "0123456789abcdef"})

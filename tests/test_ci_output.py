@@ -73,7 +73,7 @@ def test_check_and_test_write_junit_that_a_junit_parser_reads(tmp_path, cross):
 
     project = copy_example(tmp_path / "hello")
     build_in(load_settings(project, engine="local", version=VERSION, targets="amd64-generic"))
-    out = run([PYTHON, "-m", "krakend_tasks", "test", "--version", VERSION, "--target", "amd64-generic", "--junit",
+    out = run([PYTHON, "-m", "krakend_tasks", "test-load", "--version", VERSION, "--target", "amd64-generic", "--junit",
                str(tmp_path / "test.xml")], project)
     assert out.returncode == 0, out.stderr
     [suite] = JUnitXml.fromfile(str(tmp_path / "test.xml"))
@@ -111,7 +111,7 @@ def test_test_annotates_a_refused_load_on_the_modules_line(tmp_path, cross):
     project = copy_example(tmp_path / "hello")
     build_in(load_settings(project, engine="local", version=VERSION, targets="amd64-generic"))
     foreign_build(project, tmp_path)
-    out = run([PYTHON, "-m", "krakend_tasks", "test", "--target", "amd64-generic", "--format", "github"], project)
+    out = run([PYTHON, "-m", "krakend_tasks", "test-load", "--target", "amd64-generic", "--format", "github"], project)
     assert out.returncode == 1
     [a] = annotations(out.stdout)
     text = (project / a["file"]).read_text().splitlines()[int(a["line"]) - 1]
@@ -141,7 +141,7 @@ def test_smoke_annotates_a_failed_spec_on_its_file(tmp_path, krakend_bins):
     assert lines[int(toml["line"]) - 1] == "[[smoke]]" and lines[int(toml["line"])] == 'path = "/nowhere"'
 
 
-@pytest.mark.parametrize("command", ["check", "build", "test", "inspect", "smoke"])
+@pytest.mark.parametrize("command", ["check", "build", "test-load", "inspect", "smoke"])
 def test_every_command_offers_the_github_format(command):
     from krakend_tasks.options import BY_NAME
 

@@ -131,7 +131,8 @@ def test_wrong_builds_fail_in_krakend_as_predicted(krakend_bins, tmp_path, case,
     # test: KO, in Go's words. With another module cache the stdlib-only Go loader opens it (it shares
     # no module package), which is why the fingerprints are compared; -trimpath changes stdlib too.
     (tmp_path / "krakend-tasks.toml").write_text(f'version = "{VERSION}"\n')
-    out = run([PYTHON, "-m", "krakend_tasks", "test", "--path", str(plugin), "--target", target, "--json"], tmp_path)
+    out = run([PYTHON, "-m", "krakend_tasks", "test-load", "--path", str(plugin), "--target", target, "--json"],
+              tmp_path)
     assert out.returncode == 1, out.stderr
     [row] = json.loads(out.stdout)["plugins"]
     assert row["checks"][0]["ok"] is (case != "trimpath") and row["loader"] == "Go loader"
@@ -349,7 +350,7 @@ def test_a_release_without_tables_is_compared_with_krakends_image(krakend_image,
     plugin = shared_builds[("docker", "amd64-alpine")]
     project = plugin.parent.parent
     image = dict(krakend_image=krakend_image.split(":")[0], pull="never", version=VERSION)
-    assert commands.test(project, paths=[str(plugin)], json=True, **image) == 0
+    assert commands.test_load(project, paths=[str(plugin)], json=True, **image) == 0
     [row] = json.loads(capsys.readouterr().out)["plugins"]
     assert row["packages"]["state"] == "OK" and f"image {krakend_image}" in row["packages"]["summary"]
     assert commands.inspect(project, paths=[str(plugin)], json=True, **image) == 0

@@ -127,7 +127,7 @@ def _elf_cases() -> list[Case]:
         files = {"x.so": spec}
         cases += [
             Case(f"inspect-{label}", ["inspect", "--version", VERSION, "x.so"], 8, message, files),
-            Case(f"test-{label}", ["test", "--version", VERSION, "x.so"], 8, message, files),
+            Case(f"test-{label}", ["test-load", "--version", VERSION, "x.so"], 8, message, files),
             Case(f"check-krakend-bin-{label}", ["check", "--version", VERSION, "--krakend-bin", "x.so"], 8, message,
                  files),
             Case(f"inspect-krakend-bin-{label}", ["inspect", "--version", VERSION, "--krakend-bin", "x.so",
@@ -141,7 +141,7 @@ def _elf_cases() -> list[Case]:
         Case("test-plugin-no-type", ["test-plugin", "x.so"], 1, "You must declare the expected type of the plugin."),
         Case("test-plugin-no-file", ["test-plugin", "-s"], 1, "At least one plugin is required."),
         Case("inspect-nothing-built", ["inspect"], 2, "no built plugin in dist"),
-        Case("test-nothing-built", ["test"], 2, "no built plugin in dist"),
+        Case("test-nothing-built", ["test-load"], 2, "no built plugin in dist"),
         Case("inspect-manifest-not-json", ["inspect"], 2, "cannot read dist/manifest.json",
              {"dist/manifest.json": "{"}),
         Case("inspect-manifest-wrong-shape", ["inspect"], 2, "its entries are not what krakend-tasks writes",
@@ -429,7 +429,7 @@ def _injection_cases() -> list[Case]:
              "holds a control character, a quote", unchanged=(CONFIG,)),
         Case("configure-folder-relative", ["configure", "--type", "server", "--folder", "p/"], 2,
              "is not an absolute folder", unchanged=(CONFIG,)),
-        Case("test-image-newline", ["test", "--image", f"krakend\n{evil}"], 2, "is not an image reference"),
+        Case("test-image-newline", ["test-load", "--image", f"krakend\n{evil}"], 2, "is not an image reference"),
         Case("smoke-image-flag", ["smoke", "--image=--privileged"], 2, "is not an image reference"),
     ]
     for source, files, env in (("arg", {}, {}), ("toml", {"krakend-tasks.toml": 'package = "-o=/tmp/x.so"'}, {}),
@@ -521,7 +521,7 @@ def _part_three_cases() -> list[Case]:
     """Issue 29's classes: every JSON we read has one bound, --only is checked by matrix too."""
     deep = "[" * 100_000 + "]" * 100_000
     return [
-        Case("manifest-nested-deeply", ["test", "--version", VERSION], 2, "nested too deeply",
+        Case("manifest-nested-deeply", ["test-load", "--version", VERSION], 2, "nested too deeply",
              {"dist/manifest.json": deep}, unchanged=("dist/manifest.json",)),
         Case("manifest-nested-objects", ["check", "--version", VERSION], 2, "nested too deeply",
              {"dist/manifest.json": '{"a":' * 50_000 + "1" + "}" * 50_000}, unchanged=("dist/manifest.json",)),
@@ -692,7 +692,7 @@ def test_an_image_without_krakend_is_one_message(example, docker_client, cross):
     assert run_process([PYTHON, "-m", "krakend_tasks", "build", "--engine", "local", "--version", VERSION,
                         "--target", "amd64-generic"], example).returncode == 0
     image = f"{docker_settings()['builder']}:{VERSION}-linux-generic"
-    out = run_process([PYTHON, "-m", "krakend_tasks", "test", "--version", VERSION, "--pull", "never",
+    out = run_process([PYTHON, "-m", "krakend_tasks", "test-load", "--version", VERSION, "--pull", "never",
                        "--image", image], example)
     assert out.returncode == 2 and "Docker refused the krakend container" in out.stderr, out.stderr
     assert "Traceback" not in out.stderr and our_containers(docker_client) == []

@@ -205,7 +205,9 @@ def test_load_in_a_krakend_image(plugins, krakend_image, docker_client):
 
 
 def test_sessions_and_tasks_after_build(tmp_path, cross):
-    """nox -s build then nox -s test_plugin / inspect on dist's manifest; invoke krakend.test too."""
+    """nox -s build then nox -s test_load / inspect on dist's manifest; invoke krakend.test-load too.
+    The old names (nox -s test_plugin, test_plugin_<target>, invoke krakend.test, krakend-tasks test)
+    still work and say the new ones."""
     shutil.copytree(EXAMPLE, tmp_path / "plugin", ignore=shutil.ignore_patterns("dist*"))
     (tmp_path / "noxfile.py").write_text(
         f"import krakend_tasks.nox\nkrakend_tasks.nox.register(project='plugin', version='{VERSION}')\n")
@@ -213,16 +215,24 @@ def test_sessions_and_tasks_after_build(tmp_path, cross):
         "from invoke import Collection\nimport krakend_tasks.invoke\n"
         f"ns = Collection(krakend_tasks.invoke.collection(project='plugin', version='{VERSION}'))\n")
     assert run([PYTHON, "-m", "nox", "-s", "build", "--", "--engine", "local"], tmp_path).returncode == 0
-    out = run([PYTHON, "-m", "nox", "-s", "test_plugin", "--", "--json"], tmp_path)
+    out = run([PYTHON, "-m", "nox", "-s", "test_load", "--", "--json"], tmp_path)
     assert out.returncode == 0, out.stderr
     loads = json.loads(out.stdout)["plugins"]
     assert sorted(r["target"] for r in loads) == sorted(TARGET_NAMES) and all(r["ok"] for r in loads)
     assert {c["detail"] for r in loads for c in r["checks"]} == {"registered: hello"}
-    out = run([PYTHON, "-m", "nox", "-s", "test_plugin_arm64_alpine"], tmp_path)
+    out = run([PYTHON, "-m", "nox", "-s", "test_load_arm64_alpine"], tmp_path)
     assert out.returncode == 0 and "arm64-alpine" in out.stdout
+    for old, new in ((["nox", "-s", "test_plugin_arm64_alpine"], "nox -s test_load_arm64_alpine"),
+                     (["nox", "-s", "test_plugin"], "nox -s test_load"),
+                     (["invoke", "krakend.test", "--target", "arm64-alpine"], "is now test-load"),
+                     (["krakend_tasks", "test", "--target", "arm64-alpine"],
+                      "krakend-tasks test is now krakend-tasks test-load")):
+        out = run([PYTHON, "-m", *old], tmp_path if old[0] != "krakend_tasks" else tmp_path / "plugin")
+        assert out.returncode == 0 and "arm64-alpine" in out.stdout, out.stderr
+        assert new in out.stderr and "the old name still works" in out.stderr
     out = run([PYTHON, "-m", "nox", "-s", "inspect", "--", "--json", "--type", "client"], tmp_path)
     assert out.returncode == 1 and "does not contain a ClientRegisterer" in out.stdout
-    out = run([PYTHON, "-m", "invoke", "krakend.test", "--target", "amd64-generic"], tmp_path)
+    out = run([PYTHON, "-m", "invoke", "krakend.test-load", "--target", "amd64-generic"], tmp_path)
     assert out.returncode == 0 and "registered: hello" in out.stdout
     out = run([PYTHON, "-m", "invoke", "krakend.inspect", "--json"], tmp_path)
     assert out.returncode == 0
@@ -242,7 +252,7 @@ def test_an_enterprise_only_plugin_is_named_so(tmp_path, krakend_bins):
     assert [f["message"] for f in row["findings"] if f["severity"] == "error"] == [
         "exports MiddlewareRegisterer only: a KrakenD Enterprise plugin type, which KrakenD CE never looks up "
         "(its test-plugin has no flag for it)"]
-    out = run([PYTHON, "-m", "krakend_tasks", "test", "--json"], project)
+    out = run([PYTHON, "-m", "krakend_tasks", "test-load", "--json"], project)
     assert out.returncode == 1 and "a KrakenD Enterprise plugin type" in json.loads(out.stdout)["plugins"][0]["fatal"]
     real = krakend(krakend_bins, "amd64-generic", "test-plugin", "-s", "-c", "-m", str(plugin))
     assert real.returncode == 1 and "does not contain a HandlerRegisterer" in real.stderr

@@ -11,14 +11,14 @@ from typing import Any
 
 import pytest
 
-from krakend_tasks import cli, commands
+from krakend_tasks import cli, commands, logs
 from krakend_tasks import nox as kt_nox
 from krakend_tasks.invoke import collection
-from krakend_tasks.options import BY_NAME, COMMANDS, Command, Option, markdown
+from krakend_tasks.options import BY_NAME, COMMANDS, OUTPUT, Command, Option, markdown
 
 from .conftest import EXAMPLE, PYTHON, ROOT, VERSION, build_in, copy_example, krakend, run
 
-SESSIONS = {"build": "build", "check": "check", "inspect": "inspect", "test": "test_plugin", "new": "new",
+SESSIONS = {"build": "build", "check": "check", "inspect": "inspect", "test-load": "test_load", "new": "new",
             "configure": "configure", "ship": "ship", "smoke": "smoke", "dev": "dev", "matrix": "matrix",
             "check-plugin": "krakend_check_plugin",
             "test-plugin": "krakend_test_plugin"}
@@ -26,15 +26,15 @@ SESSIONS = {"build": "build", "check": "check", "inspect": "inspect", "test": "t
 
 def sample(option: Option) -> tuple[list[str], Any, list[str]]:
     """(the option on a command line, the value the command must receive, trailing arguments)."""
-    if option.kind == "bool":
+    if option.takes == "bool":
         return [option.flag], True, []
-    if option.kind == "switch":
+    if option.takes == "switch":
         return [f"--no-{option.name}"], False, []
-    if option.kind == "int":
+    if option.takes == "int":
         return [option.flag, "3"], 3, []
-    if option.kind == "float":
+    if option.takes == "float":
         return [option.flag, "2.5"], 2.5, []
-    if option.kind == "list":
+    if option.takes == "list":
         values = list(option.choices[:2]) if option.choices else ["a.so", "b.so"]
         if option.positional:
             return [], values, values
@@ -48,6 +48,7 @@ def recorded(monkeypatch) -> dict[str, dict[str, Any]]:
     """Replace each commands function by a recorder of the keywords it receives (the adapters'
     translation is what these tests prove; the commands themselves are tested for real elsewhere)."""
     calls: dict[str, dict[str, Any]] = {}
+    monkeypatch.setattr(logs, "level", logs.NORMAL)  # --quiet / --verbose set it: restored after
     for command in COMMANDS:
         def record(*args: Any, _name: str = command.name, **kwargs: Any) -> int:
             calls[_name] = kwargs
@@ -93,10 +94,14 @@ def test_every_option_reaches_its_command(recorded, adapter, command, option):
         flags, trailing = [x for v in value for x in (option.flag, v)], []
     ADAPTERS[adapter](command, [*flags, *trailing])
     received = recorded[command.name]
+    if option in OUTPUT:  # taken by commands.run: the level of the run's log lines
+        assert logs.level == {"quiet": logs.QUIET, "verbose": logs.VERBOSE}[option.name], adapter
+        assert option.keyword not in received
+        return
     assert received.get(option.keyword) == value, (adapter, received)
 
 
-SWITCHES = [(c, o) for c, o in CASES if o.kind == "switch"]
+SWITCHES = [(c, o) for c, o in CASES if o.takes == "switch"]
 
 
 @pytest.mark.parametrize("adapter", list(ADAPTERS))

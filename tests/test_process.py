@@ -75,7 +75,7 @@ def blocking(tmp_path_factory, cross) -> Path:
 
 @pytest.mark.parametrize("how", ["Go loader", "KrakenD's test-plugin"])
 def test_a_plugin_whose_init_never_returns_gets_its_answer_within_the_limit(blocking, krakend_bins, how):
-    args = [PYTHON, "-m", "krakend_tasks", "test", "--target", "amd64-generic", "--load-timeout", "3"]
+    args = [PYTHON, "-m", "krakend_tasks", "test-load", "--target", "amd64-generic", "--load-timeout", "3"]
     if how != "Go loader":
         args += ["--krakend-bin", str(krakend_bins["amd64-generic"])]
     started = time.monotonic()

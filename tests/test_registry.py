@@ -2,19 +2,24 @@
 --push` of every architecture with one manifest list, judged by pulling each platform back and
 loading its plugin in the real KrakenD of that architecture."""
 
+import contextlib
 import io
+import ipaddress
 import json
 import os
+import signal
 import socket
+import subprocess
 import tarfile
 import threading
+import urllib.error
 import urllib.request
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from krakend_tasks.engines.docker import ensure_image
+from krakend_tasks.engines.containers import ensure_image
 from krakend_tasks.errors import ImageMissing
 
 from .conftest import PYTHON, VERSION, krakend, our_containers, run
@@ -225,3 +230,73 @@ def test_a_missing_architecture_names_the_session_that_builds_it(shipped_project
     out = ship(shipped_project, "--arch", "all", "--no-build")
     assert out.returncode == 2 and "no arm64-alpine build" in out.stderr, out.stderr
     assert "nox -s build_arm64_alpine" in out.stderr
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
+def test_an_interrupted_push_leaves_nothing_tagged_as_the_reference(registry, shipped_project, docker_client, sig):  # noqa: F811
+    """Stopped while the architectures' images go up (the list is not written yet): the reference
+    does not exist in the registry, the exit status says why, nothing of ours runs."""
+    repository = f"geo-{uuid.uuid4().hex[:8]}"
+    reference = f"{registry}/{repository}:1"
+    proc = subprocess.Popen([PYTHON, "-m", "krakend_tasks", "ship", "--krakend-image", f"{registry}/krakend",
+                             "--arch", "all", "--tag", reference, "--push"], cwd=shipped_project,
+                            env={**os.environ, "KRAKEND_TASKS_PULL": "missing"}, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    said = []
+    try:
+        for line in proc.stderr:
+            said.append(line)
+            if line.startswith(f"pushing {reference}-arm64"):  # amd64's image is up, arm64's is going
+                proc.send_signal(sig)
+                break
+        said += proc.stderr.readlines()
+        assert proc.wait(timeout=60) == (143 if sig == signal.SIGTERM else -signal.SIGKILL), "".join(said)
+    finally:
+        proc.kill()
+    assert any(line.startswith(f"pushing {reference}-arm64") for line in said), "".join(said)
+    assert "Traceback" not in "".join(said)
+    with pytest.raises(urllib.error.HTTPError) as absent:
+        manifest(registry, repository, "1")
+    assert absent.value.code == 404
+    assert our_containers(docker_client) == []
+
+
+def test_a_loopback_registry_with_an_engine_elsewhere_is_refused(registry, shipped_project):  # noqa: F811
+    """The engine pushes and we write the list: with DOCKER_HOST on another machine's address, a
+    127.0.0.1 registry would be two registries. The engine here is this machine's, reached through
+    a forwarder on this machine's non-loopback address (no second machine exists here)."""
+    socket_path = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock").removeprefix("unix://")
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.connect(("192.0.2.1", 9))  # a UDP connect picks the address; it sends nothing
+        address = probe.getsockname()[0]
+    if ipaddress.ip_address(address).is_loopback:
+        pytest.fail("this machine has no address but loopback: the test needs one")
+    server = socket.create_server((address, 0))
+    threading.Thread(target=forward, args=(server, socket_path), daemon=True).start()
+    try:
+        out = ship(shipped_project, "--krakend-image", f"{registry}/krakend", "--arch", "amd64", "--tag",
+                   f"{registry}/geo:1", "--push", env={"DOCKER_HOST": f"tcp://{address}:{server.getsockname()[1]}"})
+    finally:
+        server.close()
+    assert out.returncode == 16, out.stderr
+    assert f"registry {registry} is this machine's loopback, but the Docker engine that pushes is on {address}" \
+        in out.stderr and "Traceback" not in out.stderr
+    assert "Successfully built" not in out.stderr  # refused before anything was built
+
+
+def forward(server, socket_path):
+    """Each connection to `server`, passed on to the Docker engine's unix socket."""
+    def pump(source, sink):
+        with contextlib.suppress(OSError):
+            while data := source.recv(65536):
+                sink.sendall(data)
+        with contextlib.suppress(OSError):
+            sink.shutdown(socket.SHUT_WR)
+
+    with contextlib.suppress(OSError):
+        while True:
+            client, _ = server.accept()
+            engine = socket.socket(socket.AF_UNIX)
+            engine.connect(socket_path)
+            threading.Thread(target=pump, args=(client, engine), daemon=True).start()
+            threading.Thread(target=pump, args=(engine, client), daemon=True).start()

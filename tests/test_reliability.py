@@ -251,7 +251,7 @@ def test_a_krakend_that_says_nothing_is_not_a_pass(example, tmp_path, cross):
     silent.chmod(0o755)
     assert run([PYTHON, "-m", "krakend_tasks", "build", "--engine", "local", "--version", VERSION, "--target",
                 "amd64-generic"], example).returncode == 0
-    out = run([PYTHON, "-m", "krakend_tasks", "test", "--version", VERSION, "--krakend-bin", str(silent), "--json"],
-              example)
+    out = run([PYTHON, "-m", "krakend_tasks", "test-load", "--version", VERSION, "--krakend-bin", str(silent),
+               "--json"], example)
     [row] = json.loads(out.stdout)["plugins"]
     assert out.returncode == 1 and row["ok"] is False and "printed no [OK]/[KO] line" in row["fatal"]

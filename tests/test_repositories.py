@@ -140,7 +140,7 @@ def test_a_private_module_builds_with_the_netrc_and_the_variables_only(private_p
     runs.append(_build(project, {**clean, **variables, "NETRC": str(netrc)}, "--netrc"))  # both
     assert runs[-1].returncode == 0, runs[-1].stderr
     assert any(path.endswith(".zip") for path in proxy.requests)
-    loaded = run([PYTHON, "-m", "krakend_tasks", "test", "--version", VERSION], project, env=clean)
+    loaded = run([PYTHON, "-m", "krakend_tasks", "test-load", "--version", VERSION], project, env=clean)
     assert loaded.returncode == 0, loaded.stdout + loaded.stderr
     # the real KrakenD opens it: the packages it shares (google/uuid) were compiled as KrakenD's
     opened = krakend(krakend_bins, "amd64-generic", "test-plugin", "-s",
@@ -188,7 +188,7 @@ def test_a_plugin_in_cmd_with_build_tags_and_a_generate_step_builds_and_loads_ev
                "--network", "host", "--engine", "docker"], project)
     assert out.returncode == 0, out.stderr
     assert not (main / "zz_generated.go").exists()  # generated in the container's copy, not in the source
-    loaded = run([PYTHON, "-m", "krakend_tasks", "test", "--json"], project)
+    loaded = run([PYTHON, "-m", "krakend_tasks", "test-load", "--json"], project)
     assert loaded.returncode == 0, loaded.stdout + loaded.stderr
     names = {row["target"]: [c["detail"] for c in row["checks"]] for row in json.loads(loaded.stdout)["plugins"]}
     assert names == {"amd64-alpine": ["registered: tagged"], "amd64-generic": ["registered: tagged-special"],
@@ -230,7 +230,7 @@ def test_two_krakend_versions_in_one_build(example, cross):
     inspected = run([PYTHON, "-m", "krakend_tasks", "inspect", "--version", "2.12,2.13.8", "--json"], example)
     assert {(Path(r["path"]).name, r["go"]) for r in json.loads(inspected.stdout)["plugins"]} == {
         ("hello-2.12.1-amd64-generic.so", "1.25.6"), ("hello-2.13.8-amd64-generic.so", "1.25.12")}
-    loaded = run([PYTHON, "-m", "krakend_tasks", "test", "--version", "2.12,2.13.8", "--json"], example)
+    loaded = run([PYTHON, "-m", "krakend_tasks", "test-load", "--version", "2.12,2.13.8", "--json"], example)
     rows = json.loads(loaded.stdout)["plugins"]
     assert (loaded.returncode, len(rows), all(r["ok"] for r in rows)) == (0, 2, True), loaded.stderr
     matrix = run([PYTHON, "-m", "krakend_tasks", "matrix", "--version", "2.12,2.13.8", "--json"], example)

@@ -32,7 +32,7 @@ def test_scaffold_is_green_with_its_own_sessions(tmp_path, kind, cross, scaffold
     assert (project / "go.mod").read_text() == (f"module example.com/krakend-plugins/my-{kind}\n\ngo 1.25.12\n\n"
                                                 "require github.com/google/uuid v1.6.0\n")
     assert "github.com/google/uuid v1.6.0 h1:" in (project / "go.sum").read_text()
-    out = run([PYTHON, "-m", "nox", "-s", "unit", "build", "check", "test_plugin", "--", "--engine", "local"],
+    out = run([PYTHON, "-m", "nox", "-s", "unit", "build", "check", "test_load", "--", "--engine", "local"],
               project, env=scaffold_env)
     assert out.returncode == 0, out.stderr[-3000:]
     assert f"ok  \texample.com/krakend-plugins/my-{kind}" in out.stdout + out.stderr  # go test
@@ -57,7 +57,7 @@ def test_scaffold_builds_in_the_builder_images_with_invoke(tmp_path, docker_clie
            "KRAKEND_TASKS_NETWORK": "host"}
     out = run([PYTHON, "-m", "invoke", "build", "--target", "alpine", "--engine", "docker"], tmp_path / "edge", env)
     assert out.returncode == 0, out.stderr[-3000:]
-    loaded = run([PYTHON, "-m", "invoke", "test", "--json"], tmp_path / "edge", env)
+    loaded = run([PYTHON, "-m", "invoke", "test-load", "--json"], tmp_path / "edge", env)
     assert loaded.returncode == 0, loaded.stdout + loaded.stderr
     assert {r["target"] for r in json.loads(loaded.stdout)["plugins"] if r["ok"]} == {"amd64-alpine", "arm64-alpine"}
     assert {r["packages"]["state"] for r in json.loads(loaded.stdout)["plugins"]} == {"OK"}

@@ -41,7 +41,7 @@ def test_several_plugins_build_load_and_ship_together(repository, docker_client,
     assert built == sorted(f"{name}-{VERSION}-{target}.so" for name in ("greeter", "header")
                            for target in ("amd64-alpine", "amd64-generic", "arm64-alpine", "arm64-generic"))
 
-    loaded = run([PYTHON, "-m", "nox", "-s", "test_plugin", "--", "--json"], repository)
+    loaded = run([PYTHON, "-m", "nox", "-s", "test_load", "--", "--json"], repository)
     assert loaded.returncode == 0, loaded.stdout[-3000:] + loaded.stderr[-3000:]
     registered = {(row["path"].split("/")[-1], c["kind"], c["detail"]) for row in json.loads(loaded.stdout)["plugins"]
                   for c in row["checks"]}

@@ -162,7 +162,7 @@ def test_stripped_plugins_get_krakends_verdict(krakend_bins, tmp_path, target, u
         assert (real.returncode == 0) is loadable, real.stderr
         if not loadable:
             assert "plugin was built with a different version of package github.com/google/uuid" in real.stderr
-        ours = run([PYTHON, "-m", "krakend_tasks", "test", "--path", str(plugin), "--target", target, "--json"],
+        ours = run([PYTHON, "-m", "krakend_tasks", "test-load", "--path", str(plugin), "--target", target, "--json"],
                    tmp_path)
         assert (ours.returncode == 0) is loadable, ours.stdout + ours.stderr
         [row] = json.loads(ours.stdout)["plugins"]
@@ -207,7 +207,7 @@ def test_a_stripped_go_program_without_plugin_support_says_what_it_is(tmp_path, 
 def test_a_plugin_without_build_info_is_named_so(layouts, tmp_path):
     """Go 1.19 writes no build info into plugins: the error says it is such a plugin, not 'not Go'."""
     (tmp_path / "krakend-tasks.toml").write_text(f'version = "{VERSION}"\n')
-    for command in ("inspect", "test"):
+    for command in ("inspect", "test-load"):
         out = run([PYTHON, "-m", "krakend_tasks", command, "--path", str(layouts[("1.19", "amd64")]),
                    "--target", "amd64-generic"], tmp_path)
         assert out.returncode == 8, out.stderr

@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from krakend_tasks import logs
 from krakend_tasks.core import fingerprints
 from krakend_tasks.core.fidelity import refuse_unloadable
 from krakend_tasks.core.files import identity
@@ -14,13 +15,13 @@ from krakend_tasks.core.gomod import go_line_problem, read_go_mod
 from krakend_tasks.core.manifest import Artifact, forget, prepare_dist, record
 from krakend_tasks.core.settings import Settings
 from krakend_tasks.core.targets import Target
-from krakend_tasks.engines.job import BuildJob, Engine, Log, log_to_stderr
+from krakend_tasks.engines.job import BuildJob, Engine, Log
 from krakend_tasks.errors import ConfigError, KrakendTasksError, UnloadableBuild
 
 Progress = Callable[[str, str], None]  # (target name, "running" | "done" | "failed")
 
 
-def build(settings: Settings, engine: Engine, log: Log = log_to_stderr,
+def build(settings: Settings, engine: Engine, log: Log = logs.to_stderr,
           progress: Progress = lambda target, state: None, keep_unloadable: bool = False) -> list[Artifact]:
     """Build every selected target with `engine` (engines.engine_for(settings) chooses the one the
     settings name); return the artifacts, also written to dist/manifest.json.
@@ -47,13 +48,14 @@ def build(settings: Settings, engine: Engine, log: Log = log_to_stderr,
     known = {t.arch.value: fingerprints.for_krakend(release.version, t.arch.value) for t in targets}
     for job in jobs:  # refuse before building anything
         table = known[job.recipe.target.arch.value]
-        for warning in refuse_unloadable(engine.go_environment(job), project, gomod,
+        for said in refuse_unloadable(engine.go_environment(job), project, gomod,
                                          set(table.modules) if table else None, job.recipe.build_flags):
-            log(f"[{job.recipe.target.name}] warning: {warning}")
+            log(logs.warning(f"[{job.recipe.target.name}] warning: {said}"))
     prepare_dist(dist)
     artifacts = []
     for target, job in zip(targets, jobs, strict=True):
-        log(f"[{target.name}] building with {engine.name} engine, Go {release.go}, KrakenD {release.version}")
+        log(logs.progress(f"[{target.name}] building with {engine.name} engine, Go {release.go}, "
+                          f"KrakenD {release.version}"))
         started = time.monotonic()
         progress(target.name, "running")
         try:
@@ -85,7 +87,7 @@ def judge_build(settings: Settings, target: Target, output: Path, known: Fingerp
         try:
             deps = for_release(settings.release, settings.release.libc(target))
         except KrakendTasksError as exc:
-            log(f"[{target.name}] warning: not compared with KrakenD's modules: {exc.message}")
+            log(logs.warning(f"[{target.name}] warning: not compared with KrakenD's modules: {exc.message}"))
             return
         krakend = Fingerprints({}, deps.source, deps.go, target.arch.value, deps.deps)
     result = fingerprints.compare(fingerprints.plugin_fingerprints(output), krakend, settings.modcache)
@@ -94,7 +96,7 @@ def judge_build(settings: Settings, target: Target, output: Path, known: Fingerp
     first = result.findings[0]
     said = f"{output.name} will not load in KrakenD {settings.release.version}: {first.message}"
     if keep:
-        log(f"[{target.name}] warning: {said} (kept: --keep-unloadable)")
+        log(logs.warning(f"[{target.name}] warning: {said} (kept: --keep-unloadable)"))
         return
     output.unlink(missing_ok=True)
     forget(output.parent, output.name)

@@ -17,6 +17,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from krakend_tasks import logs
+
 
 def cache_dir() -> Path:
     """krakend-tasks' on-disk cache ($XDG_CACHE_HOME/krakend-tasks, else ~/.cache/krakend-tasks)."""
@@ -175,7 +177,7 @@ def locked(path: Path, timeout: float = 300) -> Iterator[None]:
     try:
         if not acquired():
             holder = _read_owner(owner)
-            print(f"waiting up to {timeout:.0f} s for {real}: {holder} is changing it", file=sys.stderr)
+            logs.to_stderr(logs.progress(f"waiting up to {timeout:.0f} s for {real}: {holder} is changing it"))
             deadline = time.monotonic() + timeout
             while not acquired():
                 if time.monotonic() > deadline:

@@ -308,7 +308,7 @@ def from_image(image: str, arch: str, version: str, pull: str = "missing",
     """
     import tempfile
 
-    from krakend_tasks.engines.docker import copy_from_image
+    from krakend_tasks.engines.containers import copy_from_image
 
     with tempfile.TemporaryDirectory() as tmp:
         local = copy_from_image(image, binary, Path(tmp), platform=f"linux/{arch}", pull=pull)

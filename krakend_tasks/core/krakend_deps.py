@@ -141,7 +141,7 @@ def _go_env(name: str) -> str | None:
 
 def from_image(image: str, binary: str = "/usr/bin/krakend", pull: str = "never") -> Descriptor:
     """Copy the KrakenD binary out of an image (Docker SDK, never run) and read it."""
-    from krakend_tasks.engines.docker import copy_from_image
+    from krakend_tasks.engines.containers import copy_from_image
 
     with tempfile.TemporaryDirectory() as tmp:
         found = from_binary(copy_from_image(image, binary, Path(tmp), pull=pull))

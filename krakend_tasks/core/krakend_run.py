@@ -58,7 +58,7 @@ def run_krakend(args: Sequence[str | Path], *, krakend_bin: str | Path | None = 
         return done.status, done.output
     if not image:
         raise ConfigError("no KrakenD to run", hint="pass --krakend-bin PATH or --image IMAGE")
-    from krakend_tasks.engines import docker
+    from krakend_tasks.engines import containers
 
     # KrakenD's image runs as uid 1000: it reads copies any user can read, not the user's own folders
     with tempfile.TemporaryDirectory(prefix="krakend-tasks-files-") as tmp:
@@ -74,9 +74,10 @@ def run_krakend(args: Sequence[str | Path], *, krakend_bin: str | Path | None = 
             else:
                 inside.append(arg)
         lines: list[str] = []
-        code = docker.run(image, [command, *inside], label="krakend", mounts=[docker.bind(Path(tmp), "/krakend-tasks",
-                          read_only=True)], platform=platform, network="none", pull=pull, log=lines.append,
-                          entrypoint=[], timeout=timeout)
+        code = containers.run(image, [command, *inside], label="krakend",
+                              mounts=[containers.bind(Path(tmp), "/krakend-tasks", read_only=True)],
+                              platform=platform, network="none", pull=pull, log=lines.append, entrypoint=[],
+                              timeout=timeout)
     return code, "\n".join(lines)
 
 
@@ -117,11 +118,11 @@ def _serve_binary(config: Path, krakend_bin: str | Path) -> Iterator[Running]:
 @contextmanager
 def _serve_image(config: Path, image: str, mounts: Sequence[tuple[Path, str]], platform: str,
                  pull: str) -> Iterator[Running]:
-    from krakend_tasks.engines import docker
+    from krakend_tasks.engines import containers
 
-    binds = [docker.bind(config, CONFIG_IN_IMAGE, read_only=True),
-             *(docker.bind(host, inside, read_only=True) for host, inside in mounts)]
+    binds = [containers.bind(config, CONFIG_IN_IMAGE, read_only=True),
+             *(containers.bind(host, inside, read_only=True) for host, inside in mounts)]
     lines: list[str] = []
-    with docker.started(image, ["run", "-c", CONFIG_IN_IMAGE], label="smoke", lines=lines, mounts=binds,
+    with containers.started(image, ["run", "-c", CONFIG_IN_IMAGE], label="smoke", lines=lines, mounts=binds,
                         platform=platform, pull=pull, network="host") as exit_status:
         yield Running(f"image {image}", lines, exit_status)

@@ -24,7 +24,7 @@ from krakend_tasks.core.targets import ALL_TARGETS, Recipe, Target, select_targe
 from krakend_tasks.errors import DEBUG, ConfigError, did_you_mean
 
 ENV_PREFIX = "KRAKEND_TASKS_"
-Engine = Literal["auto", "docker", "local"]
+EngineName = Literal["auto", "docker", "local"]
 Pull = Literal["missing", "always", "never"]
 LISTS = {"tags", "build_flags", "pass_env", "plugins", "smoke"}  # lists (tuples in Settings)
 SPLIT = LISTS - {"smoke"}  # in KRAKEND_TASKS_* variables, comma-separated; KRAKEND_TASKS_SMOKE is JSON
@@ -52,7 +52,7 @@ class Settings(NamedTuple):
     project: Path = Path(".")  # the plugin's folder (with go.mod)
     releases: tuple[Release, ...] = ()  # every version asked for ("2.12,2.13"); `release` is the first
     targets: tuple[Target, ...] = ALL_TARGETS  # selected by the `targets` setting
-    engine: Engine = "auto"
+    engine: EngineName = "auto"
     dist: Path = Path("dist")  # relative to project
     name: str | None = None  # plugin file name; default: last element of the module path
     builder: str = "krakend/builder"  # image repository of the builder images

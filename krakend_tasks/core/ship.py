@@ -184,19 +184,19 @@ def build_images(settings: Settings, shipment: Shipment, reference: str, arches:
     One architecture is tagged `reference` itself; several are tagged `reference-<arch>` (this
     engine keeps one architecture per tag), and `reference` is written last, only once each
     architecture's image is in the registry."""
-    from krakend_tasks.engines import docker, registry
+    from krakend_tasks.engines import containers, registry
 
     ref = registry.parse_reference(reference)
-    client = docker.docker_client()
+    client = containers.docker_client()
     remote = registry.connect(client, ref.registry) if push else None
     if remote:
         remote.ping(ref.repository)  # a registry that is not there or refuses us: before any build
     tags = {arch: ref if len(arches) == 1 else ref.tagged(arch) for arch in arches}
     for arch, tag in tags.items():
         platform = f"linux/{arch}"
-        docker.ensure_image(client, shipment.base, settings.pull, log, platform=platform)
-        image = docker.build_image(settings.project.resolve(), shipment.dockerfile.name, str(tag), platform=platform,
-                                   buildargs={"TARGETARCH": arch}, label="ship", log=log)
+        containers.ensure_image(client, shipment.base, settings.pull, log, platform=platform)
+        image = containers.build_image(settings.project.resolve(), shipment.dockerfile.name, str(tag),
+                                       platform=platform, buildargs={"TARGETARCH": arch}, label="ship", log=log)
         built = client.images.get(image).attrs.get("Architecture")
         if built != arch:
             raise ImageMissing(f"the image built for {platform} is linux/{built}: its base {shipment.base} was",
@@ -207,7 +207,7 @@ def build_images(settings: Settings, shipment: Shipment, reference: str, arches:
         return Shipped(images, {}, str(ref), None)
     pushed = {}
     for arch, tag in tags.items():
-        docker.push_image(client, tag.name, tag.tag, log)
+        containers.push_image(client, tag.name, tag.tag, log)
         pushed[arch] = remote.manifest(tag)[0]
     digest = remote.put_list(ref, pushed) if len(arches) > 1 else pushed[arches[0]].digest
     return Shipped(images, {arch: image.digest for arch, image in pushed.items()}, str(ref), digest)

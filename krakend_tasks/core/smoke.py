@@ -26,6 +26,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from krakend_tasks import logs
 from krakend_tasks.core.configure import read_config
 from krakend_tasks.core.elf import program_target, read_elf
 from krakend_tasks.core.krakend_run import CONFIG_IN_IMAGE, Running, serve
@@ -91,7 +92,7 @@ def declared_specs(settings: Settings, port: int, log: Callable[[str], None] = l
     if settings.smoke_specs:
         found, warnings = read_specs(settings.project / settings.smoke_specs, port)
         for warning in warnings:
-            log(f"warning: {warning}")
+            log(logs.warning(f"warning: {warning}"))
         specs += found
     return specs
 
@@ -163,7 +164,7 @@ def smoke(settings: Settings, config: Path, *, krakend_bin: str | Path | None = 
     with staged_folder() as folder, echo_backend(keep_backends) as backend:
         port = free_port()
         staged = stage(folder, data, files, port, in_image=not krakend_bin, backend=backend, shipped=shipped)
-        log(f"starting KrakenD ({krakend_bin or image}) on port {port}")
+        log(logs.progress(f"starting KrakenD ({krakend_bin or image}) on port {port}"))
         with serve(staged.config, krakend_bin=krakend_bin, image=image, mounts=staged.mounts, pull=settings.pull,
                    platform=f"linux/{target.arch.value}") as running:
             report = SmokeReport(running.what, target, names, tuple(specs), outcomes=[], problems=[])

@@ -9,8 +9,9 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from krakend_tasks.engines.job import Engine, Log, log_to_stderr
+from krakend_tasks.engines.job import Engine, Log
 from krakend_tasks.errors import ConfigError, DockerUnavailable
+from krakend_tasks.logs import to_stderr
 
 if TYPE_CHECKING:
     from krakend_tasks.core.settings import Settings
@@ -20,13 +21,13 @@ ENGINES = ("auto", "docker", "local")
 
 def select_engine(kind: str = "auto", *, pull: str = "missing", network: str | None = None,
                   pass_env: tuple[str, ...] = (), netrc: Path | None = None, ssh_agent: str | None = None,
-                  keep_failed_container: bool = False, log: Log = log_to_stderr) -> Engine:
+                  keep_failed_container: bool = False, log: Log = to_stderr) -> Engine:
     """The engine named `kind`; `auto` takes docker when a daemon answers, else local (and says why).
     `pass_env`, `netrc` and `ssh_agent` reach private modules from the builder container."""
     if kind not in ENGINES:
         raise ConfigError(f"unknown engine {kind!r}", hint=f"use one of: {', '.join(ENGINES)}")
     if kind in ("auto", "docker"):
-        from krakend_tasks.engines.docker import DockerEngine, docker_client
+        from krakend_tasks.engines.containers import DockerEngine, docker_client
 
         try:
             return DockerEngine(docker_client(), pull=pull, network=network, pass_env=pass_env, netrc=netrc,
@@ -40,7 +41,7 @@ def select_engine(kind: str = "auto", *, pull: str = "missing", network: str | N
     return LocalEngine()
 
 
-def engine_for(settings: Settings, log: Log = log_to_stderr) -> Engine:
+def engine_for(settings: Settings, log: Log = to_stderr) -> Engine:
     """The engine the settings name (engine, pull, network, pass_env, netrc, ssh_agent)."""
     return select_engine(settings.engine, pull=settings.pull, network=settings.network, pass_env=settings.pass_env,
                          netrc=netrc_file() if settings.netrc else None,

@@ -5,7 +5,6 @@ Core builds jobs and hands them to an engine; engines import nothing of core at 
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple, Protocol
@@ -13,7 +12,7 @@ from typing import TYPE_CHECKING, NamedTuple, Protocol
 if TYPE_CHECKING:
     from krakend_tasks.core.targets import Recipe
 
-Log = Callable[[str], None]
+Log = Callable[[str], None]  # a line, perhaps of a kind (krakend_tasks.logs)
 
 
 class BuildJob(NamedTuple):
@@ -48,10 +47,6 @@ class Engine(Protocol):
         ...
 
     def build(self, job: BuildJob, log: Log) -> None: ...
-
-
-def log_to_stderr(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
 
 
 class OutputTail:

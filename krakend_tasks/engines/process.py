@@ -16,12 +16,15 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shlex
 import signal
 import subprocess
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import NamedTuple
+
+from krakend_tasks import logs
 
 GRACE = 5.0  # seconds between SIGTERM and SIGKILL when interrupted
 Log = Callable[[str], None]
@@ -68,7 +71,7 @@ class Child:
         for line in self.proc.stdout:
             self.lines.append(line.rstrip("\n"))
             if self._log:
-                self._log(line.rstrip("\n"))
+                self._log(logs.output(line.rstrip("\n")))
 
     def poll(self) -> int | None:
         return self.proc.poll()
@@ -94,6 +97,8 @@ class Child:
 def started(args: Sequence[str | Path], *, cwd: str | Path | None = None, env: Mapping[str, str] | None = None,
             log: Log | None = None, grace: float = GRACE) -> Iterator[Child]:
     """`args` running while the block runs; its group stopped and reaped on every way out."""
+    if log:
+        log(logs.detail("$ " + shlex.join(str(a) for a in args)))
     _guard.ready()  # before the child exists: a death between its start and its registration is rare, not slow
     proc = subprocess.Popen([str(a) for a in args], cwd=cwd, env=env, stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace",

@@ -209,15 +209,53 @@ class Registry:
 
 
 def connect(client: Any, host: str) -> Registry:
-    """The registry `host`, spoken to as the Docker engine `client` would (plain HTTP where it may)."""
-    from krakend_tasks.engines.docker import credentials_for
+    """The registry `host`, spoken to as the Docker engine `client` would (plain HTTP where it may).
+    The engine pushes and this process writes the manifest list, so both must reach the same registry:
+    a loopback registry with an engine on another machine is refused."""
+    from krakend_tasks.engines.containers import credentials_for
 
+    engine = engine_machine(client)
+    if engine and _loopback(_hostname(host)):
+        raise RegistryError(f"registry {host} is this machine's loopback, but the Docker engine that pushes is on "
+                            f"{engine}: it would push to a registry of its own",
+                            hint=f"tag with an address of the registry that {engine} reaches too, or push with a "
+                                 "Docker engine on this machine (unset DOCKER_HOST)")
     return Registry(host, insecure_for(client, host), credentials_for(host))
+
+
+def engine_machine(client: Any) -> str | None:
+    """The host of the Docker engine `client` speaks to when it is another machine (tcp:// or ssh://
+    to an address that is not loopback), else None."""
+    from urllib.parse import urlsplit
+
+    url = str(getattr(client.api, "base_url", ""))
+    if url.startswith("http+docker://ssh"):  # the SDK's ssh:// adapter: the host is DOCKER_HOST's
+        import os
+
+        url = os.environ.get("DOCKER_HOST", "")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https", "tcp", "ssh") or not parts.hostname:
+        return None  # a unix socket or named pipe: this machine
+    return None if _loopback(parts.hostname) else parts.hostname
+
+
+def _hostname(host: str) -> str:
+    """`host` ("name:port", "[::1]:port") without its port and brackets."""
+    return host.rsplit(":", 1)[0].strip("[]") if not host.startswith("[") or "]:" in host else host.strip("[]")
+
+
+def _loopback(name: str) -> bool:
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
 
 
 def insecure_for(client: Any, host: str) -> bool:
     """Whether the Docker engine treats `host` as an insecure registry (loopback always is)."""
-    name = host.rsplit(":", 1)[0].strip("[]") if not host.startswith("[") or "]:" in host else host.strip("[]")
+    name = _hostname(host)
     if name == "localhost":
         return True
     try:

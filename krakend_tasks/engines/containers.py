@@ -1,4 +1,5 @@
-"""The docker engine: builds in the KrakenD builder image through the Docker SDK.
+"""Containers and images on a Docker engine, through the Docker SDK (engines/sdk.py): the docker
+engine, which builds in the KrakenD builder image; pulls, image builds, pushes, containers run.
 
 As KrakenD's official build does, modules compile from /go/pkg/mod (GOPATH=/go): a named volume
 mounted there holds the module cache, shared by every target; the build cache has a volume per
@@ -17,6 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from krakend_tasks import logs
 from krakend_tasks.engines.job import PASSED_ENV, BuildJob, Log, OutputTail, build_failure_hint
 from krakend_tasks.engines.process import ProcessTimedOut, watchdog
 from krakend_tasks.errors import BuildFailed, ConfigError, DockerUnavailable, ImageMissing, RegistryError
@@ -88,12 +90,12 @@ def ensure_image(client: docker.DockerClient, image: str, pull: str, log: Log, p
                                 "`target.<name>.image`")
     if pull == "always" or other or not present:
         repo, _, tag = image.rpartition(":") if ":" in image.split("/")[-1] else (image, "", "latest")
-        log(f"pulling {image} ({platform})")
+        log(logs.progress(f"pulling {image} ({platform})"))
         try:
             client.images.pull(repo, tag=tag, platform=platform)
         except docker.errors.APIError as exc:
             if present and not other:
-                log(f"pull of {image} failed, using the local image: {exc.explanation or exc}")
+                log(logs.warning(f"warning: pull of {image} failed, using the local image: {exc.explanation or exc}"))
                 return
             raise ImageMissing(f"image {image} is not present and could not be pulled: {exc.explanation or exc}",
                                hint="check the version and your registry access, or build/tag a local image and "
@@ -250,16 +252,16 @@ def build_image(context: Path, dockerfile: str, tag: str, *, platform: str, buil
 
     client = docker_client()
     try:
-        image, logs = client.images.build(path=str(context), dockerfile=dockerfile, tag=tag, rm=True, forcerm=True,
+        image, chunks = client.images.build(path=str(context), dockerfile=dockerfile, tag=tag, rm=True, forcerm=True,
                                           buildargs=buildargs, platform=platform, labels={LABEL: label})
     except docker.errors.BuildError as exc:
         detail = "".join(str(chunk.get("stream") or chunk.get("error") or "") for chunk in exc.build_log)
         raise BuildFailed(f"docker build of {tag} failed: {exc.msg}\n{detail.strip()}",
                           hint="read the build log above; check the artifacts in dist/ and the config path") from exc
-    for chunk in logs:
+    for chunk in chunks:
         stream = chunk.get("stream") if isinstance(chunk, dict) else None
         if isinstance(stream, str) and stream.strip():
-            log(stream.rstrip())
+            log(logs.output(stream.rstrip()))
     return str(image.id)
 
 
@@ -269,11 +271,13 @@ def push_image(client: docker.DockerClient, name: str, tag: str, log: Log) -> No
     from krakend_tasks.engines.sdk import docker
 
     host = name.split("/")[0] if "/" in name else "docker.io"
-    log(f"pushing {name}:{tag}")
+    log(logs.progress(f"pushing {name}:{tag}"))
     try:
         for chunk in client.images.push(name, tag=tag, stream=True, decode=True):
             if isinstance(chunk, dict) and chunk.get("error"):
                 raise _push_refused(host, name, tag, str(chunk["error"]))
+            if isinstance(chunk, dict) and chunk.get("status") and not chunk.get("progressDetail"):
+                log(logs.detail(" ".join(str(chunk[k]) for k in ("id", "status") if chunk.get(k))))
     except docker.errors.APIError as exc:
         raise _push_refused(host, name, tag, str(exc.explanation or exc)) from exc
 
@@ -301,6 +305,9 @@ def run_container(client: docker.DockerClient, options: dict[str, Any], log: Log
     daemon refuses to create (an unknown network, a bad mount) is a ConfigError; one still running
     after `timeout` seconds is killed (ProcessTimedOut)."""
     import threading
+
+    command = options.get("command")
+    log(logs.detail(f"$ docker run {options['image']} {shlex.join(command) if isinstance(command, list) else ''}"))
 
     import requests
 
@@ -335,9 +342,9 @@ def run_container(client: docker.DockerClient, options: dict[str, Any], log: Log
         if status != 0 and keep_failed:
             disarm()
             short = str(container.id)[:12]
-            print(f"kept the failed container {short} for a look (keep_failed_container): docker commit {short} "
-                  "krakend-tasks-debug && docker run --rm -it --entrypoint sh krakend-tasks-debug; "
-                  "the next build removes it", file=sys.stderr)
+            log(logs.warning(f"kept the failed container {short} for a look (keep_failed_container): docker commit "
+                             f"{short} krakend-tasks-debug && docker run --rm -it --entrypoint sh krakend-tasks-debug; "
+                             "the next build removes it"))
             kept = True
         return status
     finally:
@@ -359,8 +366,8 @@ def removed(container: Any) -> bool:
         container.remove(force=True)
         return True
     except Exception as exc:  # the SDK's errors, or requests' when the daemon is gone
-        print(f"warning: could not remove container {str(container.id)[:12]} (label {LABEL}): {exc}; "
-              f"remove it with `docker rm -f {str(container.id)[:12]}`", file=sys.stderr)
+        logs.to_stderr(logs.warning(f"warning: could not remove container {str(container.id)[:12]} (label {LABEL}): "
+                                    f"{exc}; remove it with `docker rm -f {str(container.id)[:12]}`"))
         return False
 
 
@@ -370,9 +377,9 @@ def _stream_logs(container: Any, log: Log) -> None:
         pending += chunk
         *lines, pending = pending.split(b"\n")
         for line in lines:
-            log(line.decode(errors="replace"))
+            log(logs.output(line.decode(errors="replace")))
     if pending:
-        log(pending.decode(errors="replace"))
+        log(logs.output(pending.decode(errors="replace")))
 
 
 @contextmanager
