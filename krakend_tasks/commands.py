@@ -107,7 +107,7 @@ def valid_image(reference: str, what: str) -> None:
     """An image reference given on the command line, or one clear error."""
     import re
 
-    from krakend_tasks.core.schema import IMAGE
+    from krakend_tasks.engines.registry import IMAGE
     if not re.fullmatch(IMAGE, reference):
         raise ConfigError(f"{what} {reference!r} is not an image reference",
                           hint='e.g. "krakend:2.13.8" or "registry.example.com/team/gateway:1.0"')

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from krakend_tasks.core.targets import parse_target
+from krakend_tasks.engines.registry import IMAGE, REPOSITORY
 from krakend_tasks.errors import ConfigError, did_you_mean
 
 # What each value may hold: never a control character (a newline would become a new line of a
@@ -24,11 +25,7 @@ Anything = Annotated[str, msgspec.Meta(pattern=r"^[^\x00]*\Z")]  # but a NUL byt
 Name = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*\Z")]  # a file name's stem
 AbsolutePath = Annotated[str, msgspec.Meta(pattern=r"^/[^\x00-\x1f\x7f]*\Z")]
 EnvName = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z_][A-Za-z0-9_]*\Z")]
-# image references, as Docker's reference grammar has them
-_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
-_REPOSITORY = rf"(?:[A-Za-z0-9.-]+(?::[0-9]+)?/)?{_COMPONENT}(?:/{_COMPONENT})*"
-REPOSITORY = rf"^{_REPOSITORY}\Z"
-IMAGE = rf"^{_REPOSITORY}(?::[A-Za-z0-9_][A-Za-z0-9_.-]{{0,127}})?(?:@sha256:[0-9a-f]{{64}})?\Z"
+# image references, as Docker's reference grammar has them (engines/registry.py)
 Repository = Annotated[str, msgspec.Meta(pattern=REPOSITORY)]
 Image = Annotated[str, msgspec.Meta(pattern=IMAGE)]
 Texts = Annotated[list[Text], msgspec.Meta(min_length=1)]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import shlex
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -245,19 +245,33 @@ def run(image: str, command: list[str], *, label: str, mounts: list[Any] | None 
     return run_container(client, spec, log, timeout, keep_failed)
 
 
-def build_image(context: Path, dockerfile: str, tag: str, *, platform: str, buildargs: dict[str, str],
-                label: str, log: Log) -> str:
-    """`docker build` through the SDK: the image id, or BuildFailed with the build's own output."""
+def build_image(client: docker.DockerClient, context: Path, dockerfile: str, tag: str, *, platform: str,
+                buildargs: dict[str, str], label: str, log: Log, files: Sequence[str] = ()) -> str:
+    """`docker build` through the SDK: the image id, or BuildFailed with the build's own output.
+    `files` (relative to `context`, the Dockerfile among them): the build context holds only them,
+    links followed, instead of the whole folder."""
+    import tempfile
+
     from krakend_tasks.engines.sdk import docker
 
-    client = docker_client()
-    try:
-        image, chunks = client.images.build(path=str(context), dockerfile=dockerfile, tag=tag, rm=True, forcerm=True,
-                                          buildargs=buildargs, platform=platform, labels={LABEL: label})
-    except docker.errors.BuildError as exc:
-        detail = "".join(str(chunk.get("stream") or chunk.get("error") or "") for chunk in exc.build_log)
-        raise BuildFailed(f"docker build of {tag} failed: {exc.msg}\n{detail.strip()}",
-                          hint="read the build log above; check the artifacts in dist/ and the config path") from exc
+    with tempfile.TemporaryFile() as archive:
+        source: dict[str, Any] = {"path": str(context)}
+        if files:
+            import tarfile
+
+            with tarfile.open(fileobj=archive, mode="w", dereference=True) as tar:
+                for name in files:
+                    tar.add(context / name, arcname=name, recursive=False)
+            archive.seek(0)
+            source = {"fileobj": archive, "custom_context": True}
+        try:
+            image, chunks = client.images.build(**source, dockerfile=dockerfile, tag=tag, rm=True, forcerm=True,
+                                                buildargs=buildargs, platform=platform, labels={LABEL: label})
+        except docker.errors.BuildError as exc:
+            detail = "".join(str(chunk.get("stream") or chunk.get("error") or "") for chunk in exc.build_log)
+            raise BuildFailed(f"docker build of {tag} failed: {exc.msg}\n{detail.strip()}",
+                              hint="read the build log above; check the artifacts in dist/ and the config path"
+                              ) from exc
     for chunk in chunks:
         stream = chunk.get("stream") if isinstance(chunk, dict) else None
         if isinstance(stream, str) and stream.strip():

@@ -32,6 +32,10 @@ _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 _HOST = r"(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*|\[[0-9a-fA-F:]+\])"
 REFERENCE = re.compile(rf"(?:(?P<host>{_HOST}(?::[0-9]+)?)/)?(?P<path>{_COMPONENT}(?:/{_COMPONENT})*)"
                        r"(?::(?P<tag>[\w][\w.-]{0,127}))?")
+# the same grammar as patterns for the settings' schema: a repository, and an image (a digest allowed)
+_REPOSITORY = rf"(?:{_HOST}(?::[0-9]+)?/)?{_COMPONENT}(?:/{_COMPONENT})*"
+REPOSITORY = rf"^{_REPOSITORY}\Z"
+IMAGE = rf"^{_REPOSITORY}(?::[A-Za-z0-9_][A-Za-z0-9_.-]{{0,127}})?(?:@sha256:[0-9a-f]{{64}})?\Z"
 
 
 class Reference(NamedTuple):
@@ -89,7 +93,10 @@ class Registry:
         self.host = host
         self.http = requests.Session()
         self.http.headers["User-Agent"] = "krakend-tasks"
-        self.schemes = ("https", "http") if insecure else ("https",)
+        # as the engine does, TLS first where it may fall back to plain HTTP; but on loopback, where
+        # nothing leaves this machine, plain HTTP first (a local registry rarely has TLS)
+        self.schemes = ("https",) if not insecure else ("http", "https") if _loopback(_hostname(host)) else (
+            "https", "http")
         self.base = ""
         self.credentials = credentials
         self.tokens: dict[str, str] = {}
