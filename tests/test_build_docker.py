@@ -12,6 +12,7 @@ import sys
 
 import pytest
 
+from krakend_tasks import logs
 from krakend_tasks.core.build import build
 from krakend_tasks.core.elf import read_elf
 from krakend_tasks.core.settings import load_settings
@@ -90,14 +91,16 @@ def test_compile_error_leaves_no_container(example, docker_client):
     assert not list(settings.dist_dir.glob("*"))
 
 
-def test_a_failed_builds_container_is_kept_when_asked_and_removed_by_the_next_build(example, docker_client, capsys):
+def test_a_failed_builds_container_is_kept_when_asked_and_removed_by_the_next_build(example, docker_client):
     (example / "broken.go").write_text("package main\n\nfunc broken() { undefined_name() }\n")
     settings = load_settings(example, **docker_settings(), targets="amd64-alpine", keep_failed_container=True)
+    lines: list[str] = []
     with pytest.raises(BuildFailed):
-        build_in(settings)
+        build_in(settings, log=lines.append)
     [kept] = our_containers(docker_client)
     assert kept.status == "exited" and kept.labels["krakend-tasks"] == "build"
-    assert f"kept the failed container {kept.id[:12]} for a look" in capsys.readouterr().err
+    [said] = [line for line in lines if f"kept the failed container {kept.id[:12]} for a look" in line]
+    assert logs.kind_of(said) == "warning"
     (example / "broken.go").unlink()
     build_in(settings)
     assert our_containers(docker_client) == []
