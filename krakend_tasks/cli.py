@@ -54,7 +54,7 @@ def run(argv: Sequence[str]) -> int:
         from krakend_tasks import commands, logs
 
         if command.name != args[0]:
-            logs.to_stderr(logs.warning(f"{PROG} {args[0]} is now {PROG} {command.name} (the old name still works)"))
+            logs.renamed(f"{PROG} {args[0]}", f"{PROG} {command.name}")
         return commands.run(command, ".", given=given)
     except UsageError as exc:
         print(exc, file=sys.stderr)

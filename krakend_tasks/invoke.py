@@ -48,7 +48,7 @@ def make_task(command: Command, name: str = "") -> Task:
         if name:
             from krakend_tasks import logs
 
-            logs.to_stderr(logs.warning(f"invoke task {name} is now {command.name} (the old name still works)"))
+            logs.renamed(f"invoke task {name}", command.name)
         arguments = {}
         for option in options:
             value = given.get(_parameter(option))

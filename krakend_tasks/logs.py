@@ -91,5 +91,6 @@ def to_stderr(line: str) -> None:
     print(line, file=out, flush=True)
 
 
-def silent(line: str) -> None:
-    """A log that shows nothing."""
+def renamed(old: str, new: str) -> None:
+    """What a session, task or command run by its old name says: its new one."""
+    to_stderr(warning(f"{old} is now {new} (the old name still works)"))

@@ -97,8 +97,9 @@ def _session(name: str, spec: Spec, project: str, settings: dict[str, Any]) -> C
         if given is None:  # --help was printed
             return
         if spec.renamed:
-            s.warn(f"nox -s {s.name} is now nox -s {name.removesuffix(spec.name)}{spec.renamed} "
-                   "(the old name still works)")
+            from krakend_tasks import logs
+
+            logs.renamed(f"nox -s {s.name}", f"nox -s {name.removesuffix(spec.name)}{spec.renamed}")
         if spec.targets is not None:
             given["targets"] = spec.targets
         if spec.command == "matrix":  # its rows name this noxfile's sessions, prefix included

@@ -118,3 +118,33 @@ def test_nothing_to_ship(tmp_path, shipped_project):
     out = ship(shipped_project, "--no-build")
     assert out.returncode == 2 and f"no alpine build of KrakenD {VERSION}" in out.stderr
     assert not (shipped_project / "Dockerfile").exists()
+
+
+def test_the_image_is_built_from_what_it_copies_only(shipped_project, krakend_image, docker_client, tmp_path):
+    """A krakend.json linked from a shared config folder outside the project reaches the image as
+    its content (a whole-folder context would carry the link, which points outside it); a FIFO and
+    a socket in the project (a dev server's) are not read. The real KrakenD in the image checks the
+    config and loads the plugin."""
+    import socket
+
+    shared = tmp_path / "shared-config"
+    shared.mkdir()
+    (shipped_project / "krakend.json").rename(shared / "krakend.json")
+    (shipped_project / "krakend.json").symlink_to(shared / "krakend.json")
+    os.mkfifo(shipped_project / "pipe")
+    listening = socket.socket(socket.AF_UNIX)
+    listening.bind(str(shipped_project / "dev.sock"))
+    try:
+        out = ship(shipped_project, "--tag", "geo-linked:test", "--arch", "amd64")
+    finally:
+        listening.close()
+    assert out.returncode == 0, out.stderr
+    try:
+        checked = docker_client.containers.run("geo-linked:test", ["check", "-c", "/etc/krakend/krakend.json"],
+                                               remove=True, network_mode="none", stdout=True, stderr=True)
+        assert b"Syntax OK!" in checked, checked
+        loaded = docker_client.containers.run("geo-linked:test", ["test-plugin", "-s", "/opt/krakend/plugins/geo.so"],
+                                              remove=True, network_mode="none", stdout=True, stderr=True)
+        assert b"[OK] SERVER\tgeo.so\n" in loaded, loaded
+    finally:
+        docker_client.images.remove("geo-linked:test", force=True)

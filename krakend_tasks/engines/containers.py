@@ -246,27 +246,24 @@ def run(image: str, command: list[str], *, label: str, mounts: list[Any] | None 
 
 
 def build_image(client: docker.DockerClient, context: Path, dockerfile: str, tag: str, *, platform: str,
-                buildargs: dict[str, str], label: str, log: Log, files: Sequence[str] = ()) -> str:
+                buildargs: dict[str, str], label: str, log: Log, files: Sequence[str]) -> str:
     """`docker build` through the SDK: the image id, or BuildFailed with the build's own output.
-    `files` (relative to `context`, the Dockerfile among them): the build context holds only them,
-    links followed, instead of the whole folder."""
+    The build context holds only `files` (relative to `context`, the Dockerfile among them), links
+    followed, never the whole folder."""
+    import tarfile
     import tempfile
 
     from krakend_tasks.engines.sdk import docker
 
     with tempfile.TemporaryFile() as archive:
-        source: dict[str, Any] = {"path": str(context)}
-        if files:
-            import tarfile
-
-            with tarfile.open(fileobj=archive, mode="w", dereference=True) as tar:
-                for name in files:
-                    tar.add(context / name, arcname=name, recursive=False)
-            archive.seek(0)
-            source = {"fileobj": archive, "custom_context": True}
+        with tarfile.open(fileobj=archive, mode="w", dereference=True) as tar:
+            for name in files:
+                tar.add(context / name, arcname=name, recursive=False)
+        archive.seek(0)
         try:
-            image, chunks = client.images.build(**source, dockerfile=dockerfile, tag=tag, rm=True, forcerm=True,
-                                                buildargs=buildargs, platform=platform, labels={LABEL: label})
+            image, chunks = client.images.build(fileobj=archive, custom_context=True, dockerfile=dockerfile, tag=tag,
+                                                rm=True, forcerm=True, buildargs=buildargs, platform=platform,
+                                                labels={LABEL: label})
         except docker.errors.BuildError as exc:
             detail = "".join(str(chunk.get("stream") or chunk.get("error") or "") for chunk in exc.build_log)
             raise BuildFailed(f"docker build of {tag} failed: {exc.msg}\n{detail.strip()}",

@@ -263,7 +263,7 @@ def _loopback(name: str) -> bool:
 def insecure_for(client: Any, host: str) -> bool:
     """Whether the Docker engine treats `host` as an insecure registry (loopback always is)."""
     name = _hostname(host)
-    if name == "localhost":
+    if _loopback(name):
         return True
     try:
         config = client.info().get("RegistryConfig") or {}
@@ -277,4 +277,4 @@ def insecure_for(client: Any, host: str) -> bool:
     except ValueError:
         return False
     cidrs = config.get("InsecureRegistryCIDRs") or ["127.0.0.0/8", "::1/128"]
-    return address.is_loopback or any(address in ipaddress.ip_network(cidr, strict=False) for cidr in cidrs)
+    return any(address in ipaddress.ip_network(cidr, strict=False) for cidr in cidrs)
