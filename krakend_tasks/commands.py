@@ -465,7 +465,7 @@ def smoke(project: str | Path, *, config: str | None = None, krakend_bin: str | 
           output: str | None = None, junit: str | None = None, json: bool = False, **settings: Any) -> int:
     """Start the real KrakenD with the built plugins and the config; 0: every spec passed, 1: not."""
     from krakend_tasks.annotations import chosen
-    from krakend_tasks.core.smoke import READY_TIMEOUT
+    from krakend_tasks.core.gateway import READY_TIMEOUT
     from krakend_tasks.core.smoke import smoke as run_smoke
     from krakend_tasks.core.specs import REQUEST_TIMEOUT
     from krakend_tasks.junit import writable, write_junit
@@ -502,7 +502,7 @@ def dev(project: str | Path, *, config: str | None = None, krakend_bin: str | No
 
     gc.enable()  # the console script turns the collector off for short runs; a loop lives for hours
     from krakend_tasks.core.dev import dev as run_dev
-    from krakend_tasks.core.smoke import READY_TIMEOUT
+    from krakend_tasks.core.gateway import READY_TIMEOUT
     from krakend_tasks.core.specs import REQUEST_TIMEOUT
     from krakend_tasks.render import dev_screen
 

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from krakend_tasks.core.gateway import free_port
 from krakend_tasks.core.releases import resolve
 from krakend_tasks.core.scaffold import new
-from krakend_tasks.core.smoke import free_port
 
 from .conftest import PYTHON, VERSION, command_lines, our_containers
 

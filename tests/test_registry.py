@@ -19,6 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from krakend_tasks.core.gateway import free_port
 from krakend_tasks.engines.containers import ensure_image
 from krakend_tasks.errors import ImageMissing
 
@@ -180,12 +181,6 @@ def test_a_registry_that_needs_a_login(auth_registry, shipped_project, tmp_path)
     helped = ship(shipped_project, *args[:-3], "--tag", reference.replace(":1", ":2"), "--push", env=env)
     assert helped.returncode == 0, helped.stderr
     assert password not in helped.stdout + helped.stderr
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_registries_that_do_not_answer_or_are_not_registries(registry, shipped_project):  # noqa: F811

@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
+from krakend_tasks.core.gateway import free_port
 from krakend_tasks.core.releases import resolve
 from krakend_tasks.core.scaffold import new
 from krakend_tasks.core.settings import load_settings
-from krakend_tasks.core.smoke import free_port
 from krakend_tasks.core.specs import go_json, go_value, read_specs
 
 from .conftest import PYTHON, ROOT, VERSION, build_in, run

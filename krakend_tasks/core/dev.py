@@ -1,7 +1,7 @@
 """The development loop: build, start KrakenD, run the specs; then, on every save, again.
 
-One module over the build (core/build) and the smoke run's gateway (core/smoke: the staged config,
-the echo backend, core/krakend_run.serve, core/specs): nothing here starts KrakenD its own way.
+One module over the build (core/build) and the gateway (core/gateway: the staged config, the echo
+backend, KrakenD started and awaited; core/specs): nothing here starts KrakenD its own way.
 
 - Start: the plugins built for one target (the KrakenD's), KrakenD started with them and the
   project's config on the port, `/__health` awaited, the specs run.
@@ -32,13 +32,10 @@ from typing import Any, NamedTuple
 from krakend_tasks.core.build import build
 from krakend_tasks.core.configure import krakend_check, read_config
 from krakend_tasks.core.files import remove_stale
-from krakend_tasks.core.krakend_run import Running, serve
-from krakend_tasks.core.settings import Settings, load_settings
-from krakend_tasks.core.smoke import (
+from krakend_tasks.core.gateway import (
     READY_TIMEOUT,
     as_users,
     config_port,
-    declared_specs,
     echo_backend,
     host_target,
     plugin_block,
@@ -46,7 +43,9 @@ from krakend_tasks.core.smoke import (
     stage,
     wait_ready,
 )
-from krakend_tasks.core.specs import REQUEST_TIMEOUT, Spec, check
+from krakend_tasks.core.krakend_run import Running, serve
+from krakend_tasks.core.settings import Settings, load_settings
+from krakend_tasks.core.specs import REQUEST_TIMEOUT, Spec, check, declared_specs
 from krakend_tasks.core.targets import Target
 from krakend_tasks.errors import ConfigError, KrakendTasksError
 

@@ -21,14 +21,17 @@ import math
 import re
 import time
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import quote, urljoin, urlsplit
 
 from krakend_tasks.core.files import load_json, read_regular
 from krakend_tasks.errors import ConfigError
+
+if TYPE_CHECKING:
+    from krakend_tasks.core.settings import Settings
 
 REQUEST_TIMEOUT = 10.0  # seconds for one spec's answer, redirects included
 BODY_LIMIT = 64 << 20  # bytes of an answer read; a larger one is judged on its start, and said so
@@ -237,6 +240,18 @@ def from_smoke(requests: Sequence[Any], port: int) -> list[Spec]:
         specs.append(Spec(f"smoke-{i}", f"[[smoke]] #{i}", r.method, f"http://localhost:{port}{r.path}",
                           tuple(r.headers.items()), r.body.encode() if r.body else None, expect))
     return specs
+
+
+def declared_specs(settings: Settings, port: int, log: Callable[[str], None] = lambda _: None) -> list[Spec]:
+    """The `[[smoke]]` requests, then the specs of the `smoke_specs` folder; their warnings logged."""
+    specs = from_smoke(settings.smoke, port)
+    if settings.smoke_specs:
+        found, warnings = read_specs(settings.project / settings.smoke_specs, port)
+        for warning in warnings:
+            log(warning(f"warning: {warning}"))
+        specs += found
+    return specs
+
 
 
 # Sending, as Go's http.DefaultClient ------------------------------------------------------------
