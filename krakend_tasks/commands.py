@@ -547,3 +547,55 @@ def matrix(project: str | Path, *, json: bool = False, session_prefix: str = "",
             for row in ci_matrix(each, lambda target: session_names(target, session_prefix))["include"]]
     print_matrix({"include": rows}, as_machine=json)
     return 0
+
+
+def bench(project: str | Path, *, config: str | None = None, krakend_bin: str | None = None,
+          image: str | None = None, baseline: str | None = None, paths: list[str] | None = None,
+          rate: int | None = None, rounds: int | None = None, duration: float | None = None,
+          max_overhead: str | None = None, plot: str | None = None, request_timeout: float | None = None,
+          load_timeout: float | None = None, output: str | None = None, junit: str | None = None,
+          json: bool = False, **settings: Any) -> int:
+    """The same KrakenD with and without the plugins, side by side. 0: within budget (or no budget),
+    1: over it, or the arms' error rates differ; inconclusive is 0 with a warning."""
+    from krakend_tasks.annotations import chosen
+    from krakend_tasks.core.bench import DURATION, ROUNDS, parse_budget
+    from krakend_tasks.core.bench import bench as run_bench
+    from krakend_tasks.core.gateway import READY_TIMEOUT
+    from krakend_tasks.core.specs import REQUEST_TIMEOUT
+    from krakend_tasks.junit import writable, write_junit
+    from krakend_tasks.render import bench_annotations, bench_suite, print_bench
+
+    output = chosen(output)
+    report_to = writable(Path(junit)) if junit else None  # refused before any work
+    plot_to = writable(Path(plot), "--plot") if plot else None
+    budget = parse_budget(max_overhead) if max_overhead is not None else None
+    if rounds is not None and not 1 <= rounds <= 1000:
+        raise ConfigError(f"--rounds {rounds}: not a number of rounds in [1, 1000]", hint=f"e.g. --rounds {ROUNDS}")
+    loaded = load_settings(project, **settings).one_release("bench")
+    if not krakend_bin and not image:
+        image = f"{loaded.krakend_image}:{loaded.release.version}"
+    path = Path(config) if config else loaded.project / "krakend.json"
+    report = run_bench(loaded, path, krakend_bin=krakend_bin, image=image,
+                       baseline=Path(baseline) if baseline else None, paths=paths or (), rate=rate,
+                       rounds=ROUNDS if rounds is None else rounds,
+                       duration=seconds("--duration", duration, DURATION), budget=budget,
+                       request_timeout=seconds("--request-timeout", request_timeout, REQUEST_TIMEOUT),
+                       ready_timeout=seconds("--load-timeout", load_timeout, READY_TIMEOUT), log=logs.to_stderr)
+    print_bench(report, as_machine=json or output == "json")
+    if output == "github":
+        from krakend_tasks.annotations import print_annotations
+        print_annotations(bench_annotations(report, path), sys.stdout)
+    if report_to:
+        write_junit(report_to, [bench_suite(report)])
+    if plot_to:
+        from krakend_tasks.core.files import write_atomic
+        from krakend_tasks.plots import page, svg
+
+        title = f"{', '.join(report.plugins)}: latency with and without the plugin ({report.rate} requests/s)"
+        picture = svg({"baseline": report.samples("baseline"), "plugin": report.samples("plugin")}, title)
+        write_atomic(plot_to, page(picture, title) if plot_to.suffix.lower() in (".html", ".htm") else picture)
+        logs.to_stderr(f"wrote {plot_to}")
+    if report.verdict == "inconclusive":
+        logs.to_stderr(logs.warning("inconclusive: the interval straddles the budget; more rounds narrow it "
+                                    "(--rounds)"))
+    return 1 if report.verdict == "fail" else 0

@@ -153,6 +153,18 @@ class RegistryError(KrakendTasksError):
     exit_code = 16
 
 
+class GatewayFailed(KrakendTasksError):
+    """KrakenD refused a plugin, would not start, or exited under load (bench): its own words."""
+
+    exit_code = 17
+
+
+class LoadNotHeld(KrakendTasksError):
+    """This machine could not send the load asked for: the generator fell behind in every round."""
+
+    exit_code = 18
+
+
 def from_os_error(exc: OSError) -> KrakendTasksError:
     """An OSError no command expected, in words: which file, what happened, what to do."""
     where = f" {exc.filename}" if exc.filename else ""

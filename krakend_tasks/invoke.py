@@ -112,10 +112,7 @@ def _call(run: Callable[[], int]) -> None:
 
 
 TASKS = {c.name: make_task(c) for c in COMMANDS}
-build, check, inspect, new, configure, ship, matrix = (TASKS[n] for n in (
-    "build", "check", "inspect", "new", "configure", "ship", "matrix"))
-test_load = TASKS["test-load"]
-check_plugin, test_plugin = TASKS["check-plugin"], TASKS["test-plugin"]
+globals().update({c.function: TASKS[c.name] for c in COMMANDS})  # krakend_tasks.invoke.build, .smoke, ...
 
 
 def collection(project: str | None = None, name: str = "krakend", **defaults: Any) -> Collection:

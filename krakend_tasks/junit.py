@@ -30,16 +30,17 @@ class Suite(NamedTuple):
     cases: Sequence[Case]
 
 
-def writable(path: Path) -> Path:
+def writable(path: Path, option: str = "--junit") -> Path:
     """`path` when a report can be written there; a ConfigError before any work otherwise."""
     folder = path.parent
     if path.is_dir():
-        raise ConfigError(f"--junit {path}: is a folder", hint="name a file, e.g. --junit reports/smoke.xml")
+        example = "reports/bench.svg" if option == "--plot" else "reports/smoke.xml"
+        raise ConfigError(f"{option} {path}: is a folder", hint=f"name a file, e.g. {option} {example}")
     if not folder.is_dir():
-        raise ConfigError(f"--junit {path}: the folder {folder} does not exist",
+        raise ConfigError(f"{option} {path}: the folder {folder} does not exist",
                           hint=f"create it first (mkdir -p {folder}), or name a file in an existing folder")
     if not os.access(folder, os.W_OK | os.X_OK):
-        raise ConfigError(f"--junit {path}: the folder {folder} cannot be written",
+        raise ConfigError(f"{option} {path}: the folder {folder} cannot be written",
                           hint="name a file in a folder you can write")
     return path
 

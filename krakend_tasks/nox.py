@@ -16,18 +16,9 @@ import nox
 
 from krakend_tasks.core.targets import ALL_TARGETS, Arch, Libc
 from krakend_tasks.errors import KrakendTasksError, check_registration, described
-from krakend_tasks.options import BY_NAME, UsageError, parse, session_names
+from krakend_tasks.options import BY_NAME, COMMANDS, UsageError, parse
 
 MARK = "_krakend_tasks_session"
-FAILURE = {  # what a status of 1 means, per command
-    "check": "the plugin is not compatible with this KrakenD release",
-    "check-plugin": "KrakenD's check found incompatibilities",
-    "inspect": "the preflight found a plugin that will not load",
-    "test-load": "a plugin does not load",
-    "test-plugin": "a plugin does not load",
-    "configure": "the configuration uses a plugin nothing provides, or KrakenD rejects it",
-    "smoke": "the smoke run failed",
-}
 
 
 class Spec(NamedTuple):
@@ -41,30 +32,25 @@ class Spec(NamedTuple):
 
 
 def specs() -> Iterator[Spec]:
-    yield Spec("build", "build", "Build the KrakenD plugin for every target (options after --).")
-    for arch in Arch:
-        yield Spec(f"build_{arch.value}", "build", f"Build the plugin for {arch.value} (alpine and generic).",
-                   arch.value)
-    for t in ALL_TARGETS:
-        libc = "musl" if t.libc is Libc.ALPINE else "glibc"
-        yield Spec(session_names(t)["build_session"], "build", f"Build the plugin for {t.name} ({libc}).", t.name)
-    yield Spec("check", "check", "Check go.sum, Go and libc against the KrakenD release (as check-plugin, and more).")
-    yield Spec("inspect", "inspect", "Describe built plugins (arch, libc, Go, modules, registerers) and preflight.")
-    yield Spec("test_load", "test-load", "Load every built plugin for real (KrakenD, its image, or a Go loader).")
-    for t in ALL_TARGETS:
-        yield Spec(session_names(t)["test_session"], "test-load", f"Load the {t.name} plugin for real.", t.name)
-    yield Spec("test_plugin", "test-load", "Old name of test_load (still works).", renamed="test_load")
-    for t in ALL_TARGETS:
-        new = session_names(t)["test_session"]
-        yield Spec(f"test_plugin_{t.ident}", "test-load", f"Old name of {new} (still works).", t.name, new)
-    yield Spec("new", "new", "Scaffold a plugin project: -- --type server|client|modifier --name NAME.")
-    yield Spec("configure", "configure", "Add the plugin to krakend.json (plugin block and its namespace).")
-    yield Spec("ship", "ship", "Write a Dockerfile of KrakenD's image with the plugin and config; build it.")
-    yield Spec("smoke", "smoke", "Run the built plugins in the real KrakenD and send the declared requests.")
-    yield Spec("dev", "dev", "The development loop: build, run KrakenD and the specs; on every save, again.")
-    yield Spec("matrix", "matrix", "Print the targets as a GitHub Actions matrix (-- --json for CI).")
-    yield Spec("krakend_check_plugin", "check-plugin", "KrakenD's check-plugin: -- -s go.sum -g GO -l LIBC -f.")
-    yield Spec("krakend_test_plugin", "test-plugin", "KrakenD's test-plugin output: -- -s|-c|-m FILES...")
+    """Every session, made from options.COMMANDS: one per command; per architecture and per target for
+    the commands that say so; the old names, which say the new ones."""
+    for command in COMMANDS:
+        name = command.session_name
+        yield Spec(name, command.name, f"{command.help} (options after --)")
+        if command.per_target == "arch":
+            for arch in Arch:
+                yield Spec(f"{name}_{arch.value}", command.name, f"{command.help} For {arch.value} (alpine and "
+                           "generic).", arch.value)
+        if command.per_target:
+            for t in ALL_TARGETS:
+                libc = "musl" if t.libc is Libc.ALPINE else "glibc"
+                yield Spec(f"{name}_{t.ident}", command.name, f"{command.help} For {t.name} ({libc}).", t.name)
+        for old in command.old_sessions:
+            yield Spec(old, command.name, f"Old name of {name} (still works).", renamed=name)
+            if command.per_target:
+                for t in ALL_TARGETS:
+                    yield Spec(f"{old}_{t.ident}", command.name, f"Old name of {name}_{t.ident} (still works).",
+                               t.name, f"{name}_{t.ident}")
 
 
 def register(project: str = ".", *, prefix: str = "", default: bool = False, **settings: Any) -> list[str]:
@@ -106,7 +92,7 @@ def _session(name: str, spec: Spec, project: str, settings: dict[str, Any]) -> C
             given["session_prefix"] = name.removesuffix(spec.name)
         status = _call(s, lambda: commands.run(command, project, settings, given, "register()"))
         if status:
-            s.error(f"{spec.command}: {FAILURE.get(spec.command, 'failed')}")
+            s.error(f"{spec.command}: {command.failure}")
 
     session.__name__ = name
     session.__doc__ = spec.doc

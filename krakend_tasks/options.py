@@ -40,6 +40,9 @@ class Option(NamedTuple):
 
 
 class Command(NamedTuple):
+    """One command, declared once: the CLI, the nox sessions, the invoke tasks and the docs' options
+    table are all made from it."""
+
     name: str  # as the CLI and invoke say it: "check-plugin"
     function: str  # in krakend_tasks.commands
     help: str
@@ -47,6 +50,14 @@ class Command(NamedTuple):
     settings: bool = True  # takes the SETTINGS options too
     only: tuple[str, ...] = ()  # of those, only these (the drop-ins: what applies to KrakenD's commands)
     old_names: tuple[str, ...] = ()  # names it had before: they still work, and say the new one
+    failure: str = "failed"  # what its status 1 means (nox says it)
+    session: str = ""  # its nox session (default: the name with underscores)
+    per_target: str = ""  # "target": also a session per target; "arch": per architecture and per target
+    old_sessions: tuple[str, ...] = ()  # nox names it had before (and, per target, `<old>_<target>`)
+
+    @property
+    def session_name(self) -> str:
+        return self.session or self.name.replace("-", "_")
 
     def all_options(self) -> tuple[Option, ...]:
         if not self.settings:
@@ -114,12 +125,14 @@ TYPES = Option("type", "plugin type: server, client or modifier (default: what t
 
 DROP_IN_SETTINGS = ("version", "target", "krakend-image", "pull", "modcache")  # what KrakenD's commands depend on
 COMMANDS: tuple[Command, ...] = (
-    Command("build", "build", "Build the KrakenD plugin for the selected targets into dist/.", (
+    Command("build", "build", "Build the KrakenD plugin for the selected targets into dist/.", per_target="arch",
+            options=(
         JSON, FORMAT,
         Option("keep-unloadable", "keep a build whose packages differ from KrakenD's (it will not load); without "
                                   "it such a build fails and is removed", takes="bool"),
     )),
-    Command("check", "check", "Check go.sum, Go and libc against a KrakenD release (as check-plugin, and more).", (
+    Command("check", "check", "Check go.sum, Go and libc against a KrakenD release (as check-plugin, and more).",
+            failure="the plugin is not compatible with this KrakenD release", options=(
         Option("format", "table (default), json, krakend (KrakenD's own check-plugin text), or github (annotations "
                          "on go.mod's lines; the default when GITHUB_ACTIONS=true)", dest="output", choices=FORMATS),
         JUNIT,
@@ -131,9 +144,11 @@ COMMANDS: tuple[Command, ...] = (
         KRAKEND_BIN, IMAGE,
     )),
     Command("inspect", "inspect", "Describe built plugins without loading them, and predict load failures.",
-            (PATHS, TYPES, JSON, FORMAT, KRAKEND_BIN, IMAGE)),
+            (PATHS, TYPES, JSON, FORMAT, KRAKEND_BIN, IMAGE),
+            failure="the preflight found a plugin that will not load"),
     Command("test-load", "test_load", "Load built plugins for real and compare their packages with KrakenD's.",
-            (PATHS, TYPES, JSON, FORMAT, JUNIT, KRAKEND_BIN, IMAGE, LOAD_TIMEOUT), old_names=("test",)),
+            (PATHS, TYPES, JSON, FORMAT, JUNIT, KRAKEND_BIN, IMAGE, LOAD_TIMEOUT), old_names=("test",),
+            failure="a plugin does not load", per_target="target", old_sessions=("test_plugin",)),
     Command("new", "new", "Scaffold a plugin project that builds, checks and loads with these tasks.", (
         Option("type", "server, client or modifier", dest="kind", choices=PLUGIN_TYPES),
         Option("name", "the plugin's name (lower case, digits, dashes)", metavar="NAME"),
@@ -158,7 +173,7 @@ COMMANDS: tuple[Command, ...] = (
         Option("validate", "check every plugin name the config uses against the plugins in dist/", takes="bool"),
         Option("plugins", "folder of plugins to validate against (default: dist)", dest="plugins_dir", metavar="DIR"),
         KRAKEND_BIN, IMAGE,
-    )),
+    ), failure="the configuration uses a plugin nothing provides, or KrakenD rejects it"),
     Command("ship", "ship", "Write a Dockerfile of KrakenD's image with the plugin and config; build it.", (
         Option("config", "the krakend.json to ship (default: krakend.json)", metavar="FILE"),
         Option("force", "replace a Dockerfile krakend-tasks did not write", takes="bool"),
@@ -189,7 +204,7 @@ COMMANDS: tuple[Command, ...] = (
         FORMAT,
         Option("junit", "also write the results as JUnit XML (one testcase per spec) to FILE", metavar="FILE"),
         JSON,
-    )),
+    ), failure="the smoke run failed"),
     Command("dev", "dev", "The development loop: build, run KrakenD and the specs; on every save, again.", (
         Option("config", "the krakend.json to run (default: krakend.json)", metavar="FILE"),
         Option("krakend-bin", "a KrakenD binary to run (the plugins of its target)", metavar="PATH"),
@@ -204,6 +219,27 @@ COMMANDS: tuple[Command, ...] = (
         Option("plain", "a line per event (the default when not a terminal)", takes="bool"),
         Option("json", "a JSON object per event", takes="bool"),
     )),
+    Command("bench", "bench", "What the plugins cost: the same KrakenD with and without them, under one load.", (
+        Option("config", "the krakend.json to run (default: krakend.json)", metavar="FILE"),
+        Option("krakend-bin", "a KrakenD binary to run (the plugins of its target)", metavar="PATH"),
+        Option("image", "a KrakenD image to run (default: KRAKEND-IMAGE:VERSION; the host's alpine plugins)",
+               metavar="IMAGE"),
+        Option("baseline", "the config of the baseline arm (default: the config without this project's plugins), "
+                           "e.g. the same behaviour in Lua", metavar="FILE"),
+        Option("path", "a path to send GET requests to (repeatable; default: the [[smoke]] requests, the specs and "
+                       "the config's GET endpoints that both arms answer alike)", dest="paths", takes="list",
+               metavar="PATH"),
+        Option("rate", "requests per second to each arm (default: 30% of what the baseline answers flat out)",
+               takes="int", metavar="N"),
+        Option("rounds", "paired rounds, each arm once per round in ABBA order (default 6)", takes="int",
+               metavar="N"),
+        Option("duration", "seconds of load per arm and round (default 3)", takes="float", metavar="S"),
+        Option("max-overhead", "the budget: a time (1ms, 250us) or a share of the baseline (5%), held against the "
+                               "p50 and p99 overhead: pass, fail (exit 1) or inconclusive", metavar="BUDGET"),
+        Option("plot", "also draw both latency distributions to FILE (.svg, or .html)", metavar="FILE"),
+        Option("request-timeout", "seconds each request may take (default 10)", takes="float", metavar="S"),
+        LOAD_TIMEOUT, FORMAT, JUNIT, JSON,
+    ), failure="the plugins are over the budget, or the arms' error rates differ"),
     Command("matrix", "matrix", "Print the targets as a GitHub Actions matrix (include form).", (JSON,)),
     Command("check-plugin", "check_plugin", "KrakenD's `check-plugin`, exactly, against a release (no KrakenD).", (
         Option("sum", "the plugin's go.sum (default ./go.sum)", short="-s", metavar="FILE"),
@@ -211,14 +247,14 @@ COMMANDS: tuple[Command, ...] = (
         Option("libc", "libc string the plugin is built with (default: empty)", short="-l", metavar="S"),
         Option("format", "print the commands that fix module differences", dest="fix", takes="bool", short="-f"),
         KRAKEND_BIN,
-    ), only=DROP_IN_SETTINGS),
+    ), only=DROP_IN_SETTINGS, failure="KrakenD's check found incompatibilities", session="krakend_check_plugin"),
     Command("test-plugin", "test_plugin", "KrakenD's `test-plugin` output for plugin files (no KrakenD).", (
         Option("server", "the artifact should contain a Server Plugin", takes="bool", short="-s"),
         Option("client", "the artifact should contain a Client Plugin", takes="bool", short="-c"),
         Option("modifier", "the artifact should contain a Req/Resp Modifier Plugin", takes="bool", short="-m"),
         Option("plugin", "plugin files", dest="paths", takes="list", positional=True, metavar="PLUGIN"),
         KRAKEND_BIN,
-    ), only=DROP_IN_SETTINGS),
+    ), only=DROP_IN_SETTINGS, failure="a plugin does not load", session="krakend_test_plugin"),
 )
 BY_NAME = {c.name: c for c in COMMANDS}
 RENAMED = {old: c for c in COMMANDS for old in c.old_names}  # an old name: the command it now is
@@ -227,7 +263,8 @@ RENAMED = {old: c for c in COMMANDS for old in c.old_names}  # an old name: the 
 def session_names(target: Target, prefix: str = "") -> dict[str, str]:
     """The nox sessions that build and load one target, as register(prefix=...) names them; the CI
     matrix's rows run them."""
-    return {"build_session": f"{prefix}build_{target.ident}", "test_session": f"{prefix}test_load_{target.ident}"}
+    return {f"{kind}_session": f"{prefix}{BY_NAME[name].session_name}_{target.ident}"
+            for kind, name in (("build", "build"), ("test", "test-load"))}
 
 
 REPEATED = "__as_option"
@@ -261,7 +298,7 @@ def parser(command: Command, prog: str) -> argparse.ArgumentParser:
     p.add_argument("-h", "--help", action="store_true", help="show this help")
     for o in command.all_options():
         names = [o.short, o.flag] if o.short else [o.flag]
-        common: dict[str, Any] = {"dest": o.keyword, "help": o.help}
+        common: dict[str, Any] = {"dest": o.keyword, "help": o.help.replace("%", "%%")}
         if o.takes == "bool":
             p.add_argument(*names, action="store_true", default=None, **common)
         elif o.takes == "switch":

@@ -12,6 +12,7 @@ from krakend_tasks import logs
 
 if TYPE_CHECKING:
     from krakend_tasks.annotations import Annotation
+    from krakend_tasks.core.bench import BenchReport
     from krakend_tasks.core.check import Report
     from krakend_tasks.core.dev import Event
     from krakend_tasks.core.findings import Finding
@@ -435,3 +436,89 @@ def smoke_annotations(report: SmokeReport, settings: Settings) -> list[Annotatio
     found += [Annotation("error", problem, shown(settings.project / "krakend.json"), 1, title="smoke")
               for problem in report.problems]
     return found
+
+
+# bench --------------------------------------------------------------------------------------------
+
+def bench_document(report: BenchReport) -> dict[str, Any]:
+    """bench's --json body: both arms, the overhead of each figure with its 95% interval, the verdict."""
+    def rounded(value: Any) -> Any:
+        return round(value, 4) if isinstance(value, float) else value
+
+    overhead: dict[str, Any] = {}
+    for figure, o in report.overhead.items():
+        overhead[figure] = rounded(o.value)
+        overhead[f"{figure}_interval"] = [rounded(o.low), rounded(o.high)]
+    return {"krakend": report.krakend, "target": report.target.name, "plugins": report.plugins,
+            "baseline": report.baseline, "rate": report.rate, "duration_s": report.duration,
+            "rounds": len({r.number for r in report.rounds}), "requests": report.requests,
+            "left_out": report.left_out, "thrown_out": report.thrown_out,
+            "arms": {name: {k: rounded(v) for k, v in arm.items()} for name, arm in report.arms.items()},
+            "overhead": overhead, "budget": report.budget.text if report.budget else None,
+            "verdict": report.verdict, "reasons": list(report.reasons)}
+
+
+def print_bench(report: BenchReport, as_machine: bool = False, out: TextIO | None = None) -> None:
+    """The two arms, the overhead with its interval and the verdict; then both latency distributions."""
+    from krakend_tasks.plots import histogram
+
+    out = out or sys.stdout
+    if as_machine:
+        out.write(document(**bench_document(report)) + "\n")
+        return
+    base, plug = report.arms["baseline"], report.arms["plugin"]
+    labels = {"p50_ms": "p50 (ms)", "p90_ms": "p90 (ms)", "p99_ms": "p99 (ms)", "max_ms": "max (ms)",
+              "rps": "answers/s", "cpu_us_per_request": "KrakenD CPU/request (us)", "rss_mb": "KrakenD memory (MB)"}
+    rows = []
+    for figure, label in labels.items():
+        o = report.overhead.get(figure)
+        rows.append((label, _figure(base.get(figure)), _figure(plug.get(figure)),
+                     f"{o.value:+.3f}" if o else "", f"[{o.low:+.3f}, {o.high:+.3f}]" if o else ""))
+    rows.append(("errors", _errors(base), _errors(plug), "", ""))
+    rounds = len({r.number for r in report.rounds})
+    title = (f"bench: {', '.join(report.plugins)} ({report.target.name}) in {report.krakend}, {report.rate} "
+             f"requests/s, {rounds} rounds of {report.duration:g} s per arm")
+    print_table(title, ("figure", "baseline", "plugin", "overhead", "95% interval"), rows, out)
+    print_lines("requests (round-robin):", report.requests, out)
+    if report.left_out or report.thrown_out:
+        print_lines("left out:", [*report.left_out, *report.thrown_out], out)
+    print_lines("latency (share of each arm's requests):",
+                histogram({"baseline": report.samples("baseline"), "plugin": report.samples("plugin")}), out)
+    if report.verdict:
+        print_lines(f"verdict: {report.verdict}" + (f" (budget {report.budget.text})" if report.budget else ""),
+                    list(report.reasons), out)
+
+
+def _figure(value: Any) -> str:
+    return "" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
+def _errors(arm: Mapping[str, Any]) -> str:
+    from krakend_tasks.core.bench import describe_errors
+
+    return describe_errors(arm["errors"]) or "none"
+
+
+def bench_suite(report: BenchReport) -> Suite:
+    """bench as a JUnit testsuite: one testcase, the verdict (skipped without a budget)."""
+    from krakend_tasks.junit import Case, Suite
+
+    lines = "\n".join(report.reasons)
+    name = f"overhead within {report.budget.text}" if report.budget else "overhead"
+    case = Case(name, f"bench.{report.target.name}", failure="over budget" if report.verdict == "fail" else None,
+                details=lines, skipped=None if report.verdict in ("pass", "fail") else
+                ("inconclusive: " + lines if report.verdict else "no budget (--max-overhead)"),
+                output=bench_document(report)["overhead"].__repr__())
+    return Suite(f"bench {report.target.name}", [case])
+
+
+def bench_annotations(report: BenchReport, config: Any) -> list[Annotation]:
+    """An error on the config when the plugins are over budget (or the arms' errors differ), a warning
+    when the verdict is inconclusive."""
+    from krakend_tasks.annotations import Annotation, shown
+
+    if report.verdict not in ("fail", "inconclusive"):
+        return []
+    level = "error" if report.verdict == "fail" else "warning"
+    return [Annotation(level, "; ".join(report.reasons), shown(config), 1,
+                       title=f"bench {', '.join(report.plugins)}: {report.verdict}")]

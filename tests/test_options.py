@@ -18,10 +18,7 @@ from krakend_tasks.options import BY_NAME, COMMANDS, OUTPUT, Command, Option, ma
 
 from .conftest import EXAMPLE, PYTHON, ROOT, VERSION, build_in, copy_example, krakend, run
 
-SESSIONS = {"build": "build", "check": "check", "inspect": "inspect", "test-load": "test_load", "new": "new",
-            "configure": "configure", "ship": "ship", "smoke": "smoke", "dev": "dev", "matrix": "matrix",
-            "check-plugin": "krakend_check_plugin",
-            "test-plugin": "krakend_test_plugin"}
+SESSIONS = {c.name: c.session_name for c in COMMANDS}
 
 
 def sample(option: Option) -> tuple[list[str], Any, list[str]]:

@@ -331,6 +331,41 @@ def used_plugins(config: dict[str, Any]) -> dict[str, set[str]]:
     return used
 
 
+def without_plugins(config: dict[str, Any], names: dict[str, set[str]]) -> dict[str, Any]:
+    """A copy of `config` with the plugins `names` (kind -> names) taken out wherever they are named:
+    a namespace left naming none goes, and so does the root `plugin` block once no namespace uses
+    any plugin (what KrakenD runs without these plugins)."""
+    out = json.loads(json.dumps(config))
+
+    def strip(holder: dict[str, Any]) -> None:
+        extra = holder.get("extra_config")
+        if not isinstance(extra, dict):
+            return
+        for kind in PluginType:
+            block = extra.get(kind.namespace)
+            listed = block.get("name") if isinstance(block, dict) else None
+            if isinstance(listed, str) and listed in names.get(kind, set()):
+                del extra[kind.namespace]
+            elif isinstance(listed, list) and isinstance(block, dict):
+                kept = [n for n in listed if n not in names.get(kind, set())]
+                if not kept:
+                    del extra[kind.namespace]
+                else:
+                    extra[kind.namespace] = {k: v for k, v in block.items()
+                                             if k not in set(listed) - set(kept)} | {"name": kept}
+
+    strip(out)
+    for endpoint in out.get("endpoints") or []:
+        if isinstance(endpoint, dict):
+            strip(endpoint)
+            for backend in endpoint.get("backend") or []:
+                if isinstance(backend, dict):
+                    strip(backend)
+    if not any(used_plugins(out).values()):
+        out.pop("plugin", None)
+    return out
+
+
 def provided_plugins(paths: list[Path], settings: Settings) -> dict[str, set[str]]:
     """kind -> names the plugins register, read by loading them (the test-load loader).
 

@@ -25,6 +25,7 @@ from typing import Any, NamedTuple
 from krakend_tasks.core.elf import program_target
 from krakend_tasks.core.krakend_run import CONFIG_IN_IMAGE, Running
 from krakend_tasks.core.manifest import read_manifest
+from krakend_tasks.core.plugin_types import PluginType
 from krakend_tasks.core.settings import Settings
 from krakend_tasks.core.targets import Arch, Libc, Target
 from krakend_tasks.errors import ConfigError, KrakendConfigError, LoadTimedOut
@@ -100,7 +101,7 @@ def stage(folder: Path, data: dict[str, Any], files: dict[str, Path], port: int,
         shutil.copyfile(built, plugins / f"{name}.so")
         (plugins / f"{name}.so").chmod(0o644)
     data = dict(data, port=port)
-    if not shipped:
+    if not shipped and "plugin" in data:  # a config without plugins (bench's baseline) keeps none
         data["plugin"] = dict(data["plugin"], folder=PLUGINS_IN_IMAGE if in_image else str(plugins) + "/")
     if backend:
         data = with_backends(data, backend)
@@ -164,6 +165,29 @@ def with_backends(config: dict[str, Any], url: str) -> dict[str, Any]:
     if "endpoints" in out:
         out["endpoints"] = endpoints
     return out
+
+
+SERVICES = {PluginType.SERVER: "Handler Plugin", PluginType.CLIENT: "Executor Plugin",
+            PluginType.MODIFIER: "Modifier Plugin"}  # how KrakenD's log names each plugin loader
+
+
+def unregistered(plugins: dict[str, list[PluginType]], lines: list[str]) -> list[str]:
+    """What KrakenD's log says against each plugin: refused when opened (`plugin #i (<folder>/<name>.so):
+    <error>`, a missing registerer of another type aside), or its type's loader loaded none."""
+    problems = []
+    for name, kinds in plugins.items():
+        refused = [line.split(".so): ", 1)[1] for line in lines
+                   if f"/{name}.so): " in line and " not found in plugin " not in line]
+        if refused:
+            problems.append(f"KrakenD refused plugin {name!r}: {refused[0]}")
+            continue
+        for kind in kinds:
+            said = [line.rsplit(":", 1)[1].strip() for line in lines
+                    if f"[SERVICE: {SERVICES[kind]}] Total plugins loaded:" in line]
+            if not said or said[-1] == "0":
+                problems.append(f"KrakenD registered no {kind} plugin, and {name!r} is one (its log has no "
+                                f"'[SERVICE: {SERVICES[kind]}] Total plugins loaded: N')")
+    return problems
 
 
 _handed_out: set[int] = set()

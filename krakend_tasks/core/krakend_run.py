@@ -87,6 +87,7 @@ class Running(NamedTuple):
     what: str  # "binary /usr/bin/krakend", "image krakend:2.13.8"
     lines: list[str]  # filled as KrakenD writes them
     exit_status: Callable[[], int | None]  # None while it runs
+    pid: Callable[[], int | None]  # KrakenD's process on this host (qemu's for an emulated one): its CPU, memory
 
 
 @contextmanager
@@ -109,7 +110,7 @@ def serve(config: Path, *, krakend_bin: str | Path | None = None, image: str | N
 def _serve_binary(config: Path, krakend_bin: str | Path) -> Iterator[Running]:
     try:
         with process.started([*binary_command(krakend_bin), "run", "-c", str(config)]) as child:
-            yield Running(f"binary {krakend_bin}", child.lines, child.poll)
+            yield Running(f"binary {krakend_bin}", child.lines, child.poll, lambda: child.proc.pid)
     except OSError as exc:
         raise ConfigError(f"cannot run KrakenD binary {krakend_bin}: {exc.strerror or exc}",
                           hint="pass the path of an executable krakend (--krakend-bin)") from exc
@@ -124,5 +125,5 @@ def _serve_image(config: Path, image: str, mounts: Sequence[tuple[Path, str]], p
              *(containers.bind(host, inside, read_only=True) for host, inside in mounts)]
     lines: list[str] = []
     with containers.started(image, ["run", "-c", CONFIG_IN_IMAGE], label="smoke", lines=lines, mounts=binds,
-                        platform=platform, pull=pull, network="host") as exit_status:
-        yield Running(f"image {image}", lines, exit_status)
+                        platform=platform, pull=pull, network="host") as (exit_status, pid):
+        yield Running(f"image {image}", lines, exit_status, pid)

@@ -31,10 +31,10 @@ from krakend_tasks.core.gateway import (
     plugin_files,
     stage,
     staged_folder,
+    unregistered,
     wait_ready,
 )
 from krakend_tasks.core.krakend_run import serve
-from krakend_tasks.core.plugin_types import PluginType
 from krakend_tasks.core.settings import Settings
 from krakend_tasks.core.specs import REQUEST_TIMEOUT, Spec, Verdict, check, declared_specs
 from krakend_tasks.core.targets import Target
@@ -101,28 +101,3 @@ def _explained(report: SmokeReport, lines: list[str]) -> SmokeReport:
     telling = [line for line in lines if any(word in line.lower() for word in TELLING)
                or any(name in line for name in report.plugins)]
     return report._replace(log=tuple(telling[-40:] or lines[-20:]))
-
-
-SERVICES = {PluginType.SERVER: "Handler Plugin", PluginType.CLIENT: "Executor Plugin",
-            PluginType.MODIFIER: "Modifier Plugin"}  # how KrakenD's log names each plugin loader
-
-
-def unregistered(plugins: dict[str, list[PluginType]], lines: list[str]) -> list[str]:
-    """What KrakenD's log says against each plugin: refused when opened (`plugin #i (<folder>/<name>.so):
-    <error>`, a missing registerer of another type aside), or its type's loader loaded none."""
-    problems = []
-    for name, kinds in plugins.items():
-        refused = [line.split(".so): ", 1)[1] for line in lines
-                   if f"/{name}.so): " in line and " not found in plugin " not in line]
-        if refused:
-            problems.append(f"KrakenD refused plugin {name!r}: {refused[0]}")
-            continue
-        for kind in kinds:
-            said = [line.rsplit(":", 1)[1].strip() for line in lines
-                    if f"[SERVICE: {SERVICES[kind]}] Total plugins loaded:" in line]
-            if not said or said[-1] == "0":
-                problems.append(f"KrakenD registered no {kind} plugin, and {name!r} is one (its log has no "
-                                f"'[SERVICE: {SERVICES[kind]}] Total plugins loaded: N')")
-    return problems
-
-

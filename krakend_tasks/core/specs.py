@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import quote, urljoin, urlsplit
 
+from krakend_tasks import logs
 from krakend_tasks.core.files import load_json, read_regular
 from krakend_tasks.errors import ConfigError
 
@@ -248,7 +249,7 @@ def declared_specs(settings: Settings, port: int, log: Callable[[str], None] = l
     if settings.smoke_specs:
         found, warnings = read_specs(settings.project / settings.smoke_specs, port)
         for warning in warnings:
-            log(warning(f"warning: {warning}"))
+            log(logs.warning(f"warning: {warning}"))
         specs += found
     return specs
 

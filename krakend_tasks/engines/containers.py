@@ -396,9 +396,10 @@ def _stream_logs(container: Any, log: Log) -> None:
 @contextmanager
 def started(image: str, command: list[str], *, label: str, lines: list[str], mounts: list[Any] | None = None,
             platform: str = "linux/amd64", pull: str = "missing", network: str | None = None,
-            ) -> Iterator[Callable[[], int | None]]:
+            ) -> Iterator[tuple[Callable[[], int | None], Callable[[], int | None]]]:
     """Start a container of `image` and keep it running while the block runs, its log lines appended
-    to `lines`; yields its exit status (None while it runs). It is removed whatever happens."""
+    to `lines`; yields its exit status (None while it runs) and its main process's pid on this host
+    (None when it has none). It is removed whatever happens."""
     import threading
 
     from krakend_tasks.engines.sdk import docker
@@ -419,12 +420,19 @@ def started(image: str, command: list[str], *, label: str, lines: list[str], mou
             return -1
         return int(container.attrs["State"]["ExitCode"]) if container.status in ("exited", "dead") else None
 
+    def pid() -> int | None:
+        try:
+            container.reload()
+        except docker.errors.APIError:
+            return None
+        return int(container.attrs["State"].get("Pid") or 0) or None
+
     disarm = removed_if_we_die(str(container.id))
     try:
         container.start()
         stream = container.logs(stream=True, follow=True)
         threading.Thread(target=_append_lines, args=(stream, lines), daemon=True).start()
-        yield exit_status
+        yield exit_status, pid
     finally:
         if removed(container):
             disarm()  # else the watchdog tries again when we exit

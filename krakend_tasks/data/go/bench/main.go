@@ -1,9 +1,8 @@
 // Command bench is krakend-tasks' load driver: a loopback backend for KrakenD and a constant-rate
 // load generator (vegeta's library: an open model, so queueing shows in the latencies).
 //
-//	bench backend          serve every request with a small JSON answer on 127.0.0.1 (the port on
-//	                       stdout); exit when stdin closes
-//	bench attack < JOB     one attack described by JOB (JSON); every result on stdout (JSON)
+//	bench backend       serve every request with a small JSON answer on 127.0.0.1 (its port on stdout)
+//	bench attack JOB    one attack described by the file JOB (JSON); every result on stdout (JSON)
 package main
 
 import (
@@ -30,18 +29,18 @@ type job struct {
 }
 
 type outcome struct {
-	Rate      int              `json:"rate"`
-	Sent      int              `json:"sent"`
-	WallNs    int64            `json:"wall_ns"`
-	Latencies []int64          `json:"latencies_ns"` // one per request, in the order sent
-	Lateness  []int64          `json:"lateness_ns"`  // how late each request left against its schedule
-	Codes     map[string]int   `json:"codes"`        // status -> count ("0": no answer)
-	Errors    map[string]int   `json:"errors"`       // what went wrong without a status
+	Rate      int            `json:"rate"`
+	Sent      int            `json:"sent"`
+	WallNs    int64          `json:"wall_ns"`
+	Latencies []int64        `json:"latencies_ns"` // one per request, in the order sent
+	Lateness  []int64        `json:"lateness_ns"`  // how late each request left against its schedule
+	Codes     map[string]int `json:"codes"`        // status -> count ("0": no answer)
+	Errors    map[string]int `json:"errors"`       // what went wrong without a status
 }
 
 func main() {
-	if len(os.Args) != 2 {
-		fmt.Fprintln(os.Stderr, "usage: bench backend | bench attack < JOB")
+	if len(os.Args) < 2 {
+		fmt.Fprintln(os.Stderr, "usage: bench backend | bench attack JOB")
 		os.Exit(2)
 	}
 	switch os.Args[1] {
@@ -62,10 +61,6 @@ func backend() {
 		os.Exit(1)
 	}
 	fmt.Println(listener.Addr().(*net.TCPAddr).Port)
-	go func() { // the parent went away: so does the backend
-		io.Copy(io.Discard, os.Stdin)
-		os.Exit(0)
-	}()
 	answer := func(w http.ResponseWriter, r *http.Request) {
 		io.Copy(io.Discard, r.Body)
 		body := `{"backend":"krakend-tasks bench","method":` + strconv.Quote(r.Method) + `,"path":` +
@@ -80,7 +75,11 @@ func backend() {
 
 func attack() {
 	var j job
-	if err := json.NewDecoder(bufio.NewReader(os.Stdin)).Decode(&j); err != nil {
+	data, err := os.ReadFile(os.Args[len(os.Args)-1])
+	if err == nil {
+		err = json.Unmarshal(data, &j)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "bad job:", err)
 		os.Exit(2)
 	}
@@ -116,7 +115,7 @@ func attack() {
 		out.Latencies = append(out.Latencies, int64(r.Latency))
 		late := int64(0)
 		if period > 0 {
-			late = r.Timestamp.Sub(began).Nanoseconds() - int64(r.Seq)*period
+			late = r.Timestamp.Sub(began).Nanoseconds() - int64(r.Seq+1)*period // hit n leaves at (n+1) periods
 		}
 		out.Lateness = append(out.Lateness, late)
 		out.Codes[strconv.Itoa(int(r.Code))]++
