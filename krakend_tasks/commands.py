@@ -175,9 +175,12 @@ def check(project: str | Path, *, output: str | None = None, fix: bool = False, 
         return reports
 
     if apply:
-        ran, reports = apply_fixes(run_checks, plugins[0].project, loaded.release.go)
+        ran, reports, refused = apply_fixes(run_checks, plugins[0].project, loaded.release.go)
         for command in ran:
             logs.to_stderr(f"ran: {command}")
+        for unapplied in refused:
+            logs.to_stderr(logs.warning(f"not applied: {unapplied.module}: {unapplied.said}\n"
+                                        f"  by hand: {unapplied.command}"))
     else:
         reports = run_checks()
     if output == "krakend":  # KrakenD's text, and its exit status: its own comparison decides both

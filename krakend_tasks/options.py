@@ -137,8 +137,9 @@ COMMANDS: tuple[Command, ...] = (
                          "on go.mod's lines; the default when GITHUB_ACTIONS=true)", dest="output", choices=FORMATS),
         JUNIT,
         Option("fix", "print the commands that fix module differences (KrakenD's -f)", takes="bool"),
-        Option("apply", "run those commands and go mod tidy, check again, repeat until compatible or no progress "
-                        "(go.mod/go.sum restored if one fails)", takes="bool"),
+        Option("apply", "make the modules KrakenD's (all requirements at once, then go mod tidy), check again, repeat "
+                        "until compatible or no progress; a fix go refuses is named with the command to run by hand",
+               takes="bool"),
         Option("go", "Go version the plugin is built with (default: the release's)", metavar="V"),
         Option("libc", "libc string the plugin is built with (default: the target's)", metavar="S"),
         KRAKEND_BIN, IMAGE,

@@ -20,7 +20,7 @@ from krakend_tasks.core.krakend_deps import Descriptor, for_release, from_binary
 from krakend_tasks.core.manifest import read_manifest
 from krakend_tasks.core.settings import Settings
 from krakend_tasks.core.targets import Target
-from krakend_tasks.errors import GoModuleError, require_go
+from krakend_tasks.errors import require_go
 
 
 class Diff(NamedTuple):
@@ -192,37 +192,130 @@ def built_plugin_findings(settings: Settings, target: Target, krakend_bin: str |
     return findings
 
 
+TRANSIENT = ("unexpected EOF", "connection reset", "i/o timeout", "TLS handshake timeout", "502 Bad Gateway",
+             "503 Service Unavailable", "504 Gateway Timeout", "connection refused", "no such host")
+
+
+class Unapplied(NamedTuple):
+    """A fix `go` would not take: the module, the command a person should run, and go's words."""
+
+    module: str
+    command: str
+    said: str
+
+
+def edits(reports: Mapping[str, Report]) -> tuple[list[str], list[str], list[str]]:
+    """What makes every report's modules KrakenD's, as (go mod edit flags, go get queries for the
+    downgrades, other commands): a module requirement is set to its version outright (`-require`:
+    no package-path query, so a family whose packages moved between modules, such as OpenTelemetry's,
+    converges), a module held by a replace or only in the module graph is replaced, and a downgrade
+    goes through `go get`, which also lowers what requires the newer version."""
+    flags: dict[str, str] = {}
+    downgrades: dict[str, str] = {}
+    others: list[str] = []
+    for report in reports.values():
+        for diff in (d for d in report.diffs if d.is_module):
+            command = report.fix(diff)
+            if command.startswith("go mod edit --replace "):
+                flags[diff.name] = "-replace=" + command.removeprefix("go mod edit --replace ")
+            elif diff.direction == "downgrade":
+                downgrades[diff.name] = f"{diff.name}@{diff.want}"
+            else:
+                flags[diff.name] = f"-require={diff.name}@{diff.want}"
+        others += [f.fix for f in report.findings if f.severity == "error" and f.fix.startswith("go mod edit")
+                   and f.subject not in flags and f.fix not in others]
+    return list(flags.values()), list(downgrades.values()), others
+
+
 def apply_fixes(check_again: Callable[[], dict[str, Report]], project: Path, go_version: str,
-                rounds: int = 5) -> tuple[list[str], dict[str, Report]]:
-    """Run the fix commands and `go mod tidy` in `project`, check again, and repeat while something
-    is left to fix and the last round changed go.mod or go.sum (at most `rounds`): tidy can bring in
-    new differences. Returns the commands run and the last reports; on any failure go.mod and go.sum
-    are restored and the error raised."""
+                rounds: int = 5) -> tuple[list[str], dict[str, Report], list[Unapplied]]:
+    """Make the plugin's modules KrakenD's: every fix at once (`edits`), then `go mod tidy`; check
+    again, and repeat while something is left and the last round changed go.mod or go.sum (tidy can
+    bring in new differences). When `go` refuses the round, each fix is tried on its own and the ones
+    it refuses are returned, with go's words and the command a person should run; go.mod and go.sum
+    keep every fix that went in. Returns the commands run, the last reports and what was not applied."""
     require_go("to apply fixes, or run the printed commands")
     files = [project / "go.mod", project / "go.sum"]
-    saved = {f: f.read_bytes() for f in files if f.exists()}
     env = {**os.environ, "GOTOOLCHAIN": f"go{go_version}", "GOFLAGS": "-mod=mod"}
     ran: list[str] = []
+    refused: list[Unapplied] = []
+    saved = _contents(files)
     try:
         reports = check_again()
         for _ in range(rounds):
-            fixes = {module: command for r in reports.values() for module, command in r.fixes().items()}
-            if not fixes:
+            flags, downgrades, others = edits(reports)
+            given_up = {u.module for u in refused}
+            flags = [f for f in flags if _module_of([f]) not in given_up]
+            downgrades = [d for d in downgrades if _module_of([d]) not in given_up]
+            if not (flags or downgrades or others):
                 break
-            before = [f.read_bytes() if f.exists() else None for f in files]
-            # `go mod tidy` last: go.sum keeps the lines of a version `go get` moved away from, and
-            # KrakenD's check reads the highest version in go.sum. Replace directives survive tidy.
-            for command in [*fixes.values(), "go mod tidy"]:
-                done = process.run(command.split(), cwd=project, env=env)
-                if done.status != 0:
-                    raise GoModuleError(f"`{command}` failed: {done.output.strip()}",
-                                        hint="go.mod and go.sum were restored; fix the requirement by hand")
-            ran += fixes.values()
+            before = _contents(files)
+            commands = _round(flags, downgrades, others)
+            failed = _run_all(commands, project, env)
+            if failed is not None:  # one at a time, to name the fixes go refuses and keep the others
+                _restore(before)
+                singles = [_round([f], [], []) for f in flags] + [_round([], [d], []) for d in downgrades]
+                for single in singles + [_round([], [], [o]) for o in others]:
+                    kept = _contents(files)
+                    if (said := _run_all(single, project, env)) is None:
+                        ran += [" ".join(c) for c in single[:-1]]
+                    else:
+                        _restore(kept)
+                        refused.append(Unapplied(_module_of(single[0]), _by_hand(single[0]), said))
+            else:
+                ran += [" ".join(c) for c in commands[:-1]]
             reports = check_again()
-            if before == [f.read_bytes() if f.exists() else None for f in files]:
+            if before == _contents(files):
                 break  # no progress: what is left needs a person
     except BaseException:
-        for path, data in saved.items():
-            path.write_bytes(data)
+        _restore(saved)
         raise
-    return ran, reports
+    return ran, reports, refused
+
+
+def _round(flags: list[str], downgrades: list[str], others: list[str]) -> list[list[str]]:
+    """The commands of one round: the edits, the downgrades, the rest, and `go mod tidy` last (go.sum
+    keeps the lines of a version moved away from, and KrakenD's check reads the highest in go.sum;
+    replace directives survive tidy)."""
+    commands = [["go", "mod", "edit", *flags]] if flags else []
+    commands += [["go", "get", *downgrades]] if downgrades else []
+    return [*commands, *(o.split() for o in others), ["go", "mod", "tidy"]]
+
+
+def _run_all(commands: list[list[str]], project: Path, env: Mapping[str, str]) -> str | None:
+    """Run each command in turn; None when all succeeded, else the failed one and go's words. A
+    transient fault of the module proxy (the one error a retry cures) is retried once."""
+    for command in commands:
+        done = process.run(command, cwd=project, env=env)
+        if done.status != 0 and any(word in done.output for word in TRANSIENT):
+            done = process.run(command, cwd=project, env=env)
+        if done.status != 0:
+            return f"`{' '.join(command)}` failed: {done.output.strip()}"
+    return None
+
+
+def _module_of(command: list[str]) -> str:
+    word = command[-1].removeprefix("-require=").removeprefix("-replace=")
+    return word.split("=", 1)[0].split("@", 1)[0]
+
+
+def _by_hand(command: list[str]) -> str:
+    """The command a person runs for one fix (a requirement as `go get`, which says more when it fails)."""
+    word = command[-1]
+    if word.startswith("-require="):
+        return f"go get {word.removeprefix('-require=')} && go mod tidy"
+    if word.startswith("-replace="):
+        return f"go mod edit -replace={word.removeprefix('-replace=')} && go mod tidy"
+    return " ".join(command) + " && go mod tidy"
+
+
+def _contents(files: list[Path]) -> dict[Path, bytes | None]:
+    return {f: f.read_bytes() if f.exists() else None for f in files}
+
+
+def _restore(contents: dict[Path, bytes | None]) -> None:
+    for path, data in contents.items():
+        if data is None:
+            path.unlink(missing_ok=True)
+        else:
+            path.write_bytes(data)
