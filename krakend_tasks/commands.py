@@ -602,3 +602,94 @@ def bench(project: str | Path, *, config: str | None = None, krakend_bin: str | 
         logs.to_stderr(logs.warning("inconclusive: the interval straddles the budget; more rounds narrow it "
                                     "(--rounds)"))
     return 1 if report.verdict == "fail" else 0
+
+
+def explain(project: str | Path, *, lines: list[str] | None = None, log: str | None = None,
+            path: str | None = None, krakend_bin: str | None = None, image: str | None = None,
+            output: str | None = None, json: bool = False, **settings: Any) -> int:
+    """What KrakenD's log lines about plugins mean. 0: none says a plugin failed, 1: some do."""
+    import io
+
+    from krakend_tasks.annotations import chosen
+    from krakend_tasks.core.explain import Context, read_log
+    from krakend_tasks.core.fingerprints import bundled_modules
+    from krakend_tasks.render import explain_annotations, print_explained
+
+    output = chosen(output)
+    if lines and log:
+        raise ConfigError("explain reads log lines given as arguments or a log (--log), not both",
+                          hint="give one of them")
+    loaded = load_settings(project, **settings).one_release("explain")
+    version = loaded.release.version
+    context = Context(Path(path) if path else None, krakend_bin, image, version, bundled_modules(version) or {},
+                      _comparison(Path(path), loaded, krakend_bin, image) if path else None)
+    streams = [io.BytesIO("\n".join(lines).encode())] if lines else [_log_input(log)]
+    try:
+        reading = read_log(streams, context)
+    finally:
+        for stream in streams:
+            stream.close()
+    print_explained(reading, as_machine=json or output == "json")
+    if output == "github":
+        from krakend_tasks.annotations import print_annotations
+        print_annotations(explain_annotations(reading, log if log and log != "-" else None), sys.stdout)
+    return 1 if reading.failed else 0
+
+
+def _log_input(log: str | None) -> Any:
+    """The log to read: a file, a FIFO (its writer awaited 10 s at most), or standard input."""
+    import os
+    import stat
+    import threading
+
+    if log is None or log == "-":
+        if log is None and sys.stdin.isatty():
+            raise ConfigError("explain needs KrakenD's log: a line as an argument, --log FILE, or the log on "
+                              "standard input", hint="e.g. docker logs gateway 2>&1 | krakend-tasks explain")
+        return sys.stdin.buffer
+    try:
+        mode = os.stat(log).st_mode
+    except OSError as exc:
+        raise ConfigError(f"--log {log}: {exc.strerror}", hint="give the path of KrakenD's log, or - for stdin") \
+            from exc
+    if stat.S_ISDIR(mode):
+        raise ConfigError(f"--log {log}: is a folder", hint="give the path of KrakenD's log file")
+    if not stat.S_ISFIFO(mode):
+        try:
+            return open(log, "rb")
+        except OSError as exc:
+            raise ConfigError(f"--log {log}: {exc.strerror}", hint="give a log file you may read") from exc
+    opened: list[Any] = []
+    opener = threading.Thread(target=lambda: opened.append(open(log, "rb")), daemon=True)  # noqa: SIM115
+    opener.start()
+    opener.join(10)
+    if not opened:
+        raise ConfigError(f"--log {log} is a FIFO and nothing wrote to it within 10 s",
+                          hint="start the writer first (e.g. docker logs -f gateway > FIFO), or pipe the log in")
+    return opened[0]
+
+
+def _comparison(path: Path, loaded: Settings, krakend_bin: str | None, image: str | None) -> Any:
+    """The fingerprint comparison of the plugin with KrakenD's, as sentences (run when a line asks)."""
+    def sentences() -> list[str]:
+        from krakend_tasks.core.elf import read_elf
+        from krakend_tasks.core.fingerprints import findings_for
+        from krakend_tasks.errors import KrakendTasksError
+
+        try:
+            elf = read_elf(path)
+            found, summary = findings_for(path, elf.arch, loaded.release.version, krakend_bin=krakend_bin,
+                                          image=image, pull=loaded.pull, official=loaded.official_image,
+                                          modcache=loaded.modcache)
+        except KrakendTasksError as exc:
+            return [f"{path}: {exc.message}"]
+        said = [f"{path}: {summary}"]
+        if found and found.ok:
+            said.append("so KrakenD would load this file: the plugin it refused is another one (an older build, "
+                        "another folder, another architecture's?)")
+        if found:
+            said += [f"{m.package}: module {m.module}, the plugin's {m.plugin_version or '(none)'}, KrakenD's "
+                     f"{m.krakend_version or '(none)'}" for m in found.mismatches[:5]]
+            said += [f"{f.message}{f'; fix: {f.fix}' if f.fix else ''}" for f in found.findings]
+        return said
+    return sentences

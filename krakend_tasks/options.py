@@ -241,6 +241,15 @@ COMMANDS: tuple[Command, ...] = (
         Option("request-timeout", "seconds each request may take (default 10)", takes="float", metavar="S"),
         LOAD_TIMEOUT, FORMAT, JUNIT, JSON,
     ), failure="the plugins are over the budget, or the arms' error rates differ"),
+    Command("explain", "explain", "What KrakenD's log lines about plugins mean: the cause, the fix, the proof.", (
+        Option("line", "KrakenD's log lines (default: --log, or standard input)", dest="lines", takes="list",
+               positional=True, metavar="LINE"),
+        Option("log", "a KrakenD log to read (`krakend run` output, `docker logs` output; - for standard input)",
+               metavar="FILE"),
+        Option("path", "the plugin the log is about: its packages compared with KrakenD's for the exact module and "
+                       "versions", metavar="PLUGIN.so"),
+        KRAKEND_BIN, IMAGE, FORMAT, JSON,
+    ), only=DROP_IN_SETTINGS, failure="the log says a plugin failed"),
     Command("matrix", "matrix", "Print the targets as a GitHub Actions matrix (include form).", (JSON,)),
     Command("check-plugin", "check_plugin", "KrakenD's `check-plugin`, exactly, against a release (no KrakenD).", (
         Option("sum", "the plugin's go.sum (default ./go.sum)", short="-s", metavar="FILE"),

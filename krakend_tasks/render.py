@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from krakend_tasks.core.bench import BenchReport
     from krakend_tasks.core.check import Report
     from krakend_tasks.core.dev import Event
+    from krakend_tasks.core.explain import Reading
     from krakend_tasks.core.findings import Finding
     from krakend_tasks.core.manifest import Artifact
     from krakend_tasks.core.settings import Settings
@@ -522,3 +523,36 @@ def bench_annotations(report: BenchReport, config: Any) -> list[Annotation]:
     level = "error" if report.verdict == "fail" else "warning"
     return [Annotation(level, "; ".join(report.reasons), shown(config), 1,
                        title=f"bench {', '.join(report.plugins)}: {report.verdict}")]
+
+
+# explain ------------------------------------------------------------------------------------------
+
+def print_explained(reading: Reading, as_machine: bool = False, out: TextIO | None = None) -> None:
+    """Each plugin line of the log, its cause, its fix and the command that proves it."""
+    out = out or sys.stdout
+    read = (f"{reading.lines} lines read" + (f", {reading.cut_lines} cut at 64 KiB" if reading.cut_lines else "")
+            + (", the log's first 256 MiB only" if reading.truncated else "")
+            + (" (binary data: this is not a text log)" if reading.binary else ""))
+    if as_machine:
+        out.write(document(read={"lines": reading.lines, "bytes": reading.read_bytes, "cut_lines": reading.cut_lines,
+                                 "truncated": reading.truncated, "binary": reading.binary},
+                           failed=reading.failed, explained=[e._asdict() for e in reading.explained]) + "\n")
+        return
+    if not reading.explained:
+        print_lines(f"explain: no line about plugins that says something went wrong ({read})", [], out)
+        return
+    print_lines(f"explain: {len(reading.explained)} line(s) about plugins ({read})", [], out)
+    for e in reading.explained:
+        said = [f"cause: {e.cause}"] + ([f"fix: {e.fix}"] if e.fix else []) + (
+            [f"proof: {e.proof}"] if e.proof else []) + [f"  {d}" for d in e.details]
+        more = f" (and {e.repeats} more line(s) like it)" if e.repeats else ""
+        print_lines(f"line {e.number} [{e.severity}, {e.kind}]{more}: {_one_line(e.line, 300)}", said, out)
+
+
+def explain_annotations(reading: Reading, log: str | None) -> list[Annotation]:
+    """An annotation per explained line that says something went wrong, on the log's line when it is a file."""
+    from krakend_tasks.annotations import Annotation
+
+    return [Annotation("error" if e.severity == "error" else "warning", f"{e.cause}. Fix: {e.fix}" if e.fix
+                       else e.cause, log, e.number if log else None, title=f"explain: {e.kind}")
+            for e in reading.explained if e.severity != "info"]
