@@ -11,7 +11,7 @@ Against costs known in advance, with the real KrakenD CE 2.13.8 of .ci/krakend.s
 
 Each run is `krakend-tasks bench --krakend-bin K --json` as a user types it; the figures are its own.
 Usage:
-    python bench/plugin_cost_bench.py [--krakend K] [--repeat 1]
+    python bench/plugin_cost_bench.py [--krakend K] [--repeat 1] [--bench-args '--rate 600']
 """
 
 from __future__ import annotations
@@ -84,7 +84,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--krakend", default=None)
     parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--bench-args", default="", help="more options of bench for every run, e.g. '--rate 600'")
     args = parser.parse_args()
+    extra = args.bench_args.split()
     krakend = args.krakend or krakend_default()
     with tempfile.TemporaryDirectory() as tmp:
         where = Path(tmp)
@@ -97,8 +99,8 @@ def main() -> None:
         plain = where / "plain.json"
         plain.write_text(json.dumps(config))
         for _ in range(args.repeat):
-            results = {name: bench(folder, krakend) for name, folder in plugins.items()}
-            results["A/A"] = bench(plugins["noop"], krakend, "--config", str(plain), "--baseline", str(plain))
+            results = {name: bench(folder, krakend, *extra) for name, folder in plugins.items()}
+            results["A/A"] = bench(plugins["noop"], krakend, "--config", str(plain), "--baseline", str(plain), *extra)
             for name, (report, took) in results.items():
                 print(line(name, report, took))
             sleep = results["sleep-2ms"][0]["overhead"]["p50_ms"]

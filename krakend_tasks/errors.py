@@ -159,6 +159,10 @@ class GatewayFailed(KrakendTasksError):
     exit_code = 17
 
 
+class ProjectGone(ConfigError):
+    """The project folder was removed while the development loop watched it."""
+
+
 class LoadNotHeld(KrakendTasksError):
     """This machine could not send the load asked for: the generator fell behind in every round."""
 

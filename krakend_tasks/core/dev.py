@@ -47,7 +47,7 @@ from krakend_tasks.core.krakend_run import Running, serve
 from krakend_tasks.core.settings import Settings, load_settings
 from krakend_tasks.core.specs import REQUEST_TIMEOUT, Spec, check, declared_specs
 from krakend_tasks.core.targets import Target
-from krakend_tasks.errors import ConfigError, KrakendTasksError
+from krakend_tasks.errors import ConfigError, KrakendTasksError, ProjectGone
 
 DEBOUNCE_MS = 100
 COMPILER = re.compile(r"^(?:\S+/)?[\w.-]+\.go:\d+:\d+: ")  # the compiler's file:line:col: message
@@ -237,6 +237,22 @@ class Loop:
         lines = self.current.plugin_lines(self.names)
         if lines:
             self.emit(Event("log", True, "the plugin's log lines", tuple(lines)))
+        self.still_serving()
+
+    def still_serving(self) -> None:
+        """KrakenD exited while the specs ran (a plugin that exits, or crashes it, on a request): said,
+        with its last lines; the loop goes on, and the next save starts a new one."""
+        running = self.current.running if self.current else None
+        status = running.exit_status() if running else None
+        if status is None or not self.current:
+            return
+        time.sleep(0.1)  # its last lines
+        lines = as_users(self.current.running.lines if self.current.running else [], self.current.staged.config,
+                         self.config)
+        self.emit(Event("krakend", False, f"KrakenD exited with status {status} while the specs ran (a plugin that "
+                        "exits or crashes it on a request); the next save starts it again", tuple(lines[-8:])))
+        self.current.close()
+        self.current = None
 
     def close(self) -> None:
         if self.current:
@@ -257,6 +273,7 @@ def dev(project: Path, config: Path, emit: Emit, *, settings: dict[str, Any], kr
         loop = Loop(loaded, config, emit, krakend_bin=krakend_bin, image=image, port=port,
                     keep_backends=keep_backends, request_timeout=request_timeout, load_timeout=load_timeout,
                     backend=backend)
+        stopped = Event("stop", True, "stopped")
         try:
             emit(Event("start", True, f"watching {project} (target {loop.target.name}, port {loop.port})"))
             # watching from before the first build: what is saved during it is built again after it
@@ -265,6 +282,9 @@ def dev(project: Path, config: Path, emit: Emit, *, settings: dict[str, Any], kr
                                             rust_timeout=500)
             first = True
             for changes in changes_seen:
+                if not project.is_dir():
+                    raise ProjectGone(f"the project folder {project} is gone: the loop stops",
+                                      hint="restore it (or clone it again) and start the loop again")
                 if first:
                     first = False
                     if loop.build() and loop.restart(config_changed=True):
@@ -272,7 +292,7 @@ def dev(project: Path, config: Path, emit: Emit, *, settings: dict[str, Any], kr
                 kind = _kind({Path(path) for _, path in changes}, project, loaded, config)
                 if kind is None:
                     continue
-                emit(Event("change", True, f"{kind} changed", tuple(sorted(str(p) for _, p in changes))[:20]))
+                emit(Event("change", True, f"{kind} changed", tuple(sorted({p for _, p in changes}))[:20]))
                 if kind == "specs" and loop.current:
                     loop.specs = declared_specs(loop.settings, loop.config_port)
                     loop.run_checks()
@@ -280,14 +300,23 @@ def dev(project: Path, config: Path, emit: Emit, *, settings: dict[str, Any], kr
                     loop.run_checks()
         except KeyboardInterrupt:
             pass
+        except ProjectGone as exc:
+            stopped = Event("stop", False, exc.message)
+            raise
         finally:
             loop.close()
-            emit(Event("stop", True, "stopped"))
+            emit(stopped)
     return 0
 
 
+# editors' and tools' temporary files, besides watchfiles' defaults: sed -i's sedXXXXXX, vim's 4913
+# probe, JetBrains' safe-write files, Emacs' lock and autosave files
+TEMPORARY = re.compile(r"^sed[A-Za-z0-9]{6}$|^4913$|___jb_(?:tmp|old|bak)___$|^\.#|^#.*#$|\.sw[a-p]$|~$")
+
+
 class _Watched:
-    """watchfiles' filter: its defaults (.git, __pycache__, editors' swap files), dist/ and what git ignores."""
+    """watchfiles' filter: its defaults (.git, __pycache__, editors' swap files), editors' other temporary
+    files (TEMPORARY), dist/ and what git ignores."""
 
     def __init__(self, project: Path, settings: Settings, config: Path) -> None:
         from watchfiles import DefaultFilter
@@ -298,10 +327,13 @@ class _Watched:
         self.ignored = _git_ignored(self.project)
 
     def __call__(self, change: Any, path: str) -> bool:
-        p = Path(path).resolve()
-        if not self.default(change, path) or p.is_relative_to(self.dist):
+        if TEMPORARY.search(os.path.basename(path)) or not self.default(change, path):
             return False
-        return not self.ignored(p)
+        try:
+            p = Path(path).resolve()
+        except (OSError, RuntimeError):  # a link loop: not a source
+            return False
+        return not p.is_relative_to(self.dist) and not self.ignored(p)
 
 
 def _git_ignored(project: Path) -> Callable[[Path], bool]:
