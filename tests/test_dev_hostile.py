@@ -4,20 +4,20 @@ loop, a storm of saves, a plugin that kills KrakenD on its first request, a link
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import shutil
 import signal
 import subprocess
 import time
-from pathlib import Path
 
 import pytest
 
 from krakend_tasks.core.gateway import free_port
 
 from .test_dev import EDITS, Loop, dev_krakends, get
-from .test_dev import scaffold as scaffold  # noqa: F401  (the fixture)
+from .test_dev import scaffold as scaffold
 
 
 def quiet_for(loop: Loop, seconds: float) -> list[dict]:
@@ -25,15 +25,13 @@ def quiet_for(loop: Loop, seconds: float) -> list[dict]:
     found = []
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        try:
+        with contextlib.suppress(queue.Empty):
             found.append(loop.events.get(timeout=max(0.05, deadline - time.monotonic())))
-        except queue.Empty:
-            pass
     return found
 
 
 @pytest.fixture
-def running(scaffold, krakend_bins):  # noqa: F811
+def running(scaffold, krakend_bins):
     """A server scaffold's loop, built, serving and checked."""
     project = scaffold("server")
     port = free_port()
