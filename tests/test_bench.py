@@ -194,3 +194,44 @@ def test_a_signal_under_load_leaves_nothing_running(hello, krakend_bins, sig):
     assert proc.returncode == 128 + sig and "Traceback" not in output, output
     time.sleep(0.3)
     assert krakends_running() == [] and drivers_running() == []
+
+
+def test_krakends_image_by_default_a_baseline_linked_from_outside_and_the_configs_port_held(
+        hello, krakend_image, docker_client, tmp_path):
+    """The default KrakenD is its image (the host's alpine build), as for smoke; --baseline may be a
+    link to a file outside the project (it is only read); the config's own port taken changes nothing."""
+    import socket
+
+    from .conftest import our_containers
+
+    build_in(load_settings(hello, engine="local", version=VERSION, targets="amd64-alpine"))
+    outside = tmp_path / "elsewhere" / "plain.json"
+    outside.parent.mkdir()
+    config = json.loads((hello / "krakend.json").read_text())
+    outside.write_text(json.dumps(without_plugins(config, {"server": {"hello"}})))
+    (hello / "baseline.json").symlink_to(outside)
+    before = outside.read_bytes()
+    with socket.socket() as held:
+        held.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        held.bind(("0.0.0.0", config["port"]))
+        held.listen()
+        out = run([PYTHON, "-m", "krakend_tasks", "bench", *SHORT, "--baseline", "baseline.json", "--json"], hello,
+                  env={"KRAKEND_TASKS_KRAKEND_IMAGE": krakend_image.split(":")[0], "KRAKEND_TASKS_PULL": "never"})
+    assert out.returncode == 0, out.stdout + out.stderr
+    report = json.loads(out.stdout)
+    assert report["krakend"] == f"image {krakend_image}" and report["target"] == "amd64-alpine"
+    assert report["baseline"] == "baseline.json" and report["requests"] == ["GET /hello"]
+    assert outside.read_bytes() == before and our_containers(docker_client) == []
+
+
+def test_a_plugin_that_kills_krakend_under_load_is_said_with_krakends_last_lines(hello, krakend_bins):
+    main = hello / "main.go"
+    main.write_text(main.read_text().replace(  # its 300th request ends KrakenD: under load, after the probes
+        "next.ServeHTTP(w, req)", "if atomic.AddInt64(&served, 1) > 300 {\n\t\t\t\tos.Exit(7)\n\t\t\t}\n"
+        "\t\t\tnext.ServeHTTP(w, req)").replace('import (\n', 'import (\n\t"os"\n\t"sync/atomic"\n')
+        + "\nvar served int64\n")
+    build_in(load_settings(hello, engine="local", version=VERSION, targets="amd64-generic"))
+    out = bench(hello, "--krakend-bin", str(krakend_bins["amd64-generic"]), *SHORT, "--path", "/hello")
+    assert out.returncode == 17, out.stdout + out.stderr
+    assert "exited with status 7" in out.stderr and "KrakenD's last lines" in out.stderr
+    assert "Traceback" not in out.stderr and krakends_running() == [] and drivers_running() == []

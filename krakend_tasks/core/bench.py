@@ -453,6 +453,8 @@ def bench(settings: Settings, config: Path, *, krakend_bin: str | None = None, i
             raise GatewayFailed("; ".join(refused), hint=_log_hint(arms["plugin"].running, arms["plugin"].staged,
                                                                    config))
         requests, left_out = chosen_requests(candidates, arms, request_timeout)
+        for arm in arms.values():  # a plugin that ends KrakenD on its first request: said as such
+            alive(arm)
         for why in left_out:
             log(logs.warning(f"left out: {why}"))
         if not requests:
