@@ -159,6 +159,12 @@ class GatewayFailed(KrakendTasksError):
     exit_code = 17
 
 
+class PluginsDropped(KrakendTasksError):
+    """A KrakenD release that loads no Go plugins (KrakenD CE 3.0 and later)."""
+
+    exit_code = 19
+
+
 class ProjectGone(ConfigError):
     """The project folder was removed while the development loop watched it."""
 

@@ -17,7 +17,7 @@ def test_resolve(spec, version):
     assert resolve(spec).version == version
 
 
-@pytest.mark.parametrize("bad", ["3", "2.14", "2.13.9", "1.4.1", "banana", "2.13.8.1"])
+@pytest.mark.parametrize("bad", ["2.14", "2.13.9", "1.4.1", "banana", "2.13.8.1"])
 def test_unknown_version(bad):
     with pytest.raises(ConfigError) as err:
         resolve(bad)
@@ -114,3 +114,45 @@ def test_matrix_emits_a_row_per_release_of_a_range(tmp_path):
                           "--target", "amd64-alpine"], cwd=project, capture_output=True, text=True, check=True)
     rows = json.loads(out.stdout)["include"]
     assert [(r["krakend"], r["target"]) for r in rows] == [("2.12.1", "amd64-alpine"), ("2.13.8", "amd64-alpine")]
+
+
+@pytest.mark.parametrize("asked", ["3", "3.0", "3.0.0", "3.1", "v3", "V3.0", "4"])
+def test_krakend_ce_3_loads_no_plugins_whether_listed_or_not(asked):
+    from krakend_tasks.errors import PluginsDropped
+
+    with pytest.raises(PluginsDropped) as err:
+        resolve(asked)
+    said = str(err.value)
+    assert f"KrakenD CE {asked} loads no Go plugins" in said and "2.13.x (2.13.8 here)" in said
+    assert "KrakenD Enterprise" in said and err.value.exit_code == 19
+
+
+def test_with_ce_3_in_the_table_latest_and_ranges_keep_to_the_releases_that_load_plugins():
+    """KrakenD CE 3.0.0 (krakend-ce's dev-3.0: module .../v3, Go 1.26.5) listed: data, not an exception."""
+    from krakend_tasks.core.releases import select
+    from krakend_tasks.errors import PluginsDropped
+
+    text = SHARED.read_text() + "v3.0.0\t2026-09-01\tgithub.com/krakend/krakend-ce/v3\t1.26.5\t3.23\t" \
+                                "golang:${GOLANG_VERSION}-bookworm\tv3.0.0\tv3.0.0\n"
+    table = tuple(parse_table(text))
+    assert table[-1].version == "3.0.0" and not table[-1].loads_plugins and table[-2].loads_plugins
+    assert resolve("latest", table).version == resolve("2", table).version == "2.13.8"
+    said: list[str] = []
+    assert [r.version for r in select(">=2.12", releases=table, log=said.append)] == ["2.12.1", "2.13.8"]
+    assert said == ["version '>=2.12': 3.0.0 left out: KrakenD CE 3.0 and later load no Go plugins "
+                    "(docs/editions.md)"]
+    for asked in (">=3", "3.0.0", "3"):
+        with pytest.raises(PluginsDropped):
+            select(asked, releases=table)
+
+
+def test_the_command_line_says_it_with_its_own_status(tmp_path):
+    import subprocess
+    import sys
+
+    for command in (["build"], ["check"], ["new", "--type", "server", "--name", "x"]):
+        out = subprocess.run([sys.executable, "-m", "krakend_tasks", *command, "--version", "3.0"], cwd=tmp_path,
+                             capture_output=True, text=True)
+        assert out.returncode == 19 and "KrakenD CE 3.0 loads no Go plugins" in out.stderr, out.stderr
+        assert "Traceback" not in out.stderr
+    assert not (tmp_path / "x").exists()

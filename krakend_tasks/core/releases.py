@@ -1,10 +1,14 @@
-"""KrakenD releases as data: Go version, libc and builder images of each 2.x version.
+"""KrakenD releases as data: Go version, libc and builder images of each version, and whether it
+loads Go plugins at all (KrakenD CE 3.0 and later do not).
 
-The table is `krakend_tasks/data/releases.tsv`; `nox -s refresh_releases` rewrites it.
+The table is `krakend_tasks/data/releases.tsv`; `nox -s refresh_releases` rewrites it. `latest`, a
+major such as `2` and a range pick among the releases that load plugins; a CE version of major 3 or
+more, listed or not, is refused with KrakenD's own reason (`PluginsDropped`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import NamedTuple
@@ -12,7 +16,7 @@ from typing import NamedTuple
 from krakend_tasks.core import semver
 from krakend_tasks.core.targets import Libc, Target
 from krakend_tasks.data import DATA
-from krakend_tasks.errors import ConfigError
+from krakend_tasks.errors import ConfigError, PluginsDropped
 
 COLUMNS = ("tag", "date", "module", "golang_version", "alpine_version", "builder_linux_base",
            "krakend_cobra", "lura")
@@ -20,6 +24,7 @@ COLUMNS = ("tag", "date", "module", "golang_version", "alpine_version", "builder
 MUSL_OF_ALPINE = {"3.15": "1.2.2", "3.16": "1.2.3", "3.17": "1.2.3", "3.18": "1.2.4",
                   "3.19": "1.2.4", "3.20": "1.2.5", "3.21": "1.2.5", "3.22": "1.2.5", "3.23": "1.2.5"}
 DEBIAN = {"bullseye": ("11", "2.31"), "bookworm": ("12", "2.36"), "trixie": ("13", "2.41")}
+FIRST_WITHOUT_PLUGINS = 3  # the major of KrakenD CE that loads no Go plugins
 
 
 class Release(NamedTuple):
@@ -33,6 +38,11 @@ class Release(NamedTuple):
     builder_base: str  # base image of the generic builder, "-" when there is none
     cobra: str
     lura: str
+
+    @property
+    def loads_plugins(self) -> bool:
+        """KrakenD CE loads Go plugins up to 2.x: 3.0 dropped them (krakend-ce's "Drop plugin support")."""
+        return int(self.version.split(".")[0]) < FIRST_WITHOUT_PLUGINS
 
     @property
     def debian(self) -> str | None:
@@ -95,15 +105,36 @@ def all_releases() -> tuple[Release, ...]:
     return tuple(parse_table(text))
 
 
+def with_plugins(releases: tuple[Release, ...] | None = None) -> tuple[Release, ...]:
+    """The releases that load Go plugins (KrakenD CE 2.x), oldest first."""
+    return tuple(r for r in releases or all_releases() if r.loads_plugins)
+
+
+def plugins_dropped(asked: str, releases: tuple[Release, ...] | None = None) -> PluginsDropped:
+    newest = with_plugins(releases)[-1].version
+    return PluginsDropped(
+        f"KrakenD CE {asked} loads no Go plugins: from 3.0 the Community Edition and Lura dropped plugin support "
+        f"(KrakenD's announcement \"Dropping plugin support in KrakenD Open Source and Lura\"); the newest CE that "
+        f"loads them is 2.13.x ({newest} here), and plugins go on in KrakenD Enterprise",
+        hint=f"build for KrakenD CE {newest} (--version 2.13), or for KrakenD Enterprise (docs/editions.md)")
+
+
+def _major(word: str) -> int | None:
+    head = word.strip().lower().removeprefix("v").split(".")[0]
+    return int(head) if head.isdigit() else None
+
+
 RANGE_EXAMPLES = '">=2.12", ">=2.12,<2.14", "~=2.13" or "==2.13.*"'
 
 
-def select(versions: str, all_patches: bool = False) -> tuple[Release, ...]:
+def select(versions: str, all_patches: bool = False, releases: tuple[Release, ...] | None = None,
+           log: Callable[[str], None] | None = None) -> tuple[Release, ...]:
     """The releases a `version` value names, in order: a range (a specifier set, with packaging:
-    `>=2.12,<2.14`; the newest patch of each minor unless `all_patches`), or versions separated by
-    commas (`2.12,2.13`, each resolved by `resolve`)."""
+    `>=2.12,<2.14`; the newest patch of each minor unless `all_patches`; releases that load no
+    plugins left out, and said to `log`), or versions separated by commas (`2.12,2.13`, each
+    resolved by `resolve`)."""
     if not any(char in versions for char in "<>=!~"):
-        return tuple(dict.fromkeys(resolve(v.strip()) for v in versions.split(",") if v.strip()))
+        return tuple(dict.fromkeys(resolve(v.strip(), releases) for v in versions.split(",") if v.strip()))
     from packaging.specifiers import InvalidSpecifier, SpecifierSet
     from packaging.version import Version
 
@@ -112,8 +143,18 @@ def select(versions: str, all_patches: bool = False) -> tuple[Release, ...]:
     except InvalidSpecifier as exc:
         raise ConfigError(f"version {versions!r} is not a range of versions: {exc}",
                           hint=f"write it as packaging's specifiers, e.g. {RANGE_EXAMPLES}") from exc
-    releases = all_releases()
+    releases = releases or all_releases()
     matching = [r for r in releases if Version(r.version) in wanted]
+    dropped = [r for r in matching if not r.loads_plugins]
+    if dropped and len(dropped) == len(matching):
+        raise plugins_dropped(versions, releases)
+    if dropped:
+        matching = [r for r in matching if r.loads_plugins]
+        from krakend_tasks import logs
+
+        (log or logs.to_stderr)(logs.warning(
+            f"version {versions!r}: {', '.join(r.version for r in dropped)} left out: KrakenD CE 3.0 and later load "
+            "no Go plugins (docs/editions.md)"))
     if not matching:
         raise ConfigError(f"version {versions!r} matches no KrakenD release",
                           hint=f"known releases are {releases[0].version} (oldest) to {releases[-1].version} "
@@ -124,10 +165,15 @@ def select(versions: str, all_patches: bool = False) -> tuple[Release, ...]:
     return tuple(matching)
 
 
-def resolve(spec: str | None = "latest") -> Release:
-    """Resolve `latest`, a major (`2`), a minor (`2.13`) or a full version (`2.13.8`, `v2.13.8`)."""
-    releases = all_releases()
+def resolve(spec: str | None = "latest", releases: tuple[Release, ...] | None = None) -> Release:
+    """Resolve `latest`, a major (`2`), a minor (`2.13`) or a full version (`2.13.8`, `v2.13.8`) to a
+    release that loads plugins; a major of 3 or more is PluginsDropped, whether the table lists it
+    or not."""
     word = (spec or "latest").strip().lower()
+    major = _major(word)
+    if major is not None and major >= FIRST_WITHOUT_PLUGINS:
+        raise plugins_dropped(spec or word, releases)
+    releases = with_plugins(releases)
     if word == "latest" or spec is None:
         return releases[-1]
     word = word.removeprefix("v")
