@@ -93,7 +93,7 @@ def run(command: Command, project: str | Path = ".", defaults: Mapping[str, Any]
     for key in ("image", "tag"):  # image references, which reach Docker and Dockerfiles
         if isinstance(given.get(key), str):
             valid_image(given[key], f"--{key}")
-    function = globals()[command.function]
+    function = command.implementation()
     with terminate_as_interrupt():
         try:
             if not command.settings:  # new creates a project: of the settings, only the version applies

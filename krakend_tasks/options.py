@@ -8,7 +8,7 @@ An option's `dest` is the keyword of the `krakend_tasks.commands` function it fe
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from krakend_tasks.core.plugin_types import NAMES
@@ -58,6 +58,13 @@ class Command(NamedTuple):
     @property
     def session_name(self) -> str:
         return self.session or self.name.replace("-", "_")
+
+    def implementation(self) -> Callable[..., int]:
+        """The function that runs it: `function` of krakend_tasks.commands, or "module:function"."""
+        import importlib
+
+        module, _, name = self.function.rpartition(":")
+        return getattr(importlib.import_module(module or "krakend_tasks.commands"), name)  # type: ignore[no-any-return]
 
     def all_options(self) -> tuple[Option, ...]:
         if not self.settings:
@@ -124,7 +131,7 @@ TYPES = Option("type", "plugin type: server, client or modifier (default: what t
                dest="kinds", takes="list", choices=PLUGIN_TYPES)
 
 DROP_IN_SETTINGS = ("version", "target", "krakend-image", "pull", "modcache")  # what KrakenD's commands depend on
-COMMANDS: tuple[Command, ...] = (
+COMMANDS: list[Command] = [
     Command("build", "build", "Build the KrakenD plugin for the selected targets into dist/.", per_target="arch",
             options=(
         JSON, FORMAT,
@@ -265,9 +272,21 @@ COMMANDS: tuple[Command, ...] = (
         Option("plugin", "plugin files", dest="paths", takes="list", positional=True, metavar="PLUGIN"),
         KRAKEND_BIN,
     ), only=DROP_IN_SETTINGS, failure="a plugin does not load", session="krakend_test_plugin"),
-)
+]
 BY_NAME = {c.name: c for c in COMMANDS}
 RENAMED = {old: c for c in COMMANDS for old in c.old_names}  # an old name: the command it now is
+
+
+def declare(command: Command) -> Command:
+    """Add a command: its declaration is all the CLI, the nox sessions, the invoke collections and
+    the docs' options table need (`function` names one in krakend_tasks.commands, or is
+    "module:function" for a command of one's own)."""
+    if command.name in BY_NAME or command.name in RENAMED:
+        raise ValueError(f"a command named {command.name!r} exists")
+    COMMANDS.append(command)
+    BY_NAME[command.name] = command
+    RENAMED.update(dict.fromkeys(command.old_names, command))
+    return command
 
 
 def session_names(target: Target, prefix: str = "") -> dict[str, str]:
