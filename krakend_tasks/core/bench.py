@@ -52,7 +52,7 @@ from krakend_tasks.errors import BuildFailed, ConfigError, GatewayFailed, LoadNo
 
 ROUNDS = 6  # paired rounds (each arm once per round, in ABBA order)
 DURATION = 3.0  # seconds of load per arm and round
-WARMUP = 2.0  # seconds per arm, thrown away
+WARMUP = 2.0  # seconds per arm, thrown away (no longer than a round)
 PROBE = 1.0  # seconds of the capacity probe
 SHARE = 0.3  # of the baseline's capacity flat out: the default rate, below where queueing starts
 MAX_RATE = 2000  # requests per second
@@ -466,7 +466,7 @@ def bench(settings: Settings, config: Path, *, krakend_bin: str | None = None, i
             rate = max(1, min(MAX_RATE, int(capacity * SHARE)))
             log(logs.progress(f"the baseline answers about {capacity:.0f} requests/s flat out: load at {rate}/s"))
         for name in ARMS:  # the warm-up: thrown away
-            measured(program, arms[name], targets[name], rate, warmup, request_timeout, folder, -1)
+            measured(program, arms[name], targets[name], rate, min(warmup, duration), request_timeout, folder, -1)
         kept: list[Round] = []
         thrown: list[str] = []
         held: list[float] = []  # the rates achieved in rounds thrown out
