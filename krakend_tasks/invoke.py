@@ -18,7 +18,10 @@ from collections.abc import Callable
 from inspect import Parameter, Signature
 from typing import Any
 
-from invoke import Collection, Context, Exit, Task
+from invoke.collection import Collection
+from invoke.context import Context
+from invoke.exceptions import Exit
+from invoke.tasks import Task
 
 from krakend_tasks.errors import ConfigError, KrakendTasksError, check_registration, described, did_you_mean
 from krakend_tasks.options import COMMANDS, SETTINGS, Command, Option
@@ -39,7 +42,7 @@ def _opposite(option: Option) -> str:
     return f"no_{_parameter(option)}"
 
 
-def make_task(command: Command, name: str = "") -> Task:
+def make_task(command: Command, name: str = "") -> Task[Callable[..., None]]:
     """An invoke task of the command, with every option of options.COMMANDS (paths: repeatable --path);
     `name`: one of its old names, which says the new one when it runs."""
     options = command.all_options()

@@ -11,16 +11,20 @@ from typing import TYPE_CHECKING, Any, TextIO
 from krakend_tasks import logs
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from krakend_tasks.annotations import Annotation
     from krakend_tasks.core.bench import BenchReport
     from krakend_tasks.core.check import Report
     from krakend_tasks.core.dev import Event
+    from krakend_tasks.core.elf import ElfFile
     from krakend_tasks.core.explain import Reading
     from krakend_tasks.core.findings import Finding
     from krakend_tasks.core.manifest import Artifact
     from krakend_tasks.core.settings import Settings
     from krakend_tasks.core.smoke import SmokeReport
     from krakend_tasks.core.specs import Verdict
+    from krakend_tasks.core.targets import Target
     from krakend_tasks.core.testload import LoadResult
     from krakend_tasks.junit import Suite
 
@@ -113,10 +117,11 @@ def print_check(reports: dict[str, Report], out: TextIO | None = None) -> None:
         print_table(title, ("what", "plugin has", "KrakenD has", "plugin must", "fix"), rows, out)
 
 
-def print_inspection(results: list, as_machine: bool = False, out: TextIO | None = None) -> None:
+def print_inspection(results: list[tuple[ElfFile, Target, list[Finding]]], as_machine: bool = False,
+                     out: TextIO | None = None) -> None:
     """results: (ElfFile, Target, [Finding]) per plugin."""
     out = out or sys.stdout
-    records = [{
+    records: list[dict[str, Any]] = [{  # a JSON document
         "path": str(elf.path), "target": target.name, "arch": elf.arch, "elf_class": elf.elf_class,
         "libc": elf.libc, "glibc_max": elf.glibc_max, "needed": list(elf.needed),
         "go_plugin": bool(elf.build_info and elf.build_info.settings.get("-buildmode") == "plugin"),
@@ -145,7 +150,8 @@ def packages_state(result: LoadResult) -> str:
     return "NOT COMPARED" if result.packages is None else "OK" if result.packages.ok else "KO"
 
 
-def print_loads(results: list, as_machine: bool = False, out: TextIO | None = None) -> None:
+def print_loads(results: list[tuple[Path, Target, LoadResult]], as_machine: bool = False,
+                out: TextIO | None = None) -> None:
     """results: (path, Target, LoadResult) per plugin."""
     out = out or sys.stdout
     if as_machine:
@@ -262,7 +268,7 @@ def progress(labels: Sequence[str], verb: str, out: TextIO | None = None) -> Ite
         yield mark
 
 
-def print_matrix(matrix: dict, as_machine: bool = False, out: TextIO | None = None) -> None:
+def print_matrix(matrix: dict[str, Any], as_machine: bool = False, out: TextIO | None = None) -> None:
     """JSON on one line (for $GITHUB_OUTPUT), or a table."""
     out = out or sys.stdout
     if as_machine:
@@ -383,7 +389,7 @@ def check_suites(reports: dict[str, Report]) -> list[Suite]:
                   or [Case("compatible", f"check.{key}")]) for key, r in reports.items()]
 
 
-def load_annotations(results: list, projects: Mapping[Any, Any]) -> list[Annotation]:
+def load_annotations(results: list[tuple[Path, Target, LoadResult]], projects: Mapping[Any, Any]) -> list[Annotation]:
     """A refused load on the plugin's go.mod, on the line of the module whose packages differ."""
     from pathlib import Path
 
@@ -402,7 +408,7 @@ def load_annotations(results: list, projects: Mapping[Any, Any]) -> list[Annotat
     return found
 
 
-def load_suites(results: list) -> list[Suite]:
+def load_suites(results: list[tuple[Path, Target, LoadResult]]) -> list[Suite]:
     from krakend_tasks.junit import Case, Suite
 
     by_target: dict[str, list[Case]] = {}

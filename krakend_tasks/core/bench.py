@@ -191,7 +191,7 @@ def judge(arms: dict[str, dict[str, Any]], overhead: dict[str, Interval],
 
 def different_errors(base: dict[str, Any], plug: dict[str, Any]) -> bool:
     a, b = base["error_rate"], plug["error_rate"]
-    return (a == 0) != (b == 0) or abs(a - b) > 0.001
+    return bool((a == 0) != (b == 0) or abs(a - b) > 0.001)
 
 
 def describe_errors(errors: dict[str, int]) -> str:

@@ -338,7 +338,7 @@ def without_plugins(config: dict[str, Any], names: dict[str, set[str]]) -> dict[
     """A copy of `config` with the plugins `names` (kind -> names) taken out wherever they are named:
     a namespace left naming none goes, and so does the root `plugin` block once no namespace uses
     any plugin (what KrakenD runs without these plugins)."""
-    out = json.loads(json.dumps(config))
+    out: dict[str, Any] = json.loads(json.dumps(config))
 
     def strip(holder: dict[str, Any]) -> None:
         extra = holder.get("extra_config")

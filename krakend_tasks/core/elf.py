@@ -6,12 +6,17 @@ import mmap
 import struct
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from krakend_tasks.core.files import open_regular
 from krakend_tasks.core.plugin_types import ENTERPRISE_ONLY, PluginType
 from krakend_tasks.core.targets import Arch, Libc, Target
 from krakend_tasks.errors import NotAPlugin
+
+if TYPE_CHECKING:
+    from elftools.elf.elffile import ELFFile  # pyelftools ships no type hints: its objects are Any to mypy
+
+Buffer = bytes | mmap.mmap  # a file's bytes, read or mapped
 
 MAGIC = b"\xff Go buildinf:"
 REGISTERERS = (*(t.registerer for t in PluginType), *ENTERPRISE_ONLY)
@@ -122,7 +127,7 @@ def program_target(path: str | Path) -> Target | None:
     return Target(Arch(arch), Libc.ALPINE if "musl" in interp else Libc.GENERIC)
 
 
-def check_bounds(elf, size: int) -> None:
+def check_bounds(elf: ELFFile, size: int) -> None:
     """Reject headers that point outside the file or claim impossible counts (corrupt or truncated)."""
     if elf["e_shoff"] + elf["e_shnum"] * elf["e_shentsize"] > size:
         raise ValueError("section header table lies outside the file")
@@ -187,7 +192,7 @@ def read_go_string(path: str | Path, symbol: str) -> str | None:
         return value.decode(errors="replace") if value is not None else None
 
 
-def _read_at(elf, address: int, length: int) -> bytes | None:
+def _read_at(elf: ELFFile, address: int, length: int) -> bytes | None:
     for segment in elf.iter_segments():
         if segment["p_type"] == "PT_LOAD" and segment["p_vaddr"] <= address < segment["p_vaddr"] + segment["p_filesz"]:
             offset = segment["p_offset"] + address - segment["p_vaddr"]
@@ -196,14 +201,14 @@ def _read_at(elf, address: int, length: int) -> bytes | None:
     return None
 
 
-def section_headers(elf) -> Iterator[tuple[int, Any]]:
+def section_headers(elf: ELFFile) -> Iterator[tuple[int, Any]]:
     """(index, header) of every section, without building pyelftools' section objects (which parse
     whole tables, such as the GNU hash section, as they are made)."""
     for index in range(elf.num_sections()):
         yield index, elf._get_section_header(index)
 
 
-def section_named(elf, name: str) -> Any:
+def section_named(elf: ELFFile, name: str) -> Any:
     """The section called `name`, or None; only that one is built (get_section_by_name builds
     every section before it, the GNU hash table included)."""
     for index, header in section_headers(elf):
@@ -215,7 +220,7 @@ def section_named(elf, name: str) -> Any:
 WANTED_SECTIONS = ("SHT_DYNAMIC", "SHT_GNU_verneed", "SHT_PROGBITS")
 
 
-def _dynamic(elf) -> tuple[list[str], str | None, str]:
+def _dynamic(elf: ELFFile) -> tuple[list[str], str | None, str]:
     from elftools.elf.dynamic import DynamicSection
     from elftools.elf.gnuversions import GNUVerNeedSection
 
@@ -240,14 +245,14 @@ def _dynamic(elf) -> tuple[list[str], str | None, str]:
     return needed, glibc, interp
 
 
-def _registerers(elf, main_path: str | None) -> tuple[str, ...]:
+def _registerers(elf: ELFFile, main_path: str | None) -> tuple[str, ...]:
     packages = ["main"] + ([main_path] if main_path else [])
     wanted = {f"{package}.{symbol}": symbol for package in packages for symbol in REGISTERERS}
     found = {wanted[name] for name, (_, kind) in find_symbols(elf, wanted).items() if kind == STT_OBJECT}
     return tuple(r for r in REGISTERERS if r in found)
 
 
-def _exported_registerers(elf, data, go: str) -> tuple[str, ...]:
+def _exported_registerers(elf: ELFFile, data: Buffer, go: str) -> tuple[str, ...]:
     """The registerers a stripped plugin exports, from its module data's table of exported symbols."""
     from krakend_tasks.core.moduledata import read_moduledata
 
@@ -259,7 +264,7 @@ def _exported_registerers(elf, data, go: str) -> tuple[str, ...]:
 STT_OBJECT = 1
 
 
-def find_symbols(elf, names: Iterable[str]) -> dict[str, tuple[int, int]]:
+def find_symbols(elf: ELFFile, names: Iterable[str]) -> dict[str, tuple[int, int]]:
     """name -> (value, type) for the named symbols of .symtab and .dynsym.
 
     Scans the raw string and symbol tables: pyelftools' per-symbol parsing costs seconds on a Go
@@ -290,7 +295,7 @@ def find_symbols(elf, names: Iterable[str]) -> dict[str, tuple[int, int]]:
     return found
 
 
-def build_info_of(elf, data: bytes | mmap.mmap) -> BuildInfo | None:
+def build_info_of(elf: ELFFile, data: Buffer) -> BuildInfo | None:
     section = section_named(elf, ".go.buildinfo")
     blob = section.data() if section is not None else _scan(data)
     if blob is None or not blob.startswith(MAGIC) or len(blob) < 32:

@@ -15,12 +15,15 @@ import struct
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from krakend_tasks.core.files import load_json, open_regular
 from krakend_tasks.core.findings import Finding
 from krakend_tasks.data import DATA
 from krakend_tasks.errors import NoFingerprints, NotAPlugin
+
+if TYPE_CHECKING:
+    from elftools.elf.elffile import ELFFile  # pyelftools ships no type hints
 
 HASH = "go:link.pkghashbytes."
 ORDER_NAME = "go:link.pkgname."  # plugins only: the packages in the order Go checks them
@@ -119,7 +122,7 @@ def read_fingerprints(path: str | Path) -> Fingerprints:
 
 
 
-def _symbols(elf, data: mmap.mmap, name: str) -> dict[str, bytes]:
+def _symbols(elf: ELFFile, data: mmap.mmap, name: str) -> dict[str, bytes]:
     """name -> contents of the fingerprint symbols (and the plugin's check order) of a symbol table:
     .symtab, or .dynsym, which stripping keeps: a program that can open plugins exports there the
     fingerprints plugin.Open compares a plugin's with."""

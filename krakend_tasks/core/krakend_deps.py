@@ -13,7 +13,7 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import NamedTuple
 
@@ -167,8 +167,8 @@ def for_release(release: Release, libc: str, image: str | None = None, official:
     except (OSError, ValueError, TypeError, KeyError):  # not cached yet, or a damaged entry
         pass
     problems: list[str] = []
-    found = None
-    attempts = [lambda: from_image(image) if image else None,
+    found: Descriptor | None = None
+    attempts: list[Callable[[], Descriptor | None]] = [lambda: from_image(image) if image else None,
                 lambda: from_image(official, pull=pull) if official else None, lambda: from_proxy(release, libc)]
     for attempt in attempts:
         try:

@@ -11,7 +11,13 @@ at the function names inside it; its field offsets are those of the file's Go ve
 from __future__ import annotations
 
 import struct
-from typing import NamedTuple
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+if TYPE_CHECKING:
+    from elftools.elf.elffile import ELFFile  # pyelftools ships no type hints
+
+    from krakend_tasks.core.elf import Buffer
 
 PF_W = 2
 RELATIVE = {"EM_X86_64": 8, "EM_AARCH64": 1027}  # R_X86_64_RELATIVE, R_AARCH64_RELATIVE
@@ -32,7 +38,7 @@ class ModuleData(NamedTuple):
 class Memory:
     """A file's loaded segments by virtual address, relative relocations applied (64-bit only)."""
 
-    def __init__(self, elf, data) -> None:
+    def __init__(self, elf: ELFFile, data: Buffer) -> None:
         self.elf, self.data = elf, data
         self.order = "<" if elf.little_endian else ">"
         self.segments = [(s["p_vaddr"], s["p_filesz"], s["p_offset"], s["p_flags"])
@@ -78,7 +84,7 @@ class Memory:
         return [(vaddr, size, offset) for vaddr, size, offset, flags in self.segments if flags & PF_W]
 
 
-def read_moduledata(elf, data, go: str) -> ModuleData | None:
+def read_moduledata(elf: ELFFile, data: Buffer, go: str) -> ModuleData | None:
     """The module data of a 64-bit Go ELF file built by `go` ("1.25.12"); None where none is found."""
     if elf.elfclass != 64:
         return None
@@ -103,7 +109,7 @@ def _minor(go: str) -> int:
     return int(parts[1]) if len(parts) > 1 and parts[0] == "1" and parts[1].isdigit() else 0
 
 
-def _pclntabs(elf, data, memory: Memory):
+def _pclntabs(elf: ELFFile, data: Buffer, memory: Memory) -> Iterator[tuple[int, int]]:
     """(address, Go minor of its magic) of each place the pclntab may start: its section, else a scan."""
     section = next((h for h in _headers(elf) if elf._get_section_name(h) == ".gopclntab"), None)
     candidates = []
@@ -125,12 +131,12 @@ def _pclntabs(elf, data, memory: Memory):
             yield vaddr, MAGICS[magic]
 
 
-def _headers(elf):
+def _headers(elf: ELFFile) -> Iterator[Any]:
     """Every section header, without building pyelftools' section objects."""
     return (elf._get_section_header(index) for index in range(elf.num_sections()))
 
 
-def _pointers_to(memory: Memory, target: int):
+def _pointers_to(memory: Memory, target: int) -> Iterator[int]:
     """Addresses of 8-aligned words in writable data whose value is `target`."""
     needle = struct.pack(memory.order + "Q", target)
     for vaddr, size, offset in memory.writable():

@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 from pathlib import Path
+from typing import Any
 
 from krakend_tasks.core.configure import DEFAULT_FOLDER, DEFAULT_PATTERN, Placement, add_plugin
 from krakend_tasks.core.plugin_types import plugin_type
@@ -28,7 +29,7 @@ GO_SUM = (f"{SHARED_MODULE} {SHARED_VERSION} h1:NIvaJDMOsjHA8n1jAhLSgzrAzy1Hgr+h
           f"{SHARED_MODULE} {SHARED_VERSION}/go.mod h1:TIyPZe4MgqvfeYDBFedMoGGpEw/LqOeaOT+nhxU+yHo=\n")
 
 
-def example_config(kind: str, name: str, release: Release) -> dict:
+def example_config(kind: str, name: str, release: Release) -> dict[str, Any]:
     """A krakend.json that uses the plugin: one endpoint, one backend, the plugin in its place."""
     minor = ".".join(release.version.split(".")[:2])
     config = {
@@ -57,7 +58,7 @@ def smoke_requests(kind: str, name: str) -> str:
     return f"# nox -s smoke: requests sent to the real KrakenD running the plugin\n[[smoke]]\n{request}"
 
 
-def example_spec(kind: str, name: str) -> dict:
+def example_spec(kind: str, name: str) -> dict[str, Any]:
     """A KrakenD integration spec (core/specs: krakend-integration's format) of what the plugin does
     in the gateway: a server plugin's answer, byte for byte; a client or modifier plugin's header as
     the backend received it (the smoke run's echo backend says), by a JSON Schema."""

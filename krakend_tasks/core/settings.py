@@ -241,7 +241,8 @@ def _env_values(given: dict[str, Any]) -> dict[str, Any]:
     for key in BOOLS & set(given):
         given[key] = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}.get(
             given[key].strip().lower(), given[key])
-    return schema.validate(given, "environment")
+    checked_values: dict[str, Any] = schema.validate(given, "environment")
+    return checked_values
 
 
 def _from_file(root: Path) -> dict[str, Any]:
@@ -265,13 +266,15 @@ def _from_file(root: Path) -> dict[str, Any]:
 def _file_values(path: Path, data: bytes) -> dict[str, Any]:
     parsed = _parse_toml(path, data)
     if path.name != "pyproject.toml":
-        return _schema().validate(parsed, str(path))
+        values: dict[str, Any] = _schema().validate(parsed, str(path))
+        return values
     tool = parsed.get("tool", {})
     table = tool.get("krakend-tasks", {}) if isinstance(tool, dict) else None
     if not isinstance(table, dict):
         what = "[tool.krakend-tasks]" if isinstance(tool, dict) else "[tool]"
         raise ConfigError(f"{path}: {what} is not a table", hint="write it as a TOML table")
-    return _schema().validate(table, f"{path} [tool.krakend-tasks]")
+    tool_values: dict[str, Any] = _schema().validate(table, f"{path} [tool.krakend-tasks]")
+    return tool_values
 
 
 def _parse_toml(path: Path, data: bytes) -> dict[str, Any]:
@@ -306,13 +309,14 @@ def _remembered(source: str, given: str, check: Callable[[], dict[str, Any]]) ->
     kept = list(_memo["passed"].items())[-MEMO_ENTRIES + 1:]
     _memo["passed"] = {**dict(kept), key: json.loads(json.dumps(result))}
     write_cache(_memo_path(), json.dumps(_memo))
-    return _memo["passed"][key]
+    passed: dict[str, Any] = _memo["passed"][key]
+    return passed
 
 
 def _read_memo() -> dict[str, Any]:
     stamp = _checking_code()
     try:
-        memo = load_json(_memo_path().read_bytes())
+        memo: dict[str, Any] = load_json(_memo_path().read_bytes())  # JSON: checked below
         if memo["stamp"] == stamp and isinstance(memo["passed"], dict):
             return memo
     except (OSError, ValueError, TypeError, KeyError):  # none yet, or damaged: start again
