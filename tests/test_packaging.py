@@ -8,11 +8,13 @@ import sys
 import zipfile
 
 from .conftest import ROOT
+from .test_docs import scratch_copy
 
 
 def test_the_wheel_holds_the_type_marker_and_every_data_file(tmp_path):
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w",
-                    str(tmp_path), str(ROOT)], check=True, capture_output=True)
+    source = scratch_copy(tmp_path / "source")  # the build writes build/ and *.egg-info beside its sources
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp_path), str(source)],
+                   check=True, capture_output=True)
     names = set(zipfile.ZipFile(next(tmp_path.glob("*.whl"))).namelist())
     data = {str(p.relative_to(ROOT)) for p in (ROOT / "krakend_tasks" / "data").rglob("*")
             if p.is_file() and "__pycache__" not in p.parts}
