@@ -259,25 +259,53 @@ func main() {}
 """
 
 
-def test_apply_moves_a_module_family_with_a_fresh_module_cache(krakend_bins, isolated, tmp_path):
-    """OpenTelemetry's otel, otel/sdk and otel/trace at v1.13.0 (KrakenD links v1.43.0), a module cache
-    as empty as a CI runner's and a proxy chain whose first proxy lacks them: `go get` of one module
-    at a time failed there ("module go.opentelemetry.io/otel@v1.43.0 found, but does not contain
-    package go.opentelemetry.io/otel/sdk"); requirements set all at once, then tidy, converge."""
-    project = tmp_path / "otel"
+GRPC = """module example.com/grpcplugin
+
+go 1.20
+
+require google.golang.org/grpc v1.56.3
+"""
+GRPC_MAIN = """package main
+
+import (
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+var err = status.Error(codes.NotFound, "x")
+
+func main() {}
+"""
+FAMILIES = {  # go.mod, main.go, a difference KrakenD's check-plugin reports before, and a fix that moves it
+    "opentelemetry": (OTEL, OTEL_MAIN, "go.opentelemetry.io/otel/sdk\n\thave: v1.13.0\n\twant: v1.43.0",
+                      "-require=go.opentelemetry.io/otel/sdk@v1.43.0"),
+    # grpc 1.56 pulls the genproto monolith of 2023, which still held googleapis/rpc; KrakenD links the
+    # split modules (genproto/googleapis/rpc) and a genproto without them
+    "genproto": (GRPC, GRPC_MAIN, "google.golang.org/grpc\n\thave: v1.56.3\n\twant: v1.80.0",
+                 "-require=google.golang.org/grpc@v1.80.0"),
+}
+
+
+@pytest.mark.parametrize("family", list(FAMILIES))
+def test_apply_moves_a_module_family_with_a_fresh_module_cache(family, krakend_bins, isolated, tmp_path):
+    """A module family whose packages moved between modules, a module cache as empty as a CI runner's
+    and a proxy chain whose first proxy lacks them: `go get` of one package path at a time failed there
+    (OpenTelemetry: "module go.opentelemetry.io/otel@v1.43.0 found, but does not contain package
+    go.opentelemetry.io/otel/sdk"); requirements set all at once, then tidy, converge."""
+    go_mod, main_go, before, fix = FAMILIES[family]
+    project = tmp_path / family
     project.mkdir()
-    (project / "go.mod").write_text(OTEL)
-    (project / "main.go").write_text(OTEL_MAIN)
+    (project / "go.mod").write_text(go_mod)
+    (project / "main.go").write_text(main_go)
     env = {**isolated, "GOMODCACHE": str(tmp_path / "modcache"), "GOFLAGS": "-mod=mod", "GOTOOLCHAIN": "go1.25.12"}
     assert run(["go", "mod", "tidy"], project, env=env).returncode == 0
-    said = krakend_check_plugin(krakend_bins, project)
-    assert "go.opentelemetry.io/otel/sdk\n\thave: v1.13.0\n\twant: v1.43.0" in said
+    assert before in krakend_check_plugin(krakend_bins, project)
     run(["chmod", "-R", "u+w", str(tmp_path / "modcache")], project)
     shutil.rmtree(tmp_path / "modcache")  # fresh, as on a CI runner
     out = run([PYTHON, "-m", "krakend_tasks", "check", "--apply", "--version", "2.13.8", "--target", "amd64-generic"],
               project, env={**env, "GOFLAGS": ""})
     assert out.returncode == 0, out.stdout + out.stderr
-    assert "-require=go.opentelemetry.io/otel/sdk@v1.43.0" in ran_lines(out.stderr)[0]
+    assert fix in ran_lines(out.stderr)[0]
     assert krakend_check_plugin(krakend_bins, project) == "No incompatibilities found!\n"
     run(["chmod", "-R", "u+w", str(tmp_path / "modcache")], project)
 
