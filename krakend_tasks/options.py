@@ -125,6 +125,13 @@ IMAGE = Option("image", "a KrakenD image: its binary's modules and fingerprints 
                         "(test), check -c (configure)", metavar="IMAGE")
 LOAD_TIMEOUT = Option("load-timeout", "seconds loading the plugins may take, KrakenD's start included (default 30): "
                                      "a plugin's init() that never returns ends there", takes="float", metavar="S")
+GATEWAY = (  # what the gateway runs: smoke, dev and bench
+    Option("config", "the krakend.json to run (default: krakend.json)", metavar="FILE"),
+    Option("krakend-bin", "a KrakenD binary to run (the plugins of its target)", metavar="PATH"),
+    Option("image", "a KrakenD image to run (default: KRAKEND-IMAGE:VERSION; the host's alpine plugins)",
+           metavar="IMAGE"),
+)
+REQUEST_TIMEOUT = Option("request-timeout", "seconds each request may take (default 10)", takes="float", metavar="S")
 PATHS = Option("path", ".so files (default: the artifacts of dist/manifest.json)", dest="paths", takes="list",
                positional=True, metavar="PATH")
 TYPES = Option("type", "plugin type: server, client or modifier (default: what the file exports)",
@@ -195,17 +202,14 @@ COMMANDS: list[Command] = [
                        "tag names (Docker's credentials: docker login)", takes="bool"),
     )),
     Command("smoke", "smoke", "Run the built plugins in the real KrakenD and send the declared [[smoke]] requests.", (
-        Option("config", "the krakend.json to run (default: krakend.json)", metavar="FILE"),
-        Option("krakend-bin", "a KrakenD binary to run (the plugins of its target)", metavar="PATH"),
-        Option("image", "a KrakenD image to run (default: KRAKEND-IMAGE:VERSION; the host's alpine plugins)",
-               metavar="IMAGE"),
+        *GATEWAY,
         Option("shipped", "run the image `ship` built (--tag, default NAME-krakend:VERSION)", takes="bool"),
         Option("tag", "the image `ship` built, with --shipped", metavar="TAG"),
         Option("keep-backends", "keep the config's backend hosts (default: an echo backend on loopback)",
                takes="bool"),
         Option("specs", "a folder of KrakenD integration specs (*.json, krakend-integration's format), relative to "
                         "the project (default: the smoke_specs setting)", dest="smoke_specs", metavar="DIR"),
-        Option("request-timeout", "seconds each spec's answer may take (default 10)", takes="float", metavar="S"),
+        REQUEST_TIMEOUT,
         LOAD_TIMEOUT,
         Option("no-follow-redirects", "judge a redirect itself, do not follow it (as krakend-integration's "
                                       "-client_not_follow_redirects)", takes="bool"),
@@ -214,24 +218,18 @@ COMMANDS: list[Command] = [
         JSON,
     ), failure="the smoke run failed"),
     Command("dev", "dev", "The development loop: build, run KrakenD and the specs; on every save, again.", (
-        Option("config", "the krakend.json to run (default: krakend.json)", metavar="FILE"),
-        Option("krakend-bin", "a KrakenD binary to run (the plugins of its target)", metavar="PATH"),
-        Option("image", "a KrakenD image to run (default: KRAKEND-IMAGE:VERSION; the host's alpine plugins)",
-               metavar="IMAGE"),
+        *GATEWAY,
         Option("port", "the port KrakenD listens on (default: the config's)", takes="int", metavar="N"),
         Option("debounce", "milliseconds a burst of saves is waited out (default 100)", takes="int", metavar="MS"),
         Option("keep-backends", "keep the config's backend hosts (default: an echo backend on loopback)",
                takes="bool"),
-        Option("request-timeout", "seconds each spec's answer may take (default 10)", takes="float", metavar="S"),
+        REQUEST_TIMEOUT,
         LOAD_TIMEOUT,
         Option("plain", "a line per event (the default when not a terminal)", takes="bool"),
         Option("json", "a JSON object per event", takes="bool"),
     )),
     Command("bench", "bench", "What the plugins cost: the same KrakenD with and without them, under one load.", (
-        Option("config", "the krakend.json to run (default: krakend.json)", metavar="FILE"),
-        Option("krakend-bin", "a KrakenD binary to run (the plugins of its target)", metavar="PATH"),
-        Option("image", "a KrakenD image to run (default: KRAKEND-IMAGE:VERSION; the host's alpine plugins)",
-               metavar="IMAGE"),
+        *GATEWAY,
         Option("baseline", "the config of the baseline arm (default: the config without this project's plugins), "
                            "e.g. the same behaviour in Lua", metavar="FILE"),
         Option("path", "a path to send GET requests to (repeatable; default: the [[smoke]] requests, the specs and "
@@ -245,7 +243,7 @@ COMMANDS: list[Command] = [
         Option("max-overhead", "the budget: a time (1ms, 250us) or a share of the baseline (5%), held against the "
                                "p50 and p99 overhead: pass, fail (exit 1) or inconclusive", metavar="BUDGET"),
         Option("plot", "also draw both latency distributions to FILE (.svg, or .html)", metavar="FILE"),
-        Option("request-timeout", "seconds each request may take (default 10)", takes="float", metavar="S"),
+        REQUEST_TIMEOUT,
         LOAD_TIMEOUT, FORMAT, JUNIT, JSON,
     ), failure="the plugins are over the budget, or the arms' error rates differ"),
     Command("explain", "explain", "What KrakenD's log lines about plugins mean: the cause, the fix, the proof.", (

@@ -20,8 +20,9 @@ from krakend_tasks.core.scaffold import new
 from krakend_tasks.core.settings import load_settings
 from krakend_tasks.errors import ConfigError
 
-from .conftest import PYTHON, VERSION, build_in, command_lines, copy_example, interrupt_when, run
+from .conftest import PYTHON, VERSION, build_in, command_lines, interrupt_when, run
 from .test_smoke import foreign_build, krakends_running
+from .test_smoke import hello as hello  # the fixture: the example, built for amd64 glibc
 
 SHORT = ("--rounds", "4", "--duration", "1", "--rate", "150")  # a few seconds a run: what is told apart, not speed
 
@@ -132,13 +133,6 @@ def test_the_same_config_against_itself_is_no_overhead(modifiers, krakend_bins, 
     assert out.returncode == 0, out.stderr
     low, high = json.loads(out.stdout)["overhead"]["p50_ms_interval"]
     assert low <= 0 <= high or json.loads(out.stdout)["thrown_out"], out.stdout
-
-
-@pytest.fixture
-def hello(tmp_path, cross) -> Path:
-    project = copy_example(tmp_path / "hello")
-    build_in(load_settings(project, engine="local", version=VERSION, targets="amd64-generic"))
-    return project
 
 
 def test_a_server_plugin_its_own_path_left_out_and_every_output(hello, krakend_bins, tmp_path):
