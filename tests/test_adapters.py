@@ -49,10 +49,14 @@ def user_project(tmp_path):
 def test_nox_lists_our_sessions_beside_the_projects(user_project):
     out = run([PYTHON, "-m", "nox", "-l"], user_project)
     assert out.returncode == 0, out.stderr
-    for line in ("- build [krakend] -> Build the KrakenD plugin for every target",
-                 "- build_arm64 [krakend] -> Build the plugin for arm64 (alpine and generic).",
-                 "- build_arm64_alpine [krakend] -> Build the plugin for arm64-alpine (musl).",
-                 "- build_amd64_generic [krakend] -> Build the plugin for amd64-generic (glibc).",
+    for line in ("- build [krakend] -> Build the KrakenD plugin for the selected targets into dist/.",
+                 "- build_arm64 [krakend] -> Build the KrakenD plugin for the selected targets into dist/: arm64 "
+                 "(alpine and generic).",
+                 "- build_arm64_alpine [krakend] -> Build the KrakenD plugin for the selected targets into dist/: "
+                 "arm64-alpine (musl).",
+                 "- test_load_amd64_generic [krakend] -> Load built plugins for real and compare their packages with "
+                 "KrakenD's: amd64-generic (glibc).",
+                 "- bench [krakend] -> What the plugins cost: the same KrakenD with and without them, under one load.",
                  "* own -> The project's own session."):
         assert line in out.stdout, out.stdout
     assert "already been registered" not in out.stderr

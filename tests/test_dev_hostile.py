@@ -74,7 +74,7 @@ def test_the_config_deleted_or_replaced_by_a_folder_is_said_and_the_gateway_kept
     assert get(port, "/__dev-server").strip() == "hello from dev-server"  # the old gateway serves
     config.mkdir()
     said = loop.until("config")
-    assert not said["ok"] and "is a folder" in said["message"], said
+    assert not said["ok"] and "Is a directory" in said["message"], said
     config.rmdir()
     config.write_text(saved)
     assert loop.until("krakend")["ok"]

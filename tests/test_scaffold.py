@@ -90,7 +90,7 @@ def test_refuses_to_overwrite(tmp_path):
 @pytest.mark.parametrize(("args", "message"), [
     (["--type", "proxy", "--name", "x"], "argument --type: invalid choice: 'proxy'"),
     (["--type", "server", "--name", "Bad_Name"], "invalid plugin name 'Bad_Name'"),
-    (["--type", "server", "--name", "x", "--version", "9.9"], "unknown KrakenD version"),
+    (["--type", "server", "--name", "x", "--version", "2.99"], "unknown KrakenD version"),
     (["--name", "x"], "new needs a plugin type and a name"),
 ])
 def test_bad_arguments(tmp_path, args, message):

@@ -97,9 +97,6 @@ class Outcome(NamedTuple):
 def read_config(path: str | Path) -> ConfigFile:
     """Parse a krakend.json; a flexible-config template or invalid JSON is refused, clearly."""
     path = Path(path)
-    if path.is_dir():
-        raise KrakendConfigError(f"{path} is a folder, not a KrakenD configuration",
-                                 hint="give the path of the krakend.json file")
     try:
         text = read_regular(path).decode()
     except FileNotFoundError as exc:
