@@ -37,14 +37,15 @@ def specs() -> Iterator[Spec]:
     for command in COMMANDS:
         name = command.session_name
         yield Spec(name, command.name, command.help)
+        what = command.help.rstrip(".")
         if command.per_target == "arch":
             for arch in Arch:
-                yield Spec(f"{name}_{arch.value}", command.name, f"{command.help.rstrip(".")}: {arch.value} (alpine and "
-                           "generic).", arch.value)
+                yield Spec(f"{name}_{arch.value}", command.name, f"{what}: {arch.value} (alpine and generic).",
+                           arch.value)
         if command.per_target:
             for t in ALL_TARGETS:
                 libc = "musl" if t.libc is Libc.ALPINE else "glibc"
-                yield Spec(f"{name}_{t.ident}", command.name, f"{command.help.rstrip(".")}: {t.name} ({libc}).", t.name)
+                yield Spec(f"{name}_{t.ident}", command.name, f"{what}: {t.name} ({libc}).", t.name)
         for old in command.old_sessions:
             yield Spec(old, command.name, f"Old name of {name} (still works).", renamed=name)
             if command.per_target:
