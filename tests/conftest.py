@@ -23,6 +23,17 @@ REQUIRED = set(filter(None, os.environ.get("KT_REQUIRE", "").split(",")))
 os.environ.setdefault("GOCACHE", str(Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "go-build"))
 
 
+REAL = {"docker_client", "cross", "krakend_bins", "krakend_image", "registry", "krakend_integration", "go_proxy"}
+
+
+def pytest_collection_modifyitems(items) -> None:
+    """`real`: a test that needs a real component (Docker, the cross compilers, Go builds, KrakenD, the
+    registry); `pytest -m "not real"` runs the others in seconds."""
+    for item in items:
+        if REAL & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.real)
+
+
 def pytest_terminal_summary(terminalreporter) -> None:
     """Close with what was skipped and the command that installs it, when something was."""
     skipped = terminalreporter.stats.get("skipped", [])

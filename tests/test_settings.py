@@ -60,7 +60,7 @@ def test_own_file_and_per_target_overrides(tmp_path):
     ('[tool.krakend-tasks]\nflavour = "x"\n', "unknown setting 'flavour'"),
     ('[tool.krakend-tasks.target.amd64-alpine]\nimg = "x"\n', "unknown setting 'target.amd64-alpine.img'"),
     ('[tool.krakend-tasks.target.sparc-alpine]\nimage = "x"\n', "unknown target 'sparc-alpine'"),
-    ('[tool.krakend-tasks]\nversion = "7"\n', "unknown KrakenD version '7'"),
+    ('[tool.krakend-tasks]\nversion = "2.99"\n', "unknown KrakenD version '2.99'"),
 ])
 def test_bad_files(tmp_path, body, message):
     write_pyproject(tmp_path, body)
