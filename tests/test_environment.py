@@ -119,6 +119,7 @@ def test_a_full_disk_is_said_and_loses_nothing(full_disk, krakend_bins, tmp_path
     assert out.returncode in (0, 1) and reports["amd64-generic"]["krakend_go"] == "1.25.12", out.stderr
 
 
+@pytest.mark.slow
 def test_docker_hosts_that_cannot_serve(tmp_path):
     project = copy_example(tmp_path / "hello")
     build = [PYTHON, "-m", "krakend_tasks", "build", "--engine", "docker", "--target", "amd64-generic"]

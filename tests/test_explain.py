@@ -160,6 +160,7 @@ def test_an_unknown_plugin_line_is_said_to_be_unknown(tmp_path):
     assert out.returncode == 0
 
 
+@pytest.mark.slow
 def test_hostile_inputs_are_bounded_and_said(tmp_path):
     huge = tmp_path / "huge.log"  # 1 GB, sparse: NUL bytes, no newline
     with huge.open("wb") as f:
