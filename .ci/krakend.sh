@@ -10,11 +10,14 @@
 #   KT_KRAKEND_DIR     folder with krakend-<target> for the four targets (amd64|arm64)-(generic|alpine)
 #   KT_KRAKEND_INTEGRATION  krakend-integration, KrakenD's integration harness (amd64)
 #   KT_KRAKEND_IMAGE   the image, when a Docker engine answers (DOCKER_HOST)
-# Usage: krakend.sh [--binaries] [SOURCE_DIR]   (default: ../shared/krakend/source beside the checkout;
-#        --binaries: the binaries only, e.g. while the base image is still being made)
+# Usage: krakend.sh [--binaries] [--only VARIANTS] [SOURCE_DIR]   (default: ../shared/krakend/source beside
+#        the checkout; --binaries: the binaries only, e.g. while the base image is still being made;
+#        --only amd64-generic: those variants only, e.g. before the cross compilers are installed)
+# Two runs at once take turns (a lock in the cache): the second finds what the first built.
 set -euo pipefail
-binaries_only=""
+binaries_only="" only=""
 if [ "${1:-}" = "--binaries" ]; then binaries_only=yes; shift; fi
+if [ "${1:-}" = "--only" ]; then only=$2; binaries_only=yes; shift 2; fi
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "${1:-$here/../../shared/krakend/source}" && pwd)
 version=2.13.8 go=1.25.12 alpine_libc="MUSL-1.2.5_(alpine-3.23)"
@@ -55,10 +58,14 @@ build_integration() {  # krakend-integration into $out (not part of the digest: 
 digest=$( (cd "$src" && find . -type f | LC_ALL=C sort | xargs sha256sum; echo "$version $go $alpine_libc"
   declare -f build) | sha256sum | cut -c1-16)
 out=$cache/krakend-$version-$digest
+mkdir -p "$cache"
+exec 9>"$cache/.lock"
+flock 9
+if [ -n "$only" ]; then IFS=, read -r -a variants <<<"$only"; fi
 missing=()
 for v in "${variants[@]}"; do [ -x "$out/krakend-$v" ] || missing+=("$v"); done
 # KrakenD's own integration harness (cmd/krakend-integration), for this host: the yardstick of specs
-[ -x "$out/krakend-integration" ] || missing+=(integration)
+[ -n "$only" ] || [ -x "$out/krakend-integration" ] || missing+=(integration)
 if [ ${#missing[@]} -gt 0 ]; then
   mkdir -p "$out" /go/pkg/mod
   work=$(mktemp -d)
