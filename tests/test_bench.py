@@ -229,3 +229,26 @@ def test_a_plugin_that_kills_krakend_under_load_is_said_with_krakends_last_lines
     assert out.returncode == 17, out.stdout + out.stderr
     assert "exited with status 7" in out.stderr and "KrakenD's last lines" in out.stderr
     assert "Traceback" not in out.stderr and krakends_running() == [] and drivers_running() == []
+
+
+def test_a_plugin_that_fails_every_request_is_a_fail_never_a_fast_plugin(hello, krakend_bins):
+    """A panic in the handler on /hello: Go's server recovers it and drops the connection. Fast, and wrong."""
+    main = hello / "main.go"
+    main.write_text(main.read_text().replace("next.ServeHTTP(w, req)",
+                                             'if req.URL.Path == "/hello" {\n\t\t\t\tpanic("broken")\n\t\t\t}\n'
+                                             "\t\t\tnext.ServeHTTP(w, req)"))
+    build_in(load_settings(hello, engine="local", version=VERSION, targets="amd64-generic"))
+    out = bench(hello, "--krakend-bin", str(krakend_bins["amd64-generic"]), *SHORT, "--json")
+    assert out.returncode == 1, out.stdout + out.stderr
+    report = json.loads(out.stdout)
+    assert report["verdict"] == "fail" and "error rates differ" in report["reasons"][0]
+    assert report["arms"]["baseline"]["errors"] == {} and sum(report["arms"]["plugin"]["errors"].values()) > 0
+    assert "GET /hello: the plugin arm fails it" in out.stderr
+
+
+def test_a_rate_the_machine_cannot_hold_is_said_with_what_it_held(hello, krakend_bins):
+    out = bench(hello, "--krakend-bin", str(krakend_bins["amd64-generic"]), "--rounds", "2", "--duration", "1",
+                "--rate", "20000")
+    assert out.returncode == 18, out.stdout + out.stderr
+    assert "this machine cannot hold 20000 requests/s" in out.stderr and "it held about" in out.stderr
+    assert krakends_running() == [] and drivers_running() == []

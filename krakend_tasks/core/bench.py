@@ -240,10 +240,14 @@ def go_backend(program: Path) -> Iterator[str]:
         deadline = time.monotonic() + 10
         while not child.lines:
             if child.poll() is not None or time.monotonic() > deadline:
-                raise GatewayFailed("bench's loopback backend did not start: " + " ".join(child.lines),
-                                    hint="run it again; if it persists, report it")
+                break
             time.sleep(0.005)
-        yield f"http://127.0.0.1:{int(child.lines[0])}"
+        said = child.lines[0] if child.lines else ""
+        if not said.isdigit():
+            raise GatewayFailed(f"bench's loopback backend did not start: {said or 'it said nothing'}",
+                                hint="a machine out of ports says `address already in use` for port 0: wait a "
+                                     "minute for closed connections to go (ss -s counts them), then run again")
+        yield f"http://127.0.0.1:{said}"
 
 
 def attack(program: Path, targets: list[dict[str, Any]], rate: int, seconds: float, timeout: float,
@@ -353,10 +357,13 @@ def endpoint_specs(data: dict[str, Any], port: int) -> list[Spec]:
     return found
 
 
-def chosen_requests(candidates: list[Spec], arms: dict[str, Arm], timeout: float) -> tuple[list[Spec], list[str]]:
-    """The requests both arms answer with one status, and the others with why they were left out."""
+def chosen_requests(candidates: list[Spec], arms: dict[str, Arm],
+                    timeout: float) -> tuple[list[Spec], list[str], list[str]]:
+    """The requests both arms answer with one status, or that only the plugin arm fails (its errors
+    count); the others with why they were left out; and what was said of the failing ones."""
     kept: list[Spec] = []
     reasons: list[str] = []
+    failing: list[str] = []
     seen = set()
     for spec in candidates:
         if spec.request in seen:
@@ -365,7 +372,13 @@ def chosen_requests(candidates: list[Spec], arms: dict[str, Arm], timeout: float
         answers = {name: exchange(spec, arm.port, timeout=timeout, follow_redirects=False)
                    for name, arm in arms.items()}
         statuses = {name: a.status for name, a in answers.items()}
-        if None in statuses.values():
+        plugin, baseline = statuses["plugin"], statuses["baseline"]
+        if baseline is not None and baseline < 500 and (plugin is None or plugin >= 500):
+            said = answers["plugin"].error or answers["plugin"].problem or f"status {plugin}"
+            failing.append(f"{spec.request}: the plugin arm fails it ({said}), the baseline answers {baseline}: "
+                           "measured, and its errors count")
+            kept.append(spec)  # the plugin's failure, not another route: the error rates decide
+        elif None in statuses.values():
             why = "; ".join(f"{n}: {a.problem or a.error}" for n, a in answers.items() if a.status is None)
             reasons.append(f"{spec.request}: no answer ({why})")
         elif statuses["plugin"] != statuses["baseline"]:
@@ -373,7 +386,7 @@ def chosen_requests(candidates: list[Spec], arms: dict[str, Arm], timeout: float
                            f"{statuses['baseline']}: only one arm serves it")
         else:
             kept.append(spec)
-    return kept, reasons
+    return kept, reasons, failing
 
 
 def measured(program: Path, arm: Arm, targets: list[dict[str, Any]], rate: int, seconds: float, timeout: float,
@@ -452,11 +465,13 @@ def bench(settings: Settings, config: Path, *, krakend_bin: str | None = None, i
         if refused:
             raise GatewayFailed("; ".join(refused), hint=_log_hint(arms["plugin"].running, arms["plugin"].staged,
                                                                    config))
-        requests, left_out = chosen_requests(candidates, arms, request_timeout)
+        requests, left_out, failing = chosen_requests(candidates, arms, request_timeout)
         for arm in arms.values():  # a plugin that ends KrakenD on its first request: said as such
             alive(arm)
         for why in left_out:
             log(logs.warning(f"left out: {why}"))
+        for why in failing:
+            log(logs.warning(why))
         if not requests:
             raise ConfigError("no request is answered alike by both arms: " + "; ".join(left_out),
                               hint="name a path both configs serve: --path /your/endpoint")

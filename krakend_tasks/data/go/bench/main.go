@@ -20,6 +20,8 @@ import (
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 )
 
+const maxInFlight = 128 // requests (and connections) in flight at most
+
 type job struct {
 	Targets    []vegeta.Target `json:"targets"`
 	Rate       int             `json:"rate"` // requests per second; 0: as fast as Workers allow (the probe)
@@ -94,12 +96,17 @@ func attack() {
 	if workers == 0 {
 		workers = 8
 	}
-	options := []func(*vegeta.Attacker){vegeta.Timeout(time.Duration(j.TimeoutMs) * time.Millisecond),
-		vegeta.Workers(workers), vegeta.KeepAlive(true), vegeta.Redirects(vegeta.NoFollow),
-		vegeta.MaxBody(0)}
-	var pacer vegeta.Pacer = vegeta.ConstantPacer{Freq: j.Rate, Per: time.Second}
+	// bounded workers and connections: a rate this machine cannot hold makes requests late (and the
+	// round is thrown out), never thousands of connections that exhaust the machine's ports
+	maxWorkers := uint64(maxInFlight)
 	if j.Rate == 0 { // the probe: as fast as a fixed number of workers go
-		options = append(options, vegeta.MaxWorkers(workers))
+		maxWorkers = workers
+	}
+	options := []func(*vegeta.Attacker){vegeta.Timeout(time.Duration(j.TimeoutMs) * time.Millisecond),
+		vegeta.Workers(workers), vegeta.MaxWorkers(maxWorkers), vegeta.MaxConnections(maxInFlight),
+		vegeta.KeepAlive(true), vegeta.Redirects(vegeta.NoFollow), vegeta.MaxBody(0)}
+	var pacer vegeta.Pacer = vegeta.ConstantPacer{Freq: j.Rate, Per: time.Second}
+	if j.Rate == 0 {
 		pacer = vegeta.ConstantPacer{Freq: 0}
 	}
 	attacker := vegeta.NewAttacker(options...)
