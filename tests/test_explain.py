@@ -78,6 +78,22 @@ def builds(tmp_path_factory, cross) -> dict[str, Path]:
     found["go"] = other_go / "other-go.so"
     subprocess.run(["go", "build", "-buildmode=plugin", "-o", str(found["go"]), "."], cwd=other_go, check=True,
                    env={**os.environ, "GOTOOLCHAIN": "local", "GOFLAGS": "-mod=mod"}, capture_output=True)
+    wrong_type = copy_example(root / "wrong-type")  # the symbol is there, a string
+    main = wrong_type / "main.go"
+    main.write_text(main.read_text().replace("var HandlerRegisterer = registerer(pluginName)",
+                                             "var HandlerRegisterer = pluginName"))
+    build_in(load_settings(wrong_type, engine="local", version=VERSION, targets="amd64-generic"))
+    found["wrong-type"] = wrong_type / "dist" / f"hello-{VERSION}-amd64-generic.so"
+    fortified = copy_example(root / "fortified")  # glibc's __fprintf_chk, which musl lacks
+    (fortified / "fortify.go").write_text(FORTIFIED)
+    build_in(load_settings(fortified, engine="local", version=VERSION, targets="amd64-generic"))
+    found["fortified"] = fortified / "dist" / f"hello-{VERSION}-amd64-generic.so"
+    trimmed = copy_example(root / "trimpath")  # KrakenD's Go and versions, but -trimpath
+    found["trimpath"] = trimmed / "trimpath.so"
+    subprocess.run(["go", "build", "-buildmode=plugin", "-o", str(found["trimpath"]), "."], cwd=trimmed, check=True,
+                   env={**env, "GOMODCACHE": "/go/pkg/mod", "GOFLAGS": "-trimpath -mod=mod"}, capture_output=True)
+    found["text"] = root / "text.so"
+    found["text"].write_text("not a plugin\n")
     misnamed = copy_example(root / "misnamed")
     main = misnamed / "main.go"
     main.write_text(main.read_text().replace("var HandlerRegisterer =", "var HandlerRegister ="))
@@ -91,6 +107,19 @@ def kinds(out: subprocess.CompletedProcess) -> dict[str, dict]:
     return {e["kind"]: e for e in report["explained"]}
 
 
+FORTIFIED = """package main
+
+// #cgo CFLAGS: -O2 -D_FORTIFY_SOURCE=2
+// #include <stdio.h>
+// static void say(const char *s) { fprintf(stderr, "%s\\n", s); }
+import "C"
+
+func init() {
+	if pluginName == "never" {
+		C.say(C.CString("x"))
+	}
+}
+"""
 CASES = {  # name: (KrakenD's target, the files, the pattern, the kind explain must give, words of KrakenD's line)
     "another uuid": ("amd64-generic", {"hello.so": "uuid"}, ".so", "package-fingerprint",
                      "plugin was built with a different version of package github.com/google/uuid"),
@@ -102,6 +131,12 @@ CASES = {  # name: (KrakenD's target, the files, the pattern, the kind explain m
               "already-loaded", "plugin already loaded"),
     "misnamed registerer": ("amd64-generic", {"hello.so": "misnamed"}, ".so", "no-registerer",
                             "symbol HandlerRegisterer not found"),
+    "wrong registerer type": ("amd64-generic", {"hello.so": "wrong-type"}, ".so", "registerer-type",
+                              "http-server-handler plugin loader: unknown type"),
+    "glibc in musl": ("amd64-alpine", {"hello.so": "fortified"}, ".so", "libc", "__fprintf_chk: symbol not found"),
+    "trimpath": ("amd64-generic", {"hello.so": "trimpath"}, ".so", "package-fingerprint",
+                 "plugin was built with a different version of package internal/"),
+    "not a plugin": ("amd64-generic", {"hello.so": "text"}, ".so", "not-a-plugin", "file too short"),
     "pattern misses": ("amd64-generic", {"hello.so": "amd64-generic"}, ".dylib", "none-registered",
                        "No plugins registered for the module"),
 }
@@ -221,3 +256,22 @@ def test_without_input_on_a_terminal_it_says_what_it_needs(tmp_path):
 def test_the_commands_line_on_the_command_line(tmp_path):
     out = run([PYTHON, "-m", "krakend_tasks", "explain", "fatal error: runtime: no plugin module data"], tmp_path)
     assert out.returncode == 1 and "[error, no-module-data]" in out.stdout and "KrakenD dies at start" in out.stdout
+
+
+SAMPLES = ["plugin was built with a different version of package a/b", "fatal error: runtime: no plugin module data",
+           "x: __fprintf_chk: symbol not found", "/lib/libc.so: invalid ELF header", "version `GLIBC_2.34' not found",
+           "wrong ELF class", 'plugin #0 (/a/x.so): plugin.Open("/a/x"): /a/x.so: cannot open shared object file',
+           "cannot open shared object file", "file too short", "plugin already loaded",
+           "symbol HandlerRegisterer not found in plugin m", "http-server-handler plugin loader: unknown type",
+           "No plugin registered as x", "[PLUGIN: Server] No plugins registered for the module",
+           "[SERVICE: Handler Plugin] Total plugins loaded: 0", "open /x: no such file or directory"]
+
+
+def test_every_rule_explains_a_line_of_its_own():
+    """Each rule of the table matches a line and its texts format (a brace in a text is no traceback)."""
+    from krakend_tasks.core.explain import RULES, Context
+
+    for pattern, explain_with in RULES:
+        line = next(sample for sample in SAMPLES if pattern.search(sample))
+        said = explain_with(pattern.search(line), line, Context())
+        assert said.cause and said.kind != "unknown", line

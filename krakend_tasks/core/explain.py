@@ -156,10 +156,13 @@ RULES: tuple[tuple[re.Pattern[str], Callable[..., Explained]], ...] = (
         "KrakenD's {symbol} loader looked in {plugin} and found none: normal for a plugin of another type "
         "(each loader opens every file); a problem only when no loader loaded it",
         "", "krakend-tasks inspect --path PLUGIN.so")),
-    (re.compile(r"does not implement|unexpected type|(?P<symbol>\w+Registerer).*(?:wrong type|not a)"), _rule(
+    (re.compile(r"(?P<loader>[\w-]+) plugin loader: unknown type"), _rule(
         "registerer-type", "error",
-        "the plugin exports a registerer symbol of the wrong type: its method's signature is not the one KrakenD "
-        "calls", "match the signature of the plugin type (docs/troubleshooting.md lists them)", TEST)),
+        "the plugin exports the registerer symbol KrakenD's {loader} loader looks up, but of the wrong type: not a "
+        "value whose Register method has the signature KrakenD calls",
+        "declare it as the plugin type's registerer, e.g. var HandlerRegisterer = registerer(\"name\") with "
+        "RegisterHandlers(f func(string, func(context.Context, map[string]interface{{}}, http.Handler) (http.Handler, "
+        "error)))", TEST)),
     (re.compile(r"No plugin registered as (?P<name>\S+)"), _rule(
         "unregistered-name", "error",
         "the config names the plugin {name!r}, and no loaded plugin registered that name: a typo in the config, "
