@@ -175,7 +175,8 @@ def check(project: str | Path, *, output: str | None = None, fix: bool = False, 
         return reports
 
     if apply:
-        ran, reports, refused = apply_fixes(run_checks, plugins[0].project, loaded.release.go)
+        ran, reports, refused = apply_fixes(run_checks, plugins[0].project, loaded.release.go,
+                                            log=lambda line: logs.to_stderr(logs.warning(line)))
         for command in ran:
             logs.to_stderr(f"ran: {command}")
         for unapplied in refused:

@@ -345,3 +345,45 @@ def test_a_fix_go_refuses_is_named_and_the_others_kept(mixed, isolated, tmp_path
     assert "golang.org/x/mod v0.35.0" in after and "github.com/google/uuid v1.5.0" in after and after != before
 
 
+
+
+def test_a_transient_proxy_fault_is_retried_once(tmp_path, isolated):
+    """The module proxy answers 503 to the first request of a run, then works: what a retry cures. The
+    faulty proxy is a stand-in (a loopback server that sends Go to the real proxy after one 503): a
+    proxy that fails on demand cannot be had here otherwise."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    upstream = "https://proxy.golang.org"
+    failed: list[str] = []
+
+    class Flaky(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            if not failed:
+                failed.append(self.path)
+                self.send_error(503, "Service Unavailable")
+                return
+            self.send_response(302)  # then the real proxy answers, as Go's client follows redirects
+            self.send_header("Location", upstream + self.path)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Flaky)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    project = tmp_path / "stale"
+    shutil.copytree(DATA / "plugin-stale-sum", project)
+    env = {**isolated, "GOPROXY": f"http://127.0.0.1:{server.server_address[1]}",
+           "GOMODCACHE": str(tmp_path / "modcache"), "GOFLAGS": ""}
+    try:
+        out = run([PYTHON, "-m", "krakend_tasks", "check", "--apply", "--version", "2.13.8", "--target",
+                   "amd64-generic"], project, env=env)
+    finally:
+        server.shutdown()
+        run(["chmod", "-R", "u+w", str(tmp_path / "modcache")], project)
+    assert len(failed) == 1, failed
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "the module proxy failed (503 Service Unavailable): `go mod " in out.stderr, out.stderr
+    assert "not applied" not in out.stderr

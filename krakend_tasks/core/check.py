@@ -228,7 +228,8 @@ def edits(reports: Mapping[str, Report]) -> tuple[list[str], list[str], list[str
 
 
 def apply_fixes(check_again: Callable[[], dict[str, Report]], project: Path, go_version: str,
-                rounds: int = 5) -> tuple[list[str], dict[str, Report], list[Unapplied]]:
+                rounds: int = 5, log: Callable[[str], None] = lambda _: None,
+                ) -> tuple[list[str], dict[str, Report], list[Unapplied]]:
     """Make the plugin's modules KrakenD's: every fix at once (`edits`), then `go mod tidy`; check
     again, and repeat while something is left and the last round changed go.mod or go.sum (tidy can
     bring in new differences). When `go` refuses the round, each fix is tried on its own and the ones
@@ -251,13 +252,13 @@ def apply_fixes(check_again: Callable[[], dict[str, Report]], project: Path, go_
                 break
             before = _contents(files)
             commands = _round(flags, downgrades, others)
-            failed = _run_all(commands, project, env)
+            failed = _run_all(commands, project, env, log)
             if failed is not None:  # one at a time, to name the fixes go refuses and keep the others
                 _restore(before)
                 singles = [_round([f], [], []) for f in flags] + [_round([], [d], []) for d in downgrades]
                 for single in singles + [_round([], [], [o]) for o in others]:
                     kept = _contents(files)
-                    if (said := _run_all(single, project, env)) is None:
+                    if (said := _run_all(single, project, env, log)) is None:
                         ran += [" ".join(c) for c in single[:-1]]
                     else:
                         _restore(kept)
@@ -282,12 +283,14 @@ def _round(flags: list[str], downgrades: list[str], others: list[str]) -> list[l
     return [*commands, *(o.split() for o in others), ["go", "mod", "tidy"]]
 
 
-def _run_all(commands: list[list[str]], project: Path, env: Mapping[str, str]) -> str | None:
+def _run_all(commands: list[list[str]], project: Path, env: Mapping[str, str],
+             log: Callable[[str], None]) -> str | None:
     """Run each command in turn; None when all succeeded, else the failed one and go's words. A
     transient fault of the module proxy (the one error a retry cures) is retried once."""
     for command in commands:
         done = process.run(command, cwd=project, env=env)
-        if done.status != 0 and any(word in done.output for word in TRANSIENT):
+        if done.status != 0 and (fault := next((w for w in TRANSIENT if w in done.output), None)):
+            log(f"the module proxy failed ({fault}): `{' '.join(command)}` once more")
             done = process.run(command, cwd=project, env=env)
         if done.status != 0:
             return f"`{' '.join(command)}` failed: {done.output.strip()}"
