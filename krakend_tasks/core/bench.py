@@ -482,30 +482,39 @@ def bench(settings: Settings, config: Path, *, krakend_bin: str | None = None, i
             log(logs.progress(f"the baseline answers about {capacity:.0f} requests/s flat out: load at {rate}/s"))
         for name in ARMS:  # the warm-up: thrown away
             measured(program, arms[name], targets[name], rate, min(warmup, duration), request_timeout, folder, -1)
-        kept: list[Round] = []
-        thrown: list[str] = []
-        held: list[float] = []  # the rates achieved in rounds thrown out
-        for i in range(rounds):
-            order = ARMS if i % 2 == 0 else ARMS[::-1]  # ABBA
-            log(logs.progress(f"round {i + 1}/{rounds}: {' then '.join(order)} at {rate}/s for {duration:g} s"))
-            pair = {name: measured(program, arms[name], targets[name], rate, duration, request_timeout, folder, i)
-                    for name in order}
-            behind = [r for r in pair.values() if r.behind]
-            if behind:
-                held += [r.rps for r in behind]
-                thrown.append(f"round {i + 1}: the load generator fell behind its schedule ("
-                              + ", ".join(f"{r.arm}: {r.late_share:.0%} of requests over {LATE * 1000:g} ms late"
-                                          for r in behind) + ")")
-                log(logs.warning(f"thrown out: {thrown[-1]}"))
-                continue
-            kept += [pair[name] for name in ARMS]
-        if not kept:
-            raise LoadNotHeld(f"this machine cannot hold {rate} requests/s against KrakenD: the load generator fell "
-                              f"behind in every round (it held about {statistics.median(held):.0f}/s)",
-                              hint=f"lower the rate (--rate {max(1, rate // 2)}), or leave --rate out to probe")
+        kept, thrown = run_rounds(program, arms, targets, rate, rounds, duration, request_timeout, folder, log)
     return summarize(arms_of(kept), kept, thrown, report_head=BenchReport(
         arms["plugin"].running.what, target, names, base_said, rate, duration, [s.request for s in requests],
         left_out, kept, thrown, {}, {}, budget))
+
+
+def run_rounds(program: Path, arms: dict[str, Arm], targets: dict[str, list[dict[str, Any]]], rate: int,
+               rounds: int, duration: float, timeout: float, folder: Path,
+               log: Callable[[str], None]) -> tuple[list[Round], list[str]]:
+    """The paired rounds, arms in ABBA order: those kept, and why the others were thrown out;
+    LoadNotHeld when the generator fell behind in every one."""
+    kept: list[Round] = []
+    thrown: list[str] = []
+    held: list[float] = []  # the rates achieved in rounds thrown out
+    for i in range(rounds):
+        order = ARMS if i % 2 == 0 else ARMS[::-1]
+        log(logs.progress(f"round {i + 1}/{rounds}: {' then '.join(order)} at {rate}/s for {duration:g} s"))
+        pair = {name: measured(program, arms[name], targets[name], rate, duration, timeout, folder, i)
+                for name in order}
+        behind = [r for r in pair.values() if r.behind]
+        if behind:
+            held += [r.rps for r in behind]
+            thrown.append(f"round {i + 1}: the load generator fell behind its schedule ("
+                          + ", ".join(f"{r.arm}: {r.late_share:.0%} of requests over {LATE * 1000:g} ms late"
+                                      for r in behind) + ")")
+            log(logs.warning(f"thrown out: {thrown[-1]}"))
+            continue
+        kept += [pair[name] for name in ARMS]
+    if not kept:
+        raise LoadNotHeld(f"this machine cannot hold {rate} requests/s against KrakenD: the load generator fell "
+                          f"behind in every round (it held about {statistics.median(held):.0f}/s)",
+                          hint=f"lower the rate (--rate {max(1, rate // 2)}), or leave --rate out to probe")
+    return kept, thrown
 
 
 def arms_of(rounds: list[Round]) -> dict[str, dict[str, Any]]:
