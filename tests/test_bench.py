@@ -244,6 +244,7 @@ def test_a_plugin_that_fails_every_request_is_a_fail_never_a_fast_plugin(hello, 
     assert report["verdict"] == "fail" and "error rates differ" in report["reasons"][0]
     assert report["arms"]["baseline"]["errors"] == {} and sum(report["arms"]["plugin"]["errors"].values()) > 0
     assert "GET /hello: the plugin arm fails it" in out.stderr
+    assert "the plugin arm's errors, in KrakenD's last lines:" in out.stderr and "broken" in out.stderr
 
 
 def test_a_rate_the_machine_cannot_hold_is_said_with_what_it_held(hello, krakend_bins):

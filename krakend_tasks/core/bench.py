@@ -483,9 +483,15 @@ def bench(settings: Settings, config: Path, *, krakend_bin: str | None = None, i
         for name in ARMS:  # the warm-up: thrown away
             measured(program, arms[name], targets[name], rate, min(warmup, duration), request_timeout, folder, -1)
         kept, thrown = run_rounds(program, arms, targets, rate, rounds, duration, request_timeout, folder, log)
-    return summarize(arms_of(kept), kept, thrown, report_head=BenchReport(
+    report = summarize(arms_of(kept), kept, thrown, report_head=BenchReport(
         arms["plugin"].running.what, target, names, base_said, rate, duration, [s.request for s in requests],
         left_out, kept, thrown, {}, {}, budget))
+    if different_errors(report.arms["baseline"], report.arms["plugin"]):  # a panic's trace, a plugin's error
+        said = [line for line in as_users(arms["plugin"].running.lines, arms["plugin"].staged, config)
+                if any(word in line.lower() for word in ("panic", "error", "fatal", *names))]
+        log(logs.warning("the plugin arm's errors, in KrakenD's last lines:\n  " + "\n  ".join(said[-8:]))
+            if said else logs.warning("the plugin arm's errors: KrakenD's log says nothing of them"))
+    return report
 
 
 def run_rounds(program: Path, arms: dict[str, Arm], targets: dict[str, list[dict[str, Any]]], rate: int,
