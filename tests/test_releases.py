@@ -132,7 +132,9 @@ def test_with_ce_3_in_the_table_latest_and_ranges_keep_to_the_releases_that_load
     from krakend_tasks.core.releases import select
     from krakend_tasks.errors import PluginsDropped
 
-    text = SHARED.read_text() + "v3.0.0\t2026-09-01\tgithub.com/krakend/krakend-ce/v3\t1.26.5\t3.23\t" \
+    from krakend_tasks.data import DATA
+
+    text = DATA.joinpath("releases.tsv").read_text() + "v3.0.0\t2026-09-01\tgithub.com/krakend/krakend-ce/v3\t1.26.5\t3.23\t" \
                                 "golang:${GOLANG_VERSION}-bookworm\tv3.0.0\tv3.0.0\n"
     table = tuple(parse_table(text))
     assert table[-1].version == "3.0.0" and not table[-1].loads_plugins and table[-2].loads_plugins
