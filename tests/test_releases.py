@@ -130,12 +130,12 @@ def test_krakend_ce_3_loads_no_plugins_whether_listed_or_not(asked):
 def test_with_ce_3_in_the_table_latest_and_ranges_keep_to_the_releases_that_load_plugins():
     """KrakenD CE 3.0.0 (krakend-ce's dev-3.0: module .../v3, Go 1.26.5) listed: data, not an exception."""
     from krakend_tasks.core.releases import select
+    from krakend_tasks.data import DATA
     from krakend_tasks.errors import PluginsDropped
 
-    from krakend_tasks.data import DATA
-
-    text = DATA.joinpath("releases.tsv").read_text() + "v3.0.0\t2026-09-01\tgithub.com/krakend/krakend-ce/v3\t1.26.5\t3.23\t" \
-                                "golang:${GOLANG_VERSION}-bookworm\tv3.0.0\tv3.0.0\n"
+    text = DATA.joinpath("releases.tsv").read_text() + (
+        "v3.0.0\t2026-09-01\tgithub.com/krakend/krakend-ce/v3\t1.26.5\t3.23\t"
+        "golang:${GOLANG_VERSION}-bookworm\tv3.0.0\tv3.0.0\n")
     table = tuple(parse_table(text))
     assert table[-1].version == "3.0.0" and not table[-1].loads_plugins and table[-2].loads_plugins
     assert resolve("latest", table).version == resolve("2", table).version == "2.13.8"
