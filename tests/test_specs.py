@@ -80,10 +80,12 @@ def generated_specs(port: int) -> dict[str, dict]:
         "redirect_loop_unexpected": case("/loop", {"status_code": 200}),
         "dropped_connection_is_the_error": case("/panic", {"status_code": 200}, error=f'Get "{url}/panic": EOF'),
         "error_ignored_when_answered": case("", {"status_code": 200}, error="never happens"),
+        # one header per name: the harness reads `header` into a Go map, so two names that differ in case
+        # only ("X-A", "x-a") reach the request in Go's map order, which is random (it failed 1 run in 8)
         "request_as_go_sends_it": case("/echo", {"status_code": 200, "body": {
             "method": "GET", "host": "gateway.example", "body": "", "query": "",
-            "headers": {"Accept-Encoding": ["gzip"], "User-Agent": ["Go-http-client/1.1"], "X-A": ["1", "2"]}}},
-                                       header={"Host": "gateway.example", "X-A": "1", "x-a": "2"}),
+            "headers": {"Accept-Encoding": ["gzip"], "User-Agent": ["Go-http-client/1.1"], "X-A": ["1"]}}},
+                                       header={"Host": "gateway.example", "x-a": "1"}),
         "json_body_as_go_marshals_it": case("/echo?q=1", {"status_code": 200, "schema": {"properties": {
             "body": {"const": '{"a":"\\u003cx\\u003e","b":1}'}, "query": {"const": "q=1"}}}},
                                             method="PUT", body={"b": 1.0, "a": "<x>"}),
