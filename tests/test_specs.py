@@ -439,3 +439,12 @@ def test_header_values_go_out_as_utf8_bytes_as_go_writes_them():
         assert seen["raw"].decode() == "héllo ✓"
     finally:
         server.shutdown()
+
+
+def test_a_header_named_twice_in_other_cases_is_said_to_be_sent_in_random_order(tmp_path):
+    """KrakenD's harness reads `in.header` into a Go map: "X-A" and "x-a" go out in Go's random map order."""
+    spec = tmp_path / "twice.json"
+    spec.write_text(json.dumps({"in": {"url": "http://localhost:8080/x", "header": {"X-A": "1", "x-a": "2"}},
+                                "out": {"status_code": 200}}))
+    _, warnings = read_specs(tmp_path, 8080)
+    assert len(warnings) == 1 and "names 'x-a' more than once" in warnings[0] and "random" in warnings[0]

@@ -131,6 +131,11 @@ def read_spec(path: Path, port: int) -> tuple[Spec, list[str]]:
     url = _local_url(_typed(given.get("url"), str, "in.url", "a string", path) or "", port, path)
     header = _object(given.get("header"), "in.header", path)
     headers = tuple((k, _typed(v, str, f"in.header.{k}", "a string", path) or "") for k, v in header.items())
+    names = [k.lower() for k in header]
+    for twice in sorted({name for name in names if names.count(name) > 1}):
+        warnings.append(f"{path}: in.header names {twice!r} more than once, in other cases: KrakenD's harness "
+                        "reads them into a Go map and sends their values in Go's map order, which is random (its "
+                        "verdict can change from run to run); give each header once")
     status = given_status = out.get("status_code")
     if given_status is None:
         status = 0
