@@ -114,7 +114,7 @@ def valid_image(reference: str, what: str) -> None:
 
 
 def build(project: str | Path, *, json: bool = False, output: str | None = None, keep_unloadable: bool = False,
-          **settings: Any) -> int:
+          krakend_bin: str | None = None, image: str | None = None, **settings: Any) -> int:
     """Build the selected targets; print the artifacts. Returns 0 (failures raise, and a build whose
     packages KrakenD would refuse is one, unless `keep_unloadable`). With the github format a
     failure is also annotated: the compiler's errors on their lines, a refused build on go.mod."""
@@ -123,7 +123,7 @@ def build(project: str | Path, *, json: bool = False, output: str | None = None,
     from krakend_tasks.engines import engine_for
     from krakend_tasks.errors import BuildFailed, UnloadableBuild
     output = chosen(output)
-    loaded = load_settings(project, **settings)
+    loaded = load_settings(project, krakend_bin=krakend_bin, image=image, data_for="build", **settings)
     engine = engine_for(loaded)
     artifacts = []
     for plugin in loaded.per_plugin():  # several plugins: each, into one dist/
@@ -153,7 +153,7 @@ def check(project: str | Path, *, output: str | None = None, fix: bool = False, 
     report_to = writable(Path(junit)) if junit else None  # refused before any work
     if output not in FORMATS:
         raise ConfigError(f"unknown format {output!r}", hint=f"use one of: {', '.join(FORMATS)}")
-    loaded = load_settings(project, **settings)
+    loaded = load_settings(project, krakend_bin=krakend_bin, image=image, data_for="check", **settings)
     if output == "krakend" or apply:  # one go.sum against one KrakenD
         single = "check --format krakend" if output == "krakend" else "check --apply"
         loaded = loaded.one_release(single).one_plugin(single)
@@ -203,15 +203,15 @@ def check(project: str | Path, *, output: str | None = None, fix: bool = False, 
     return 0 if all(r.ok for r in reports.values()) else 1
 
 
-def _plugins(project: str | Path, paths: list[str] | None,
-             settings: dict[str, Any]) -> list[tuple[Path, Target, Settings]]:
+def _plugins(project: str | Path, paths: list[str] | None, settings: dict[str, Any], command: str,
+             krakend_bin: str | None, image: str | None) -> list[tuple[Path, Target, Settings]]:
     """(path, target, the settings of its KrakenD version): given paths (their target: --target when
     it names one, else read from the ELF), else the artifacts of dist's manifest for the selected
     targets and versions."""
     from krakend_tasks.core.elf import read_elf
     from krakend_tasks.core.manifest import read_manifest
     from krakend_tasks.core.targets import parse_target
-    loaded = load_settings(project, **settings)
+    loaded = load_settings(project, krakend_bin=krakend_bin, image=image, data_for=command, **settings)
     if paths:
         loaded = loaded.one_release("a plugin file")
         named = list(loaded.targets) if settings.get("targets") else []
@@ -242,7 +242,7 @@ def inspect(project: str | Path, *, paths: list[str] | None = None, kinds: list[
     from krakend_tasks.core.preflight import preflight, same_names
     krakend = from_binary(krakend_bin) if krakend_bin else None
     results = []
-    plugins = _plugins(project, paths, settings)
+    plugins = _plugins(project, paths, settings, "inspect", krakend_bin, image)
     together: dict[tuple[str, Target], list[Path]] = {}  # plugins KrakenD would load side by side
     for path, plugin_target, loaded in plugins:
         together.setdefault((loaded.release.version, plugin_target), []).append(path)
@@ -282,28 +282,23 @@ def test_load(project: str | Path, *, paths: list[str] | None = None, kinds: lis
     output = chosen(output)
     report_to = writable(Path(junit)) if junit else None  # refused before any work
     from krakend_tasks.core.plugin_types import ENTERPRISE_VERDICT
-    from krakend_tasks.core.testload import LOAD_TIMEOUT, LoadResult, load_in_image, load_local, load_with_krakend
+    from krakend_tasks.core.testload import LOAD_TIMEOUT, LoadResult, load
     limit = seconds("--load-timeout", load_timeout, LOAD_TIMEOUT)
-    plugins = _plugins(project, paths, settings)
+    plugins = _plugins(project, paths, settings, "test-load", krakend_bin, image)
     results = []
     with progress([str(path) for path, _, _ in plugins], "load") as mark:
         for path, plugin_target, loaded in plugins:
             mark(str(path), "running")
             read_build_info(path)  # not a Go file: NotAPlugin, before loading anything
             elf = read_elf(path)
-            if not kinds and elf.enterprise_only:  # nothing KrakenD CE would look up
+            if not kinds and elf.enterprise_only and loaded.release.edition == "ce":  # nothing CE looks up
                 verdict = ENTERPRISE_VERDICT.format(symbols=", ".join(elf.enterprise_only))
                 results.append((path, plugin_target, LoadResult(ok=False, fatal=verdict, loader="symbols")))
                 mark(str(path), "failed")
                 continue
             plugin_kinds = kinds or elf.plugin_types or ["server"]
-            recipe = loaded.recipe(plugin_target)
-            if krakend_bin:
-                result = load_with_krakend([path], plugin_kinds, krakend_bin, limit)
-            elif image:
-                result = load_in_image([path], plugin_kinds, image, recipe, loaded.pull, timeout=limit)
-            else:
-                result = load_local([path], plugin_kinds, recipe, loaded.release, limit)
+            result = load([path], plugin_kinds, loaded.recipe(plugin_target), loaded.release, krakend_bin=krakend_bin,
+                          image=image, pull=loaded.pull, timeout=limit)
             result = result.compare_packages(path, plugin_target.arch.value, loaded.release.version,
                                              krakend_bin=krakend_bin, image=image, pull=loaded.pull,
                                              modcache=loaded.modcache, official=loaded.official_image)
@@ -325,7 +320,8 @@ def check_plugin(project: str | Path, *, sum: str | None = None, go: str | None 
     from krakend_tasks.core.check import check as check_go_sum
     from krakend_tasks.core.gomod import read_go_mod
     from krakend_tasks.core.krakend_deps import for_release, from_binary
-    loaded = load_settings(project, **settings).one_release("check-plugin")
+    loaded = load_settings(project, krakend_bin=krakend_bin, data_for="check-plugin", **settings).one_release(
+        "check-plugin")
     target = loaded.targets[0]  # KrakenD's own libc is its flavour's: the first selected target
     go_sum = sum or "./go.sum"
     if not (loaded.project / go_sum).is_file():  # KrakenD's words and status for a go.sum it cannot open
@@ -359,7 +355,8 @@ def test_plugin(project: str | Path, *, paths: list[str] | None = None, server: 
     if not kinds:
         print("You must declare the expected type of the plugin.", file=sys.stderr)
         return 1
-    loaded = load_settings(project, **settings).one_release("test-plugin")
+    loaded = load_settings(project, krakend_bin=krakend_bin, data_for="test-plugin", **settings).one_release(
+        "test-plugin")
     started = time.monotonic()
     failed = 0
     for path in paths:
@@ -400,7 +397,7 @@ def configure(project: str | Path, *, config: str | None = None, kind: str | Non
               image: str | None = None, **settings: Any) -> int:
     """Add the plugin to krakend.json; optionally check every plugin name it uses, and KrakenD's own check."""
     from krakend_tasks.core import configure as cfg
-    root = load_settings(project, **settings).one_release("configure")
+    root = load_settings(project, krakend_bin=krakend_bin, image=image, **settings).one_release("configure")
     path = Path(config) if config else root.project / "krakend.json"
     loaded = root.one_plugin("configure") if name is None or kind is None else root
     outcome = cfg.configure_project(loaded, path, kind=kind, name=name, endpoint=endpoint, method=method,
@@ -477,7 +474,7 @@ def smoke(project: str | Path, *, config: str | None = None, krakend_bin: str | 
     report_to = writable(Path(junit)) if junit else None  # refused before any work
     answer_limit = seconds("--request-timeout", request_timeout, REQUEST_TIMEOUT)
     ready_limit = seconds("--load-timeout", load_timeout, READY_TIMEOUT)
-    loaded = load_settings(project, **settings).one_release("smoke")
+    loaded = load_settings(project, krakend_bin=krakend_bin, image=image, **settings).one_release("smoke")
     if shipped:
         image = tag or f"{_shipped_name(loaded)}-krakend:{loaded.release.version}"
     elif not krakend_bin and not image:
@@ -515,7 +512,7 @@ def dev(project: str | Path, *, config: str | None = None, krakend_bin: str | No
     if debounce is not None and not 0 <= debounce <= 60_000:
         raise ConfigError(f"--debounce {debounce}: not a number of milliseconds in [0, 60000]",
                           hint="e.g. --debounce 100")
-    loaded = load_settings(project, **settings)
+    loaded = load_settings(project, krakend_bin=krakend_bin, image=image, **settings)
     if not krakend_bin and not image:
         image = f"{loaded.krakend_image}:{loaded.release.version}"
     path = Path(config) if config else Path(project) / "krakend.json"
@@ -575,7 +572,7 @@ def bench(project: str | Path, *, config: str | None = None, krakend_bin: str | 
     budget = parse_budget(max_overhead) if max_overhead is not None else None
     if rounds is not None and not 1 <= rounds <= 1000:
         raise ConfigError(f"--rounds {rounds}: not a number of rounds in [1, 1000]", hint=f"e.g. --rounds {ROUNDS}")
-    loaded = load_settings(project, **settings).one_release("bench")
+    loaded = load_settings(project, krakend_bin=krakend_bin, image=image, **settings).one_release("bench")
     if not krakend_bin and not image:
         image = f"{loaded.krakend_image}:{loaded.release.version}"
     path = Path(config) if config else loaded.project / "krakend.json"
@@ -620,9 +617,10 @@ def explain(project: str | Path, *, lines: list[str] | None = None, log: str | N
     if lines and log:
         raise ConfigError("explain reads log lines given as arguments or a log (--log), not both",
                           hint="give one of them")
-    loaded = load_settings(project, **settings).one_release("explain")
+    loaded = load_settings(project, krakend_bin=krakend_bin, image=image, **settings).one_release("explain")
     version = loaded.release.version
-    context = Context(Path(path) if path else None, krakend_bin, image, version, bundled_modules(version) or {},
+    known = bundled_modules(version) if loaded.release.edition == "ce" else None
+    context = Context(Path(path) if path else None, krakend_bin, image, version, known or {},
                       _comparison(Path(path), loaded, krakend_bin, image) if path else None)
     streams = [io.BytesIO("\n".join(lines).encode())] if lines else [_log_input(log)]
     try:

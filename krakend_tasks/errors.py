@@ -165,6 +165,13 @@ class PluginsDropped(KrakendTasksError):
     exit_code = 19
 
 
+class EditionMismatch(KrakendTasksError):
+    """KrakenD Enterprise's data is needed and no EE binary or image is at hand, or the one at hand
+    is another edition; or a plugin type this edition never loads."""
+
+    exit_code = 20
+
+
 class ProjectGone(ConfigError):
     """The project folder was removed while the development loop watched it."""
 

@@ -81,6 +81,9 @@ SETTINGS = (
     Option("all-patches", "with a version range, every patch release in it (default: the newest of each minor)",
            takes="bool"),
     TARGET,
+    Option("edition", "ce (default): KrakenD Community, whose releases krakend-tasks knows; ee: KrakenD Enterprise, "
+                      "its builder-ee and krakend-ee images, and its Go and modules read from your EE binary or image "
+                      "(--krakend-bin, --image)", metavar="ce|ee"),
     Option("engine", "where builds run: auto (docker when a daemon answers), docker or local",
            choices=("auto", "docker", "local")),
     Option("builder", "repository of the builder images (default krakend/builder)", metavar="REPO"),
@@ -119,10 +122,11 @@ FORMAT = Option("format", "table (default), json, or github: GitHub Actions anno
                           "fault (the default when GITHUB_ACTIONS=true)", dest="output",
                 choices=("table", "json", "github"))
 JUNIT = Option("junit", "also write the results as JUnit XML to FILE (its folder must exist)", metavar="FILE")
-KRAKEND_BIN = Option("krakend-bin", "a KrakenD binary: compare with it / load in it / check the config with it",
+KRAKEND_BIN = Option("krakend-bin", "a KrakenD binary: compare with it / load in it / check the config with it (with "
+                                    "--edition ee: your EE binary, the source of Enterprise's Go and modules)",
                      metavar="PATH")
-IMAGE = Option("image", "a KrakenD image: its binary's modules and fingerprints (check, inspect), test-plugin "
-                        "(test), check -c (configure)", metavar="IMAGE")
+IMAGE = Option("image", "a KrakenD image: its binary's modules and fingerprints (build, check, inspect), test-plugin "
+                        "(test), check -c (configure; with --edition ee: your EE image)", metavar="IMAGE")
 LOAD_TIMEOUT = Option("load-timeout", "seconds loading the plugins may take, KrakenD's start included (default 30): "
                                      "a plugin's init() that never returns ends there", takes="float", metavar="S")
 GATEWAY = (  # what the gateway runs: smoke, dev and bench
@@ -137,13 +141,15 @@ PATHS = Option("path", ".so files (default: the artifacts of dist/manifest.json)
 TYPES = Option("type", "plugin type: server, client or modifier (default: what the file exports)",
                dest="kinds", takes="list", choices=PLUGIN_TYPES)
 
-DROP_IN_SETTINGS = ("version", "target", "krakend-image", "pull", "modcache")  # what KrakenD's commands depend on
+# what KrakenD's commands depend on
+DROP_IN_SETTINGS = ("version", "edition", "target", "krakend-image", "pull", "modcache")
 COMMANDS: list[Command] = [
     Command("build", "build", "Build the KrakenD plugin for the selected targets into dist/.", per_target="arch",
             options=(
         JSON, FORMAT,
         Option("keep-unloadable", "keep a build whose packages differ from KrakenD's (it will not load); without "
                                   "it such a build fails and is removed", takes="bool"),
+        KRAKEND_BIN, IMAGE,
     )),
     Command("check", "check", "Check go.sum, Go and libc against a KrakenD release (as check-plugin, and more).",
             failure="the plugin is not compatible with this KrakenD release", options=(

@@ -62,7 +62,7 @@ def test_every_type_in_its_place_and_nothing_else_changes(gateway):
     # indentation kept (two spaces), a backup of the original, and the final newline
     assert gateway.read_text().startswith('{\n  "$schema"') and gateway.read_text().endswith("}\n")
     assert outcome.backup.read_text() == (CONFIGS / "gateway.json").read_text()
-    assert used_plugins(after) == {"server": {"auth-headers", "geo"}, "client": {"signer"},
+    assert used_plugins(after) == {"server": {"auth-headers", "geo"}, "client": {"signer"}, "middleware": set(),
                                    "modifier": {"tagger", "rewriter"}}
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from krakend_tasks import logs
 from krakend_tasks.core import fingerprints
+from krakend_tasks.core.editions import fingerprints_for
 from krakend_tasks.core.fidelity import refuse_unloadable
 from krakend_tasks.core.files import identity
 from krakend_tasks.core.fingerprints import Fingerprints
@@ -45,7 +46,7 @@ def build(settings: Settings, engine: Engine, log: Log = logs.to_stderr,
     dist = settings.dist_dir.resolve()
     jobs = [BuildJob(settings.recipe(target), release.go, project, dist / f"{name}-{release.version}-{target.name}.so",
                      modcache=settings.modcache) for target in targets]
-    known = {t.arch.value: fingerprints.for_krakend(release.version, t.arch.value) for t in targets}
+    known = {t.arch.value: fingerprints_for(release, t.arch.value) for t in targets}
     for job in jobs:  # refuse before building anything
         table = known[job.recipe.target.arch.value]
         for said in refuse_unloadable(engine.go_environment(job), project, gomod,

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from krakend_tasks.core.files import open_regular
-from krakend_tasks.core.plugin_types import ENTERPRISE_ONLY, PluginType
+from krakend_tasks.core.plugin_types import PluginType
 from krakend_tasks.core.targets import Arch, Libc, Target
 from krakend_tasks.errors import NotAPlugin
 
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 Buffer = bytes | mmap.mmap  # a file's bytes, read or mapped
 
 MAGIC = b"\xff Go buildinf:"
-REGISTERERS = (*(t.registerer for t in PluginType), *ENTERPRISE_ONLY)
+REGISTERERS = tuple(t.registerer for t in PluginType)
 MACHINES = {"EM_X86_64": "amd64", "EM_AARCH64": "arm64", "EM_386": "386", "EM_ARM": "arm"}
 
 
@@ -67,7 +67,8 @@ class ElfFile(NamedTuple):
     @property
     def enterprise_only(self) -> list[str]:
         """The Enterprise-only registerers it exports, when it exports no type KrakenD CE loads."""
-        return [] if self.plugin_types else [r for r in self.registerers if r in ENTERPRISE_ONLY]
+        types = self.plugin_types
+        return [] if any(not t.enterprise for t in types) else [t.registerer for t in types]
 
     def target(self) -> Target | None:
         """The builder-matrix target this file was built for, or None (another architecture)."""

@@ -304,10 +304,11 @@ def from_binary(path: str | Path) -> Fingerprints:
 
 
 def from_image(image: str, arch: str, version: str, pull: str = "missing",
-               binary: str = "/usr/bin/krakend") -> Fingerprints:
+               binary: str = "/usr/bin/krakend", official: bool = False) -> Fingerprints:
     """The fingerprints of KrakenD inside an image, for one platform (Docker SDK; KrakenD never runs).
 
-    The table is cached by version and architecture, so later runs need no daemon.
+    KrakenD's own image of a release (`official`) is cached by version and architecture, so later runs
+    need no daemon; any other image (a custom build, an Enterprise one) is never taken for the release.
     """
     import tempfile
 
@@ -317,7 +318,8 @@ def from_image(image: str, arch: str, version: str, pull: str = "missing",
         local = copy_from_image(image, binary, Path(tmp), platform=f"linux/{arch}", pull=pull)
         found = read_fingerprints(local)
     source = f"image {image} ({binary}, linux/{arch})"
-    write_table(found, version_cache(version, arch), source)
+    if official:
+        write_table(found, version_cache(version, arch), source)
     return Fingerprints(found.packages, source, found.go, found.arch, found.modules)
 
 
@@ -346,7 +348,7 @@ def for_krakend(version: str, arch: str, *, krakend_bin: str | Path | None = Non
         pass
     found = _bundled(version, arch)
     if found is None and official:
-        return from_image(official, arch, version, pull)
+        return from_image(official, arch, version, pull, official=True)
     return found
 
 

@@ -156,7 +156,12 @@ def for_release(release: Release, libc: str, image: str | None = None, official:
                 pull: str = "missing") -> Descriptor:
     """KrakenD's dependency set for a release: the modules shipped with krakend-tasks, the disk
     cache, `image` (pulled never), KrakenD's own image `official` (pulled per `pull`: the binary's
-    exact modules), then the release's go.mod through the module proxy."""
+    exact modules), then the release's go.mod through the module proxy. An Enterprise release's come
+    from its binary or image only (core/editions.py)."""
+    if release.edition == "ee":
+        release.require_data("comparing modules")
+        given = release.sources() or {"image": image or ""}
+        return from_binary(given["krakend_bin"]) if "krakend_bin" in given else from_image(given["image"], pull=pull)
     shipped = bundled_modules(release.version)
     if shipped is not None:
         return Descriptor(release.go, libc, shipped, source=f"modules linked by KrakenD {release.version} (bundled)")

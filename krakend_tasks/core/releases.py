@@ -16,7 +16,7 @@ from typing import NamedTuple
 from krakend_tasks.core import semver
 from krakend_tasks.core.targets import Libc, Target
 from krakend_tasks.data import DATA
-from krakend_tasks.errors import ConfigError, PluginsDropped
+from krakend_tasks.errors import ConfigError, EditionMismatch, PluginsDropped
 
 COLUMNS = ("tag", "date", "module", "golang_version", "alpine_version", "builder_linux_base",
            "krakend_cobra", "lura")
@@ -28,7 +28,8 @@ FIRST_WITHOUT_PLUGINS = 3  # the major of KrakenD CE that loads no Go plugins
 
 
 class Release(NamedTuple):
-    """One KrakenD CE release and what a plugin for it must match."""
+    """One KrakenD release and what a plugin for it must match: a CE release of the table, or an
+    Enterprise one read from its binary (core/editions.py)."""
 
     version: str  # "2.13.8"
     date: str
@@ -38,11 +39,33 @@ class Release(NamedTuple):
     builder_base: str  # base image of the generic builder, "-" when there is none
     cobra: str
     lura: str
+    edition: str = "ce"  # "ee": KrakenD Enterprise, whose data comes from `source` only (core/editions.py)
+    source: str = ""  # an Enterprise release's binary or image; "" when none is at hand (go is "" then)
 
     @property
     def loads_plugins(self) -> bool:
-        """KrakenD CE loads Go plugins up to 2.x: 3.0 dropped them (krakend-ce's "Drop plugin support")."""
-        return int(self.version.split(".")[0]) < FIRST_WITHOUT_PLUGINS
+        """KrakenD CE loads Go plugins up to 2.x: 3.0 dropped them (krakend-ce's "Drop plugin support");
+        KrakenD Enterprise loads them in every release."""
+        return self.edition == "ee" or int(self.version.split(".")[0]) < FIRST_WITHOUT_PLUGINS
+
+    @property
+    def name(self) -> str:
+        """How a person names it: "KrakenD 2.13.8", "KrakenD Enterprise 2.13"."""
+        return f"KrakenD {'Enterprise ' if self.edition == 'ee' else ''}{self.version}"
+
+    def sources(self) -> dict[str, str]:
+        """An Enterprise release's binary or image, as the data functions take it (krakend_bin=, image=)."""
+        kind, _, where = self.source.partition(" ")
+        return {"krakend_bin" if kind == "binary" else "image": where} if where else {}
+
+    def require_data(self, command: str) -> None:
+        """EditionMismatch when `command` needs an Enterprise release's Go and modules and no EE binary
+        or image gave them."""
+        if self.edition == "ee" and not self.go:
+            raise EditionMismatch(
+                f"{command} needs KrakenD Enterprise {self.version}'s Go and module versions, which are not "
+                "public and never guessed from CE's", hint="pass your EE binary (--krakend-bin PATH) or your EE "
+                f"image (--image IMAGE, e.g. krakend/krakend-ee:{self.version})")
 
     @property
     def debian(self) -> str | None:
@@ -57,7 +80,7 @@ class Release(NamedTuple):
         return f"{repo}:{self.version}{target.image_suffix}"
 
     def has_builder(self, target: Target) -> bool:
-        return target.libc is Libc.ALPINE or self.debian is not None
+        return target.libc is Libc.ALPINE or self.debian is not None or self.edition == "ee"
 
     def libc(self, target: Target) -> str:
         """The libc string as `krakend version` prints it (Alpine point release unknown: x.y)."""

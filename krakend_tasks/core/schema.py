@@ -72,6 +72,7 @@ class Raw(msgspec.Struct, forbid_unknown_fields=True):
     version: Text | None = None
     targets: Text | Texts | None = None
     engine: Literal["auto", "docker", "local"] | None = None
+    edition: Literal["ce", "ee"] | None = None
     dist: Argument | None = None
     name: Name | None = None
     builder: Repository | None = None
@@ -99,7 +100,7 @@ class Raw(msgspec.Struct, forbid_unknown_fields=True):
 RECIPE_KEYS = set(RawTarget.__struct_fields__)
 SCALARS = set(Raw.__struct_fields__) - {"target"}  # the settings' names, as every source gives them
 HINTS = {
-    "engine": "one of: auto, docker, local", "pull": "one of: missing, always, never",
+    "engine": "one of: auto, docker, local", "edition": "one of: ce, ee", "pull": "one of: missing, always, never",
     "name": "a plain file name: letters, digits, '.', '_' and '-' (it names files inside dist/)",
     "targets": 'a string ("arm64") or a list of strings (["amd64-alpine", "arm64-alpine"])',
     "env": "a table of strings, e.g. env = { CGO_CFLAGS = \"-O2\" }",
@@ -207,7 +208,13 @@ def _config_error(error: str, values: Any, source: str, prefix: str) -> ConfigEr
         problem = _what_is_wrong(value)
     if problem.startswith("Invalid enum value") and isinstance(value, str):
         choices = re.findall(r"\w+", HINTS.get(str(keys[-1]) if keys else "", "").partition(":")[2])
-        problem = "not one of the choices" + (f": {near}" if (near := did_you_mean(value, choices)) else "")
+        if keys and keys[-1] == "edition":
+            from krakend_tasks.core.editions import spelling_hint
+
+            near = spelling_hint(value)
+        else:
+            near = did_you_mean(value, choices)
+        problem = "not one of the choices" + (f": {near}" if near else "")
     problem = problem.replace(" | null", "").replace("Expected", "expected").replace("`object`", "a table")
     last = next((k for k in reversed([prefix.rpartition(".")[2], *keys]) if isinstance(k, str) and k), "")
     hint = HINTS["smoke"] if smoke else HINTS.get(str(last)) or (

@@ -25,6 +25,7 @@ from krakend_tasks.errors import DEBUG, ConfigError, did_you_mean
 
 ENV_PREFIX = "KRAKEND_TASKS_"
 EngineName = Literal["auto", "docker", "local"]
+Edition = Literal["ce", "ee"]
 Pull = Literal["missing", "always", "never"]
 LISTS = {"tags", "build_flags", "pass_env", "plugins", "smoke"}  # lists (tuples in Settings)
 SPLIT = LISTS - {"smoke"}  # in KRAKEND_TASKS_* variables, comma-separated; KRAKEND_TASKS_SMOKE is JSON
@@ -48,11 +49,12 @@ class SmokeRequest(NamedTuple):
 class Settings(NamedTuple):
     """Everything a session or task needs, parsed into types; build one with `load_settings`."""
 
-    release: Release  # from the `version` setting
+    release: Release  # from the `version` and `edition` settings (an Enterprise one: from its binary or image)
     project: Path = Path(".")  # the plugin's folder (with go.mod)
     releases: tuple[Release, ...] = ()  # every version asked for ("2.12,2.13"); `release` is the first
     targets: tuple[Target, ...] = ALL_TARGETS  # selected by the `targets` setting
     engine: EngineName = "auto"
+    edition: Edition = "ce"  # KrakenD Community or Enterprise (core/editions.py)
     dist: Path = Path("dist")  # relative to project
     name: str | None = None  # plugin file name; default: last element of the module path
     builder: str = "krakend/builder"  # image repository of the builder images
@@ -80,9 +82,10 @@ class Settings(NamedTuple):
         return self.project / self.dist
 
     @property
-    def official_image(self) -> str:
-        """KrakenD's own image of the release: `<krakend_image>:<version>`."""
-        return f"{self.krakend_image}:{self.release.version}"
+    def official_image(self) -> str | None:
+        """KrakenD's own image of the release, `<krakend_image>:<version>`, as a source of its data: CE's
+        only (an Enterprise release's data comes from the binary or image given, core/editions.py)."""
+        return f"{self.krakend_image}:{self.release.version}" if self.release.edition == "ce" else None
 
     def per_release(self) -> list[Settings]:
         """These settings once per KrakenD version asked for (`version = "2.12,2.13"`)."""
@@ -175,8 +178,11 @@ def module_root(folder: Path, project: Path) -> Path:
                       "module of the project")
 
 
-def load_settings(project: str | Path = ".", /, **arguments: Any) -> Settings:
-    """Settings for the plugin in `project`; `arguments` that are None are ignored."""
+def load_settings(project: str | Path = ".", /, *, krakend_bin: str | None = None, image: str | None = None,
+                  data_for: str | None = None, **arguments: Any) -> Settings:
+    """Settings for the plugin in `project`; `arguments` that are None are ignored. `krakend_bin` or
+    `image`, the KrakenD at hand, give an Enterprise release its data (core/editions.py); `data_for`,
+    a command that needs that data, is refused when none gave it."""
     root = Path(project)
     values: dict[str, Any] = {}
     values.update(_from_file(root))
@@ -184,7 +190,19 @@ def load_settings(project: str | Path = ".", /, **arguments: Any) -> Settings:
     values.update(checked({k: v for k, v in arguments.items() if v is not None}, "arguments"))
     values["project"] = root
     versions = values.pop("version", "latest")
-    releases = select(versions, values.pop("all_patches", False))  # in order
+    all_patches = values.pop("all_patches", False)
+    if values.get("edition") == "ee":
+        from krakend_tasks.core.editions import IMAGES, enterprise
+
+        values.setdefault("builder", IMAGES["ee"][0])
+        values.setdefault("krakend_image", IMAGES["ee"][1])
+        releases = tuple(enterprise(v.strip(), krakend_bin, image, values.get("pull", "missing"))
+                         for v in ([versions] if krakend_bin or image else versions.split(",")))
+        for release in releases:
+            if data_for:
+                release.require_data(data_for)
+    else:
+        releases = select(versions, all_patches)  # in order
     if not releases:
         raise ConfigError(f"version {versions!r} names no KrakenD version", hint="e.g. --version 2.13")
     values["release"], values["releases"] = releases[0], releases

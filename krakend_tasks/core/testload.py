@@ -21,7 +21,7 @@ import krakend_tasks.engines.process as process
 from krakend_tasks.core.files import cache_dir, sha256
 from krakend_tasks.core.fingerprints import Comparison, findings_for
 from krakend_tasks.core.krakend_run import emulator, run_krakend
-from krakend_tasks.core.plugin_types import TEST_ORDER, plugin_type
+from krakend_tasks.core.plugin_types import NEVER_LOOKED_UP, TEST_ORDER, plugin_type
 from krakend_tasks.core.releases import Release
 from krakend_tasks.core.settings import Settings
 from krakend_tasks.core.targets import Recipe
@@ -34,7 +34,7 @@ NO_MODULE_DATA = "runtime: no plugin module data"
 
 class Check(NamedTuple):
     ok: bool
-    kind: str  # SERVER, CLIENT, MODIFIER, or OPEN
+    kind: str  # SERVER, CLIENT, MODIFIER, MIDDLEWARE, or OPEN
     path: str
     detail: str = ""
 
@@ -68,7 +68,7 @@ class LoadResult(NamedTuple):
                              packages_summary=summary)
 
 
-_LINE = re.compile(r"\[(OK|KO)\] (SERVER|CLIENT|MODIFIER)\t([^\t:]+)(?::\s*(.*)|\t(.*))?$")
+_LINE = re.compile(r"\[(OK|KO)\] (SERVER|CLIENT|MODIFIER|MIDDLEWARE)\t([^\t:]+)(?::\s*(.*)|\t(.*))?$")
 _OPEN = re.compile(r"\[KO\] Unable to open the plugin (.+)\.$")
 
 
@@ -154,8 +154,37 @@ def load_in_image(plugins: list[Path], kinds: Sequence[str], image: str, recipe:
 
 def _flags(kinds: Sequence[str]) -> list[str]:
     if not kinds:
-        raise ConfigError("no plugin type to test", hint="use server, client and/or modifier")
+        raise ConfigError("no plugin type to test", hint="use server, client, modifier and/or middleware")
     return [plugin_type(k).flag for k in kinds]
+
+
+def load(plugins: list[Path], kinds: Sequence[str], recipe: Recipe, release: Release, *,
+         krakend_bin: str | Path | None = None, image: str | None = None, pull: str = "missing",
+         timeout: float = LOAD_TIMEOUT) -> LoadResult:
+    """Load plugins in a KrakenD binary's or image's `test-plugin`, or, with neither, in the Go loader.
+    KrakenD CE's test-plugin never looks up an Enterprise type (middleware): against a CE release that
+    kind gets CE's verdict, against an Enterprise one the Go loader checks it as Enterprise calls it."""
+    if not krakend_bin and not image:
+        return load_local(plugins, kinds, recipe, release, timeout)
+    results = []
+    if ce := [k for k in kinds if not plugin_type(k).enterprise]:
+        results.append(load_with_krakend(plugins, ce, krakend_bin, timeout) if krakend_bin
+                       else load_in_image(plugins, ce, str(image), recipe, pull, timeout=timeout))
+    if enterprise := [k for k in kinds if plugin_type(k).enterprise]:
+        results.append(load_local(plugins, enterprise, recipe, release, timeout) if release.edition == "ee"
+                       else never_looked_up(plugins, enterprise, f"binary {krakend_bin}" if krakend_bin
+                                            else f"image {image}"))
+    return LoadResult(all(r.ok for r in results), tuple(c for r in results for c in r.checks),
+                      next((r.fatal for r in results if r.fatal), None), "\n".join(r.output for r in results),
+                      " and ".join(r.loader for r in results))
+
+
+def never_looked_up(plugins: list[Path], kinds: Sequence[str], loader: str) -> LoadResult:
+    """What KrakenD CE does with an Enterprise plugin type: nothing, which loads no plugin of it."""
+    checks = tuple(Check(False, plugin_type(k).label, str(path),
+                         NEVER_LOOKED_UP.format(symbol=plugin_type(k).registerer, kind=plugin_type(k).value))
+                   for path in plugins for k in kinds)
+    return LoadResult(False, checks, loader=loader)
 
 
 def load_local(plugins: list[Path], kinds: Sequence[str], recipe: Recipe, release: Release,

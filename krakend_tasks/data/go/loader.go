@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"plugin"
+	"reflect"
 	"strings"
 	"time"
 )
@@ -25,10 +26,18 @@ type modifierRegisterer interface {
 	RegisterModifiers(func(string, func(map[string]interface{}) func(interface{}) (interface{}, error), bool, bool))
 }
 
+// middlewareRegisterer is KrakenD Enterprise's middleware plugin type: KrakenD CE never looks it up.
+type middlewareRegisterer interface {
+	RegisterMiddlewares(func(string, func(map[string]interface{}, func(context.Context, interface{}) (interface{}, error)) func(context.Context, interface{}) (interface{}, error)))
+}
+
+const middlewareSignature = "RegisterMiddlewares(func(string, func(map[string]interface {}, func(context.Context, interface {}) (interface {}, error)) func(context.Context, interface {}) (interface {}, error)))"
+
 func main() {
 	server := flag.Bool("s", false, "expect a HandlerRegisterer")
 	client := flag.Bool("c", false, "expect a ClientRegisterer")
 	modifier := flag.Bool("m", false, "expect a ModifierRegisterer")
+	middleware := flag.Bool("M", false, "expect a MiddlewareRegisterer (KrakenD Enterprise)")
 	if len(os.Args) > 1 && os.Args[1] == "test-plugin" { // accept KrakenD's command line too
 		os.Args = append(os.Args[:1], os.Args[2:]...)
 	}
@@ -37,7 +46,7 @@ func main() {
 		fmt.Println("At least one plugin is required.")
 		os.Exit(1)
 	}
-	if !*server && !*client && !*modifier {
+	if !*server && !*client && !*modifier && !*middleware {
 		fmt.Println("You must declare the expected type of the plugin.")
 		os.Exit(1)
 	}
@@ -90,6 +99,19 @@ func main() {
 				return names, true
 			}) && ok
 		}
+		if *middleware {
+			ok = check(p, path, "MIDDLEWARE", "MiddlewareRegisterer", func(sym plugin.Symbol) ([]string, bool) {
+				r, is := sym.(middlewareRegisterer)
+				if !is {
+					return nil, false
+				}
+				var names []string
+				r.RegisterMiddlewares(func(name string, _ func(map[string]interface{}, func(context.Context, interface{}) (interface{}, error)) func(context.Context, interface{}) (interface{}, error)) {
+					names = append(names, name)
+				})
+				return names, true
+			}) && ok
+		}
 		if !ok {
 			failed++
 		}
@@ -109,10 +131,28 @@ func check(p *plugin.Plugin, path, kind, symbol string, register func(plugin.Sym
 		return false
 	}
 	names, ok := register(sym)
+	if !ok && kind == "MIDDLEWARE" {
+		fmt.Printf("[KO] %s\t%s: %s does not implement the %s interface: want %s, have %s.\n", kind, path, symbol,
+			kind, middlewareSignature, method(sym, "RegisterMiddlewares"))
+		return false
+	}
 	if !ok {
 		fmt.Printf("[KO] %s\t%s: %s does not implement the %s interface.\n", kind, path, symbol, kind)
 		return false
 	}
 	fmt.Printf("[OK] %s\t%s\tregistered: %s\n", kind, path, strings.Join(names, ","))
 	return true
+}
+
+// method is the symbol's method `name` as Go writes its type, or says that it has none.
+func method(sym plugin.Symbol, name string) string {
+	value := reflect.ValueOf(sym) // Lookup gives a pointer to the variable: both method sets
+	m := value.MethodByName(name)
+	if !m.IsValid() {
+		if value.Kind() == reflect.Pointer {
+			value = value.Elem()
+		}
+		return fmt.Sprintf("no method %s (the symbol is a %s)", name, value.Type())
+	}
+	return name + strings.TrimPrefix(m.Type().String(), "func")
 }
