@@ -372,9 +372,10 @@ def test_plugin(project: str | Path, *, paths: list[str] | None = None, server: 
 
 
 def new(kind: str | None = None, name: str | None = None, dest: str | None = None, module: str | None = None,
-        version: str | None = None, versions: str | None = None) -> int:
-    """Scaffold a plugin project in `dest` (default ./NAME)."""
-    from krakend_tasks.core.plugin_types import NAMES
+        version: str | None = None, versions: str | None = None, krakend_bin: str | None = None,
+        image: str | None = None) -> int:
+    """Scaffold a plugin project in `dest` (default ./NAME); its krakend.json linted by the KrakenD at hand."""
+    from krakend_tasks.core.plugin_types import NAMES, plugin_type
     from krakend_tasks.core.releases import resolve
     from krakend_tasks.core.scaffold import new as scaffold
     if not kind or (name is None and not dest):
@@ -383,10 +384,19 @@ def new(kind: str | None = None, name: str | None = None, dest: str | None = Non
     from krakend_tasks.core.releases import select
     release = select(versions)[-1] if versions and not version else resolve(version or "latest")
     folder = Path(dest or name)  # type: ignore[arg-type]
-    written = scaffold(folder, kind, folder.name if name is None else name, module, release, versions)
-    print_lines(f"new {kind} plugin in {folder} for KrakenD {release.version} (Go {release.go}):",
-                [str(p.relative_to(folder)) for p in written])
-    logs.to_stderr(f"next: cd {folder} && nox -s unit build check test_load")
+    from krakend_tasks.core.lint import NOT_LINTED, at_hand
+    written, verdict = scaffold(folder, kind, folder.name if name is None else name, module, release, versions,
+                                at_hand(krakend_bin, image))
+    if plugin_type(kind).enterprise:
+        print_lines(f"new {kind} plugin in {folder} for KrakenD Enterprise (edition = \"ee\"; its Go and modules "
+                    "come from your EE image or binary):", [str(p.relative_to(folder)) for p in written])
+    else:
+        print_lines(f"new {kind} plugin in {folder} for KrakenD {release.version} (Go {release.go}):",
+                    [str(p.relative_to(folder)) for p in written])
+    print(f"krakend.json: krakend check -n -c: OK ({verdict.by})" if verdict else f"krakend.json: {NOT_LINTED}")
+    minor = release.version.rsplit(".", 1)[0]
+    given = f" -- --image krakend/krakend-ee:{minor}" if plugin_type(kind).enterprise else ""
+    logs.to_stderr(f"next: cd {folder} && nox -s unit && nox -s build check test_load{given}")
     return 0
 
 
@@ -397,25 +407,30 @@ def configure(project: str | Path, *, config: str | None = None, kind: str | Non
               image: str | None = None, **settings: Any) -> int:
     """Add the plugin to krakend.json; optionally check every plugin name it uses, and KrakenD's own check."""
     from krakend_tasks.core import configure as cfg
+    from krakend_tasks.core.lint import NOT_LINTED, at_hand, lint
     root = load_settings(project, krakend_bin=krakend_bin, image=image, **settings).one_release("configure")
     path = Path(config) if config else root.project / "krakend.json"
     loaded = root.one_plugin("configure") if name is None or kind is None else root
+    krakend = at_hand(krakend_bin, image, loaded.pull)
     outcome = cfg.configure_project(loaded, path, kind=kind, name=name, endpoint=endpoint, method=method,
-                                    backend=backend, folder=folder, pattern=pattern, plugin_settings=plugin_settings)
+                                    backend=backend, folder=folder, pattern=pattern, plugin_settings=plugin_settings,
+                                    krakend=krakend)
     if outcome.changed:
         print_lines(f"{path}: updated (previous version in {outcome.backup})", outcome.changes)
-    else:
-        print_lines(f"{path}: already configured, unchanged", [])
+        print(f"krakend check -n -c: OK ({outcome.linted.by})" if outcome.linted else NOT_LINTED)
     status = 0
+    if not outcome.changed:
+        print_lines(f"{path}: already configured, unchanged", [])
+        if krakend:  # what is there, as KrakenD judges it
+            verdict = lint(path, krakend)
+            print_lines(f"krakend check -n -c {path}: {'OK' if verdict.ok else 'REFUSED'} ({verdict.by})",
+                        list(verdict.said))
+            status = 0 if verdict.ok else 1
     if validate:
         where = Path(plugins_dir) if plugins_dir else loaded.dist_dir
         problems = cfg.validate_names(loaded, path, where, pattern or cfg.DEFAULT_PATTERN)
         print_lines(f"plugin names used by {path} vs plugins in {where}:", problems or ["every name is provided"])
         status = 1 if problems else status
-    if krakend_bin or image:
-        ok, output = cfg.krakend_check(path, krakend_bin, image, loaded.pull)
-        print_lines(f"krakend check -c {path}: {'OK' if ok else 'FAILED'}", output.strip().splitlines())
-        status = status if ok else 1
     return status
 
 

@@ -172,6 +172,12 @@ class EditionMismatch(KrakendTasksError):
     exit_code = 20
 
 
+class ConfigRefused(KrakendTasksError):
+    """KrakenD's own schema (`krakend check -n -c`) refuses a config the tool would write or run."""
+
+    exit_code = 21
+
+
 class ProjectGone(ConfigError):
     """The project folder was removed while the development loop watched it."""
 

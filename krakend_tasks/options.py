@@ -138,7 +138,7 @@ GATEWAY = (  # what the gateway runs: smoke, dev and bench
 REQUEST_TIMEOUT = Option("request-timeout", "seconds each request may take (default 10)", takes="float", metavar="S")
 PATHS = Option("path", ".so files (default: the artifacts of dist/manifest.json)", dest="paths", takes="list",
                positional=True, metavar="PATH")
-TYPES = Option("type", "plugin type: server, client or modifier (default: what the file exports)",
+TYPES = Option("type", "plugin type: server, client, modifier or middleware (default: what the file exports)",
                dest="kinds", takes="list", choices=PLUGIN_TYPES)
 
 # what KrakenD's commands depend on
@@ -171,23 +171,27 @@ COMMANDS: list[Command] = [
             (PATHS, TYPES, JSON, FORMAT, JUNIT, KRAKEND_BIN, IMAGE, LOAD_TIMEOUT), old_names=("test",),
             failure="a plugin does not load", per_target="target", old_sessions=("test_plugin",)),
     Command("new", "new", "Scaffold a plugin project that builds, checks and loads with these tasks.", (
-        Option("type", "server, client or modifier", dest="kind", choices=PLUGIN_TYPES),
+        Option("type", "server, client, modifier, or middleware (KrakenD Enterprise: its project says edition = "
+                       "\"ee\")", dest="kind", choices=PLUGIN_TYPES),
         Option("name", "the plugin's name (lower case, digits, dashes)", metavar="NAME"),
         Option("dest", "folder to create (default: ./NAME); it must not exist or be empty", metavar="DIR"),
         Option("module", "Go module path (default: example.com/krakend-plugins/NAME)", metavar="PATH"),
         VERSION,
         Option("versions", "build for several releases: the `version` setting to write, e.g. '>=2.12' (go.mod then "
                            "names the oldest one's Go; the CI workflow builds each)", metavar="SPEC"),
+        Option("krakend-bin", "a KrakenD binary that lints the new krakend.json (krakend check -n -c; default: "
+                              "krakend on PATH)", metavar="PATH"),
+        Option("image", "a KrakenD image that lints the new krakend.json", metavar="IMAGE"),
     ), settings=False),
     Command("configure", "configure", "Add the plugin to krakend.json: atomic, with a .bak, idempotent.", (
         Option("config", "the krakend.json to edit (default: the project's)", metavar="FILE"),
-        Option("type", "server, client or modifier (default: what the built plugin exports)", dest="kind",
-               choices=PLUGIN_TYPES),
+        Option("type", "server, client, modifier or middleware (default: what the built plugin exports)",
+               dest="kind", choices=PLUGIN_TYPES),
         Option("name", "the plugin's name (default: the module's last element)", metavar="NAME"),
-        Option("endpoint", "endpoint path, for client and modifier plugins", metavar="PATH"),
+        Option("endpoint", "endpoint path, for client, modifier and middleware plugins", metavar="PATH"),
         Option("method", "the endpoint's method, when several share the path", metavar="M"),
-        Option("backend", "backend index (0-based): where a client goes; puts a modifier on the backend", takes="int",
-               metavar="I"),
+        Option("backend", "backend index (0-based): where a client goes; puts a modifier or a middleware on the "
+                          "backend", takes="int", metavar="I"),
         Option("folder", "plugin folder KrakenD reads (default /opt/krakend/plugins/)", metavar="DIR"),
         Option("pattern", "file-name pattern KrakenD loads (default .so)", metavar="P"),
         Option("settings", "the plugin's own configuration, as JSON", dest="plugin_settings", metavar="JSON"),

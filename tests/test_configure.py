@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from krakend_tasks.core.configure import Placement, configure, krakend_check, used_plugins
+from krakend_tasks.core.configure import Placement, configure, used_plugins
 from krakend_tasks.errors import ConfigError, KrakendConfigError
 
 from .conftest import PYTHON, ROOT, build_in, run
@@ -177,18 +177,6 @@ def test_cli_exit_statuses(tmp_path, gateway):
     assert "GET /v1/products/{id} backend 1: plugin/http-client signer" in ok.stdout
     backend = json.loads(gateway.read_text())["endpoints"][0]["backend"][1]
     assert backend["extra_config"][CLIENT] == {"name": "signer", "signer": {"key": "k1"}}
-
-
-def test_krakend_check_confirms_the_result(gateway, tmp_path, krakend_bins, krakend_image):
-    """`krakend check -c` of the real KrakenD, as a binary and in its image, on the edited config."""
-    configure(gateway, [Placement("server", "geo")])
-    broken = tmp_path / "broken.json"
-    broken.write_text("{")
-    for source in ({"krakend_bin": str(krakend_bins["amd64-generic"])}, {"image": krakend_image, "pull": "never"}):
-        ok, output = krakend_check(gateway, **source)
-        assert ok and "Syntax OK!" in output, output
-        ok, output = krakend_check(broken, **source)
-        assert not ok and "ERROR parsing the configuration file" in output, output
 
 
 def test_validate_names_against_real_plugins(tmp_path, cross):

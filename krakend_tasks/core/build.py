@@ -9,6 +9,7 @@ from pathlib import Path
 from krakend_tasks import logs
 from krakend_tasks.core import fingerprints
 from krakend_tasks.core.editions import fingerprints_for
+from krakend_tasks.core.elf import read_elf
 from krakend_tasks.core.fidelity import refuse_unloadable
 from krakend_tasks.core.files import identity
 from krakend_tasks.core.fingerprints import Fingerprints
@@ -72,6 +73,10 @@ def build(settings: Settings, engine: Engine, log: Log = logs.to_stderr,
         )
         record(dist, artifact)
         log(f"[{target.name}] wrote {job.output} ({artifact.size} bytes, {artifact.duration:.1f} s)")
+        if release.edition == "ce" and (only := read_elf(job.output).enterprise_only):
+            log(logs.warning(f"[{target.name}] warning: {job.output.name} exports {', '.join(only)} only, which "
+                             f"KrakenD CE never looks up: built with KrakenD CE {release.version}'s data, it loads "
+                             "in KrakenD Enterprise alone (edition = \"ee\", docs/editions.md)"))
         progress(target.name, "done")
         artifacts.append(artifact)
     return artifacts

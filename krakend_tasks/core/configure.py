@@ -15,22 +15,24 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from krakend_tasks.core.files import load_json, read_regular
-from krakend_tasks.core.plugin_types import PluginType, plugin_type
+from krakend_tasks.core.plugin_types import NAMES, PluginType, plugin_type
 from krakend_tasks.errors import ConfigError, KrakendConfigError
 
 if TYPE_CHECKING:
+    from krakend_tasks.core.lint import Krakend, Verdict
     from krakend_tasks.core.settings import Settings
 
 DEFAULT_FOLDER = "/opt/krakend/plugins/"
 DEFAULT_PATTERN = ".so"
+TYPES = "|".join(NAMES)
 TEMPLATE_MARKS = ("{{", "{%")
 
 
 class Placement(NamedTuple):
-    """Where one plugin name goes: server plugins on the service, clients on a backend,
-    modifiers on an endpoint (no backend given) or a backend."""
+    """Where one plugin name goes: server plugins on the service, clients on a backend, modifiers and
+    middleware (KrakenD Enterprise) on an endpoint (no backend given) or a backend."""
 
-    kind: str  # server | client | modifier
+    kind: str  # server | client | modifier | middleware
     name: str
     endpoint: str | None = None  # the endpoint's path, e.g. /hello
     method: str | None = None  # needed only when several endpoints share the path
@@ -88,6 +90,7 @@ class Outcome(NamedTuple):
     path: Path
     changes: tuple[str, ...] = ()
     backup: Path | None = None
+    linted: Verdict | None = None  # KrakenD's verdict on the new text (None: no KrakenD at hand, or unchanged)
 
     @property
     def changed(self) -> bool:
@@ -219,8 +222,9 @@ def _member(holder: dict[str, Any], key: str, kind: type, where: str, create: bo
 
 
 def configure(path: str | Path, placements: list[Placement], folder: str = DEFAULT_FOLDER,
-              pattern: str = DEFAULT_PATTERN) -> Outcome:
-    """Add the placements to the file at `path`: atomic, with a backup, and idempotent."""
+              pattern: str = DEFAULT_PATTERN, krakend: Krakend | None = None) -> Outcome:
+    """Add the placements to the file at `path`: atomic, with a backup, and idempotent. With `krakend`,
+    the new text is linted by KrakenD's own schema first, and a refused one is not written."""
     from krakend_tasks.core.files import locked, write_atomic
 
     path = Path(path)
@@ -231,6 +235,12 @@ def configure(path: str | Path, placements: list[Placement], folder: str = DEFAU
         text = config.render()
         if text == config.text:
             return Outcome(config.path)
+        verdict = None
+        if krakend is not None:
+            from krakend_tasks.core.lint import lint_text, refuse
+
+            verdict = lint_text(text, str(path), krakend)
+            refuse(verdict, f"{path} with {', '.join(changes)}")
         real = Path(os.path.realpath(path))  # a symlink stays a symlink; the file it names is updated
         mode = real.stat().st_mode & 0o7777
         if not mode & stat.S_IWUSR or not os.access(real, os.W_OK) or not os.access(real.parent, os.W_OK):
@@ -242,13 +252,13 @@ def configure(path: str | Path, placements: list[Placement], folder: str = DEFAU
                                      f"nothing was changed", hint=f"move {backup} away, then run again")
         write_atomic(backup, real.read_bytes(), mode=mode | 0o200, like=real)
         write_atomic(real, text, mode=mode)
-    return Outcome(config.path, changes, backup)
+    return Outcome(config.path, changes, backup, verdict)
 
 
 def configure_project(settings: Settings, path: Path, *, kind: str | None = None, name: str | None = None,
                       endpoint: str | None = None, method: str | None = None, backend: int | str | None = None,
                       folder: str | None = None, pattern: str | None = None,
-                      plugin_settings: str | None = None) -> Outcome:
+                      plugin_settings: str | None = None, krakend: Krakend | None = None) -> Outcome:
     """What `configure` does for a project: what is not given is inferred (the type from the built
     plugin's registerers, the name from go.mod, the endpoint when there is only one); then `configure`."""
     try:
@@ -259,7 +269,7 @@ def configure_project(settings: Settings, path: Path, *, kind: str | None = None
         raise ConfigError(f"--settings is a JSON {type(extra).__name__}, not an object",
                           hint='the plugin\'s configuration is an object, e.g. --settings \'{"path": "/hi"}\'')
     kind = kind or built_type(settings)
-    if kind in (PluginType.CLIENT, PluginType.MODIFIER) and not endpoint:
+    if kind != PluginType.SERVER and not endpoint:
         endpoint = only_endpoint(path)
     if backend is not None and not str(backend).isdigit():
         raise ConfigError(f"--backend {backend!r} is not an index", hint="give 0 for the first backend, 1 for the next")
@@ -271,7 +281,7 @@ def configure_project(settings: Settings, path: Path, *, kind: str | None = None
         raise ConfigError(f"--pattern {pattern!r} holds a control character", hint=f'e.g. "{DEFAULT_PATTERN}"')
     placement = Placement(kind, settings.plugin_name() if name is None else name, endpoint, method,
                           None if backend is None else int(backend), extra)
-    return configure(path, [placement], folder or DEFAULT_FOLDER, pattern or DEFAULT_PATTERN)
+    return configure(path, [placement], folder or DEFAULT_FOLDER, pattern or DEFAULT_PATTERN, krakend)
 
 
 def dockerfile_path(value: str, what: str, hint: str) -> str:
@@ -289,11 +299,11 @@ def built_type(settings: Settings) -> PluginType:
 
     artifacts = [a for a in read_manifest(settings.dist_dir) if a.path.startswith(f"{settings.plugin_name()}-")]
     if not artifacts:
-        raise ConfigError("which plugin type? nothing is built yet", hint="pass --type server|client|modifier")
+        raise ConfigError("which plugin type? nothing is built yet", hint=f"pass --type {TYPES}")
     elf = read_elf(settings.dist_dir / artifacts[0].path)
     if len(elf.plugin_types) != 1:
         raise ConfigError(f"{artifacts[0].path} exports {', '.join(elf.registerers) or 'no registerer'}",
-                          hint="pass --type server|client|modifier")
+                          hint=f"pass --type {TYPES}")
     return elf.plugin_types[0]
 
 
@@ -401,12 +411,3 @@ def missing_plugins(config: dict[str, Any], provided: dict[str, set[str]]) -> li
             problems.append(f"{plugin_type(kind).namespace} uses {name!r}, which no plugin registers "
                             f"({kind} plugins found: {have})")
     return problems
-
-
-def krakend_check(config: Path, krakend_bin: str | None = None, image: str | None = None,
-                  pull: str = "missing") -> tuple[bool, str]:
-    """Run KrakenD's own `krakend check -c` on the file: a local binary, or in a KrakenD image."""
-    from krakend_tasks.core.krakend_run import run_krakend
-
-    code, output = run_krakend(["check", "-c", Path(config)], krakend_bin=krakend_bin, image=image, pull=pull)
-    return code == 0, output

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from krakend_tasks.core.build import build
-from krakend_tasks.core.configure import krakend_check, read_config
+from krakend_tasks.core.configure import read_config
 from krakend_tasks.core.files import remove_stale
 from krakend_tasks.core.gateway import (
     READY_TIMEOUT,
@@ -44,6 +44,7 @@ from krakend_tasks.core.gateway import (
     wait_ready,
 )
 from krakend_tasks.core.krakend_run import Running, serve
+from krakend_tasks.core.lint import Krakend, lint
 from krakend_tasks.core.settings import Settings, load_settings
 from krakend_tasks.core.specs import REQUEST_TIMEOUT, Spec, check, declared_specs
 from krakend_tasks.core.targets import Target
@@ -198,15 +199,14 @@ class Loop:
             return False
         new = Generation(self.settings, self.config, data, files, self.port, self.backend, self.krakend_bin,
                          self.image, self.target)
-        if config_changed:
-            ok, said = krakend_check(new.staged.config, krakend_bin=self.krakend_bin, image=self.image,
-                                     pull=self.settings.pull)
-            if not ok:
+        if config_changed or not self.current:  # KrakenD's own schema, before it runs
+            verdict = lint(new.staged.config, Krakend(self.krakend_bin, self.image, self.settings.pull),
+                           str(self.config))
+            if not verdict.ok:
                 new.close()
-                lines = [line for line in as_users(said.splitlines(), new.staged.config, self.config) if line.strip()]
                 serving = "the running KrakenD keeps serving" if self.current else "fix it and save: nothing runs yet"
-                self.emit(Event("config", False, f"KrakenD refuses the config (krakend check -c); {serving}",
-                                tuple(lines[-6:])))
+                self.emit(Event("config", False, f"KrakenD refuses the config (krakend check -n -c); {serving}",
+                                verdict.said[-6:]))
                 return False
         old = self.current
         if old:

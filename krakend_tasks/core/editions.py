@@ -78,11 +78,11 @@ def _from_binary(path: Path, said: str, source: str = "") -> Release:
                    edition="ee", source=source or f"binary {path}")
 
 
-def refuse_in_ce(release: Release, enterprise_types: list[str], what: str) -> None:
-    """EditionMismatch when plugins of an Enterprise-only type would run in KrakenD CE, which never loads them."""
-    if release.edition == "ce" and enterprise_types:
-        raise EditionMismatch(f"{what}: {', '.join(sorted(set(enterprise_types)))} only KrakenD Enterprise loads; "
-                              f"KrakenD CE {release.version} never looks it up, so the run would prove nothing",
+def refuse_in_ce(release: Release, enterprise_only: list[str], what: str) -> None:
+    """EditionMismatch when plugins of a type only KrakenD Enterprise loads would run in KrakenD CE."""
+    if release.edition == "ce" and enterprise_only:
+        raise EditionMismatch(f"{what}: {'; '.join(enterprise_only)}: only KrakenD Enterprise loads such a plugin, "
+                              f"and KrakenD CE {release.version} never looks it up, so the run would prove nothing",
                               hint="run it in your EE gateway: --edition ee with --krakend-bin PATH or --image "
                                    f"{IMAGES['ee'][1]}:<version>")
 

@@ -22,7 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from krakend_tasks.core.elf import program_target
+from krakend_tasks.core.elf import program_target, read_elf
 from krakend_tasks.core.krakend_run import CONFIG_IN_IMAGE, Running
 from krakend_tasks.core.manifest import read_manifest
 from krakend_tasks.core.plugin_types import PluginType
@@ -60,6 +60,11 @@ def plugin_files(settings: Settings, target: Target) -> dict[str, Path]:
             raise ConfigError(f"no {target.name} build of {name} for KrakenD {version} in {settings.dist_dir}",
                               hint=f"build it first: nox -s build -- --target {target.name} --version {version}")
         files[name] = built[file]
+    if settings.release.edition == "ce":  # a plugin CE never loads would make the run prove nothing
+        from krakend_tasks.core.editions import refuse_in_ce
+
+        refuse_in_ce(settings.release, [f"{name} ({', '.join(only)})" for name, path in files.items()
+                                        if (only := read_elf(path).enterprise_only)], "the plugins to run")
     return files
 
 
@@ -181,7 +186,7 @@ def unregistered(plugins: dict[str, list[PluginType]], lines: list[str]) -> list
         if refused:
             problems.append(f"KrakenD refused plugin {name!r}: {refused[0]}")
             continue
-        for kind in kinds:
+        for kind in (k for k in kinds if k in SERVICES):  # Enterprise's own loaders: their words are not known
             said = [line.rsplit(":", 1)[1].strip() for line in lines
                     if f"[SERVICE: {SERVICES[kind]}] Total plugins loaded:" in line]
             if not said or said[-1] == "0":

@@ -7,13 +7,16 @@ import os
 import re
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from krakend_tasks.core.configure import DEFAULT_FOLDER, DEFAULT_PATTERN, Placement, add_plugin
 from krakend_tasks.core.plugin_types import plugin_type
 from krakend_tasks.core.releases import Release
 from krakend_tasks.data import DATA
 from krakend_tasks.errors import ConfigError, DestinationExists
+
+if TYPE_CHECKING:
+    from krakend_tasks.core.lint import Krakend, Verdict
 
 NAME = re.compile(r"[a-z][a-z0-9-]{0,62}\Z")
 MODULE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._~-]*(/[A-Za-z0-9._~-]+)*\Z")  # Go's module path characters
@@ -83,11 +86,16 @@ def render(kind: str, name: str, module: str, release: Release, versions: str | 
     if not MODULE.match(module) or any(e.startswith(".") or e.endswith(".") for e in module.split("/")):
         raise ConfigError(f"invalid Go module path {module!r}",
                           hint="elements of letters, digits and -._~ joined by '/', e.g. github.com/acme/my-plugin")
-    tokens = {"__NAME__": name, "__VERSION__": release.version, "__GO__": release.go,
+    # an Enterprise type: its README (EE's data comes from the user's EE image), and no CI workflow
+    # (the workflow builds with CE's release data)
+    enterprise = plugin.enterprise
+    minor = ".".join(release.version.split(".")[:2])
+    tokens = {"__NAME__": name, "__VERSION__": minor if enterprise else release.version, "__GO__": release.go,
               "__KIND__": plugin.description}
     base = DATA.joinpath("scaffold")
-    sources = {dest: base / "common" / src for src, dest in COMMON.items()}
-    sources |= {f: base / kind / f for f in ("main.go", "main_test.go")}
+    sources = {dest: base / "common" / src for src, dest in COMMON.items()
+               if not (enterprise and src == "workflow.yml")}
+    sources |= {f: base / kind / f for f in ("main.go", "main_test.go", *(["README.md"] if enterprise else []))}
     files = {}
     for dest, source in sources.items():
         text = source.read_text()
@@ -102,8 +110,11 @@ def render(kind: str, name: str, module: str, release: Release, versions: str | 
         go = min((r.go for r in select(versions)), key=go_version_key)
     files["go.mod"] = f"module {module}\n\ngo {go}\n\nrequire {SHARED_MODULE} {SHARED_VERSION}\n"
     files["go.sum"] = GO_SUM
+    edition = ('# KrakenD Enterprise: its Go and modules are read from your EE image (--image) or binary\n'
+               'edition = "ee"\n')
     files["krakend-tasks.toml"] = ("# krakend-tasks settings (docs/configuration.md)\n"
-                                   f'version = "{versions or release.version}"\n'
+                                   f'version = "{versions or (minor if enterprise else release.version)}"\n'
+                                   + (edition if enterprise else "") +
                                    "# nox -s smoke: KrakenD integration specs (krakend-integration's format)\n"
                                    f'smoke_specs = "specs"\n\n{smoke_requests(kind, name)}')
     files[f"specs/{kind}.json"] = json.dumps(example_spec(kind, name), indent=4) + "\n"
@@ -112,8 +123,10 @@ def render(kind: str, name: str, module: str, release: Release, versions: str | 
 
 
 def new(dest: str | Path, kind: str, name: str | None = None, module: str | None = None,
-        release: Release | None = None, versions: str | None = None) -> list[Path]:
-    """Write a new plugin project into `dest` (which must not exist or be empty); return its files."""
+        release: Release | None = None, versions: str | None = None, krakend: Krakend | None = None,
+        ) -> tuple[list[Path], Verdict | None]:
+    """Write a new plugin project into `dest` (which must not exist or be empty); return its files, and
+    KrakenD's verdict on its krakend.json (linted before anything is written, when `krakend` is given)."""
     from krakend_tasks.core.files import write_atomic
     from krakend_tasks.core.releases import resolve
 
@@ -124,6 +137,12 @@ def new(dest: str | Path, kind: str, name: str | None = None, module: str | None
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
         raise DestinationExists(f"{dest} already exists and is not empty; nothing was written",
                                 hint="choose a new folder (--dest), or remove this one first")
+    verdict = None
+    if krakend is not None:
+        from krakend_tasks.core.lint import lint_text, refuse
+
+        verdict = lint_text(files["krakend.json"], str(dest / "krakend.json"), krakend)
+        refuse(verdict, f"the new project's {dest / 'krakend.json'}")
     # written beside it, then renamed into place: a full disk or Ctrl-C leaves no half project
     dest.parent.mkdir(parents=True, exist_ok=True)
     staging = dest.parent / f".{dest.name}.{os.getpid()}.new"
@@ -139,4 +158,4 @@ def new(dest: str | Path, kind: str, name: str | None = None, module: str | None
         raise OSError(exc.errno, exc.strerror, str(dest)) from exc
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return [dest / relative for relative in files]
+    return [dest / relative for relative in files], verdict
