@@ -441,6 +441,7 @@ def ship(project: str | Path, *, config: str | None = None, force: bool = False,
 
     build: True builds (no daemon is an error), False does not, None builds when a daemon answers.
     """
+    from krakend_tasks.core.lint import NOT_LINTED, at_hand, lint, refuse
     from krakend_tasks.core.ship import build_images, chosen_arches, parse_arches, write_dockerfile
     from krakend_tasks.engines.registry import parse_reference
     if push and build is False:
@@ -448,10 +449,29 @@ def ship(project: str | Path, *, config: str | None = None, force: bool = False,
     loaded = load_settings(project, **settings).one_release("ship")
     reference = str(parse_reference(tag or f"{_shipped_name(loaded)}-krakend:{loaded.release.version}"))
     parse_arches(arch)  # refused before the Dockerfile is written
-    shipment = write_dockerfile(loaded, config or "krakend.json", force)
+    # the config judged by the KrakenD it ships in (the image built FROM), before anything is written
+    krakend = at_hand(None, f"{loaded.krakend_image}:{loaded.release.version}" if build is not False else None,
+                      loaded.pull)
+    linted: list[str] = []
+
+    def judge(config_path: Path) -> None:
+        if krakend is None:
+            return
+        try:
+            verdict = lint(config_path, krakend)
+        except DockerUnavailable:
+            if build:
+                raise
+            return
+        refuse(verdict, str(config_path))
+        linted.append(verdict.by)
+
+    shipment = write_dockerfile(loaded, config or "krakend.json", force, judge)
     if shipment.backup:
         logs.to_stderr(f"the Dockerfile it replaced is kept as {shipment.backup}")
     print(f"wrote {shipment.dockerfile} (FROM {shipment.base}; plugin builds: {', '.join(shipment.arches)})")
+    print(f"{config or 'krakend.json'}: krakend check -n -c: OK ({linted[0]})" if linted
+          else f"{config or 'krakend.json'}: {NOT_LINTED}")
     arches = chosen_arches(arch, shipment)
     if build is False:
         return 0

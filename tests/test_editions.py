@@ -25,7 +25,8 @@ def test_enterprise_names_its_images_and_never_takes_ces_data(tmp_path):
     """edition = "ee": builder-ee and krakend-ee images of the version named; Go unknown, so what
     needs it says both ways to give it; a range or `latest` is no Enterprise version."""
     loaded = load_settings(tmp_path, edition="ee", version="2.13")
-    assert loaded.release.edition == "ee" and loaded.release.go == "" and loaded.release.name == "KrakenD Enterprise 2.13"
+    assert loaded.release.edition == "ee" and loaded.release.go == ""
+    assert loaded.release.name == "KrakenD Enterprise 2.13"
     assert loaded.recipe(GENERIC).image == "krakend/builder-ee:2.13-linux-generic"
     assert loaded.recipe(parse_target("arm64-alpine")).image == "krakend/builder-ee:2.13"
     assert loaded.krakend_image == "krakend/krakend-ee" and loaded.official_image is None
@@ -75,7 +76,7 @@ def middleware(tmp_path_factory, cross):
 
 
 def test_the_middleware_scaffold_builds_and_says_ce_never_loads_it(middleware):
-    project, plugin, said = middleware
+    project, _, said = middleware
     toml = (project / "krakend-tasks.toml").read_text()
     assert 'edition = "ee"' in toml and 'version = "2.13"' in toml
     assert not (project / ".github").exists()  # the CI workflow builds with CE's data: not written

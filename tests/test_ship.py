@@ -36,8 +36,9 @@ def test_ship_builds_an_image_whose_krakend_loads_the_plugin(shipped_project, kr
     assert out.returncode == 0, out.stderr
     assert out.stdout.splitlines() == [
         f"wrote Dockerfile (FROM {KRAKEND_IMAGE}:{VERSION}; plugin builds: amd64, arm64)",
-        out.stdout.splitlines()[1],
-    ] and out.stdout.splitlines()[1] == "built geo-gateway:test (linux/amd64)"
+        f"krakend.json: krakend check -n -c: OK (image {KRAKEND_IMAGE}:{VERSION})",
+        "built geo-gateway:test (linux/amd64)",
+    ]
     assert (shipped_project / "Dockerfile").read_text().splitlines()[2:] == [
         f"FROM {KRAKEND_IMAGE}:{VERSION}",
         "ARG TARGETARCH",
@@ -55,7 +56,19 @@ def test_ship_builds_an_image_whose_krakend_loads_the_plugin(shipped_project, kr
         docker_client.images.remove("geo-gateway:test", force=True)
     assert our_containers(docker_client) == []
     again = ship(shipped_project, "--no-build")  # our own Dockerfile is regenerated without --force
-    assert again.returncode == 0 and len(again.stdout.splitlines()) == 1
+    assert again.returncode == 0 and len(again.stdout.splitlines()) == 2
+
+
+def test_a_config_krakend_refuses_is_not_shipped(shipped_project, krakend_image):
+    """KrakenD's schema, in the image it would ship in, refuses the config: exit 21, its JSON path,
+    and no Dockerfile written."""
+    config = json.loads((shipped_project / "krakend.json").read_text())
+    config["endpoints"][0]["timeout"] = 5  # KrakenD's schema wants a duration string
+    (shipped_project / "krakend.json").write_text(json.dumps(config))
+    out = ship(shipped_project)
+    assert out.returncode == 21, out.stderr
+    assert "- at '/endpoints/0/timeout': got number, want string" in out.stderr
+    assert not (shipped_project / "Dockerfile").exists()
 
 
 def test_a_foreign_dockerfile_is_kept_unless_forced(shipped_project):

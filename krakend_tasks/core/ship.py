@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
@@ -84,8 +85,10 @@ def _lexical(path: Path) -> Path:
     return Path(os.path.normpath(path.absolute()))
 
 
-def write_dockerfile(settings: Settings, config: str = "krakend.json", force: bool = False) -> Shipment:
-    """Write `Dockerfile` in the project; an existing one is replaced only if we wrote it (or force)."""
+def write_dockerfile(settings: Settings, config: str = "krakend.json", force: bool = False,
+                     lint: Callable[[Path], None] | None = None) -> Shipment:
+    """Write `Dockerfile` in the project; an existing one is replaced only if we wrote it (or force).
+    `lint` judges the config before anything is written (it raises to refuse it)."""
     project = settings.project
     config_path = project / config
     context = _lexical(project)  # a linked krakend.json stays supported: links are not followed here
@@ -133,6 +136,8 @@ def write_dockerfile(settings: Settings, config: str = "krakend.json", force: bo
     dockerfile_path(settings.dist.as_posix(), "dist", 'set `dist` to a plain folder name such as "dist"')
     config_rel = Path(dockerfile_path(_lexical(config_path).relative_to(context).as_posix(), "the config path",
                                       "rename the file"))
+    if lint is not None:
+        lint(config_path)
     text = dockerfile_text(settings, names, config_rel, folder)
     backup = None
     if state in ("edited", "foreign") and not path.is_symlink():
