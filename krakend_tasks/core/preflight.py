@@ -59,7 +59,7 @@ def preflight(elf: ElfFile, target: Target, release: Release, kinds: list[str] =
         findings += packages.findings
     elif packages_summary:
         findings.append(Finding("warning", "packages", packages_summary, "pass --krakend-bin or --image"))
-    if elf.enterprise_only:
+    if elf.enterprise_only and release.edition == "ce":
         error("plugin type", ENTERPRISE_VERDICT.format(symbols=", ".join(elf.enterprise_only)),
               "load it in KrakenD Enterprise, or export HandlerRegisterer, ClientRegisterer or ModifierRegisterer")
     for kind in kinds:
