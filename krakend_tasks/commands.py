@@ -12,13 +12,15 @@ import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from krakend_tasks import logs
 from krakend_tasks.core.settings import Settings, checked, load_settings
-from krakend_tasks.errors import ConfigError, DockerUnavailable, GoModuleError, from_os_error
+from krakend_tasks.errors import ConfigError, DockerUnavailable, GoModuleError, KrakendTasksError, from_os_error
 from krakend_tasks.options import FORMATS, Command, session_names
+from krakend_tasks.output import Output
 from krakend_tasks.render import (
     check_annotations,
     check_json,
@@ -41,6 +43,7 @@ from krakend_tasks.render import (
 )
 
 if TYPE_CHECKING:
+    from krakend_tasks.annotations import Annotation
     from krakend_tasks.core.check import Report
     from krakend_tasks.core.targets import Target
 
@@ -118,11 +121,10 @@ def build(project: str | Path, *, json: bool = False, output: str | None = None,
     """Build the selected targets; print the artifacts. Returns 0 (failures raise, and a build whose
     packages KrakenD would refuse is one, unless `keep_unloadable`). With the github format a
     failure is also annotated: the compiler's errors on their lines, a refused build on go.mod."""
-    from krakend_tasks.annotations import Annotation, chosen, compiler_errors, print_annotations, shown
     from krakend_tasks.core.build import build as run_build
     from krakend_tasks.engines import engine_for
     from krakend_tasks.errors import BuildFailed, UnloadableBuild
-    output = chosen(output)
+    out = Output(output, json)
     loaded = load_settings(project, krakend_bin=krakend_bin, image=image, data_for="build", **settings)
     engine = engine_for(loaded)
     artifacts = []
@@ -132,27 +134,28 @@ def build(project: str | Path, *, json: bool = False, output: str | None = None,
                 try:
                     artifacts += run_build(each, engine, progress=mark, keep_unloadable=keep_unloadable)
                 except (BuildFailed, UnloadableBuild) as exc:
-                    if output == "github":
-                        title = f"build {plugin.plugin_name()} (KrakenD {each.release.version})"
-                        found = compiler_errors(getattr(exc, "lines", ()), plugin.project.resolve(), title)
-                        print_annotations(found or [Annotation("error", exc.message, shown(plugin.project / "go.mod"),
-                                                               1, title=title)], sys.stdout)
+                    out.annotate(partial(_build_failure, exc, plugin.project,
+                                         f"build {plugin.plugin_name()} (KrakenD {each.release.version})"))
                     raise
-    print_artifacts(artifacts, as_machine=json or output == "json")
+    out.emit(lambda machine: print_artifacts(artifacts, as_machine=machine))
     return 0
+
+
+def _build_failure(exc: KrakendTasksError, project: Path, title: str) -> list[Annotation]:
+    """A failed build on its lines: the compiler's errors where it names them, else on go.mod."""
+    from krakend_tasks.annotations import Annotation, compiler_errors, shown
+
+    return (compiler_errors(getattr(exc, "lines", ()), project.resolve(), title)
+            or [Annotation("error", exc.message, shown(project / "go.mod"), 1, title=title)])
 
 
 def check(project: str | Path, *, output: str | None = None, fix: bool = False, apply: bool = False,
           go: str | None = None, libc: str | None = None, krakend_bin: str | None = None,
           image: str | None = None, junit: str | None = None, **settings: Any) -> int:
     """Check go.sum against KrakenD for each selected target. 0: compatible, 1: not."""
-    from krakend_tasks.annotations import chosen
     from krakend_tasks.core.check import apply_fixes, check_project
-    from krakend_tasks.junit import writable, write_junit
-    output = chosen(output) or "table"
-    report_to = writable(Path(junit)) if junit else None  # refused before any work
-    if output not in FORMATS:
-        raise ConfigError(f"unknown format {output!r}", hint=f"use one of: {', '.join(FORMATS)}")
+    out = Output(output, junit=junit, formats=FORMATS)
+    output = out.format
     loaded = load_settings(project, krakend_bin=krakend_bin, image=image, data_for="check", **settings)
     if output == "krakend" or apply:  # one go.sum against one KrakenD
         single = "check --format krakend" if output == "krakend" else "check --apply"
@@ -188,18 +191,17 @@ def check(project: str | Path, *, output: str | None = None, fix: bool = False, 
         report = next(iter(reports.values()))
         sys.stderr.write(krakend_text(report, fix=fix))
         return 1 if report.diffs else 0
-    elif output == "json":
-        print(check_json(reports))
-    else:
+
+    def show(machine: bool) -> None:
+        if machine:
+            print(check_json(reports))
+            return
         print_check(reports)
         if fix:
             commands = sorted({c for r in reports.values() for c in r.fix_commands()})
             print("\n".join(commands) if commands else "nothing to fix")
-        if output == "github":
-            from krakend_tasks.annotations import print_annotations
-            print_annotations(check_annotations(reports, places), sys.stdout)
-    if report_to:
-        write_junit(report_to, check_suites(reports))
+
+    out.emit(show, lambda: check_annotations(reports, places), lambda: check_suites(reports))
     return 0 if all(r.ok for r in reports.values()) else 1
 
 
@@ -234,12 +236,13 @@ def inspect(project: str | Path, *, paths: list[str] | None = None, kinds: list[
             json: bool = False, output: str | None = None, krakend_bin: str | None = None, image: str | None = None,
             **settings: Any) -> int:
     """Describe plugins without loading them, with preflight findings. 0: none is an error, 1: some."""
-    from krakend_tasks.annotations import Annotation, chosen, module_place, print_annotations, shown
+    from krakend_tasks.annotations import Annotation, module_place, shown
     from krakend_tasks.core.elf import read_elf
     from krakend_tasks.core.findings import Finding
     from krakend_tasks.core.fingerprints import findings_for
     from krakend_tasks.core.krakend_deps import from_binary
     from krakend_tasks.core.preflight import preflight, same_names
+    out = Output(output, json)
     krakend = from_binary(krakend_bin) if krakend_bin else None
     results = []
     plugins = _plugins(project, paths, settings, "inspect", krakend_bin, image)
@@ -258,9 +261,8 @@ def inspect(project: str | Path, *, paths: list[str] | None = None, kinds: list[
                                          official=loaded.official_image, modcache=loaded.modcache)
         found = preflight(elf, plugin_target, loaded.release, kinds or [], krakend, packages, summary)
         results.append((elf, plugin_target, found + clashes.get(path, [])))
-    output = chosen(output)
-    print_inspection(results, as_machine=json or output == "json")
-    if output == "github":  # a module's finding on its line of go.mod, any other on the file
+
+    def annotations() -> list[Annotation]:  # a module's finding on its line of go.mod, any other on the file
         projects = {path: loaded.project for path, _, loaded in plugins}
         notes = []
         for elf, _, found in results:
@@ -268,7 +270,9 @@ def inspect(project: str | Path, *, paths: list[str] | None = None, kinds: list[
                 file, line = module_place(projects[elf.path], f.subject) if "/" in f.subject else (shown(elf.path), 1)
                 notes.append(Annotation("error" if f.severity == "error" else "warning", with_fix(f), file, line,
                                         title=f"inspect {elf.path.name}"))
-        print_annotations(notes, sys.stdout)
+        return notes
+
+    out.emit(lambda machine: print_inspection(results, as_machine=machine), annotations)
     return 1 if any(f.severity == "error" for _, _, found in results for f in found) else 0
 
 
@@ -276,11 +280,8 @@ def test_load(project: str | Path, *, paths: list[str] | None = None, kinds: lis
               json: bool = False, output: str | None = None, junit: str | None = None, krakend_bin: str | None = None,
               image: str | None = None, load_timeout: float | None = None, **settings: Any) -> int:
     """Load plugins for real: a KrakenD binary, a KrakenD image, or the Go loader. 0: all load, 1: not."""
-    from krakend_tasks.annotations import chosen
     from krakend_tasks.core.elf import read_build_info, read_elf
-    from krakend_tasks.junit import writable, write_junit
-    output = chosen(output)
-    report_to = writable(Path(junit)) if junit else None  # refused before any work
+    out = Output(output, json, junit)
     from krakend_tasks.core.plugin_types import ENTERPRISE_VERDICT
     from krakend_tasks.core.testload import LOAD_TIMEOUT, LoadResult, load
     limit = seconds("--load-timeout", load_timeout, LOAD_TIMEOUT)
@@ -304,13 +305,9 @@ def test_load(project: str | Path, *, paths: list[str] | None = None, kinds: lis
                                              modcache=loaded.modcache, official=loaded.official_image)
             mark(str(path), "done" if result.ok else "failed")
             results.append((path, plugin_target, result))
-    print_loads(results, as_machine=json or output == "json")
-    if output == "github":
-        from krakend_tasks.annotations import print_annotations
-        print_annotations(load_annotations(results, {path: loaded.project for path, _, loaded in plugins}),
-                          sys.stdout)
-    if report_to:
-        write_junit(report_to, load_suites(results))
+    out.emit(lambda machine: print_loads(results, as_machine=machine),
+             lambda: load_annotations(results, {path: loaded.project for path, _, loaded in plugins}),
+             lambda: load_suites(results))
     return 0 if all(r.ok for _, _, r in results) else 1
 
 
@@ -500,13 +497,10 @@ def smoke(project: str | Path, *, config: str | None = None, krakend_bin: str | 
           request_timeout: float | None = None, load_timeout: float | None = None, no_follow_redirects: bool = False,
           output: str | None = None, junit: str | None = None, json: bool = False, **settings: Any) -> int:
     """Start the real KrakenD with the built plugins and the config; 0: every spec passed, 1: not."""
-    from krakend_tasks.annotations import chosen
     from krakend_tasks.core.gateway import READY_TIMEOUT
     from krakend_tasks.core.smoke import smoke as run_smoke
     from krakend_tasks.core.specs import REQUEST_TIMEOUT
-    from krakend_tasks.junit import writable, write_junit
-    output = chosen(output)
-    report_to = writable(Path(junit)) if junit else None  # refused before any work
+    out = Output(output, json, junit)
     answer_limit = seconds("--request-timeout", request_timeout, REQUEST_TIMEOUT)
     ready_limit = seconds("--load-timeout", load_timeout, READY_TIMEOUT)
     loaded = load_settings(project, krakend_bin=krakend_bin, image=image, **settings).one_release("smoke")
@@ -518,12 +512,8 @@ def smoke(project: str | Path, *, config: str | None = None, krakend_bin: str | 
     report = run_smoke(loaded, path, krakend_bin=krakend_bin, image=image, shipped=shipped,
                        keep_backends=keep_backends, request_timeout=answer_limit, ready_timeout=ready_limit,
                        follow_redirects=not no_follow_redirects, log=logs.to_stderr)
-    print_smoke(report, as_machine=json or output == "json")
-    if output == "github":
-        from krakend_tasks.annotations import print_annotations
-        print_annotations(smoke_annotations(report, loaded), sys.stdout)
-    if report_to:
-        write_junit(report_to, [smoke_suite(report)])
+    out.emit(lambda machine: print_smoke(report, as_machine=machine), lambda: smoke_annotations(report, loaded),
+             lambda: [smoke_suite(report)])
     return 0 if report.ok else 1
 
 
@@ -593,16 +583,14 @@ def bench(project: str | Path, *, config: str | None = None, krakend_bin: str | 
           json: bool = False, **settings: Any) -> int:
     """The same KrakenD with and without the plugins, side by side. 0: within budget (or no budget),
     1: over it, or the arms' error rates differ; inconclusive is 0 with a warning."""
-    from krakend_tasks.annotations import chosen
     from krakend_tasks.core.bench import DURATION, ROUNDS, parse_budget
     from krakend_tasks.core.bench import bench as run_bench
     from krakend_tasks.core.gateway import READY_TIMEOUT
     from krakend_tasks.core.specs import REQUEST_TIMEOUT
-    from krakend_tasks.junit import writable, write_junit
+    from krakend_tasks.junit import writable
     from krakend_tasks.render import bench_annotations, bench_suite, print_bench
 
-    output = chosen(output)
-    report_to = writable(Path(junit)) if junit else None  # refused before any work
+    out = Output(output, json, junit)
     plot_to = writable(Path(plot), "--plot") if plot else None
     budget = parse_budget(max_overhead) if max_overhead is not None else None
     if rounds is not None and not 1 <= rounds <= 1000:
@@ -617,12 +605,8 @@ def bench(project: str | Path, *, config: str | None = None, krakend_bin: str | 
                        duration=seconds("--duration", duration, DURATION), budget=budget,
                        request_timeout=seconds("--request-timeout", request_timeout, REQUEST_TIMEOUT),
                        ready_timeout=seconds("--load-timeout", load_timeout, READY_TIMEOUT), log=logs.to_stderr)
-    print_bench(report, as_machine=json or output == "json")
-    if output == "github":
-        from krakend_tasks.annotations import print_annotations
-        print_annotations(bench_annotations(report, path), sys.stdout)
-    if report_to:
-        write_junit(report_to, [bench_suite(report)])
+    out.emit(lambda machine: print_bench(report, as_machine=machine), lambda: bench_annotations(report, path),
+             lambda: [bench_suite(report)])
     if plot_to:
         from krakend_tasks.core.files import write_atomic
         from krakend_tasks.plots import page, svg
@@ -643,12 +627,11 @@ def explain(project: str | Path, *, lines: list[str] | None = None, log: str | N
     """What KrakenD's log lines about plugins mean. 0: none says a plugin failed, 1: some do."""
     import io
 
-    from krakend_tasks.annotations import chosen
     from krakend_tasks.core.explain import Context, read_log
     from krakend_tasks.core.fingerprints import bundled_modules
     from krakend_tasks.render import explain_annotations, print_explained
 
-    output = chosen(output)
+    out = Output(output, json)
     if lines and log:
         raise ConfigError("explain reads log lines given as arguments or a log (--log), not both",
                           hint="give one of them")
@@ -663,10 +646,8 @@ def explain(project: str | Path, *, lines: list[str] | None = None, log: str | N
     finally:
         for stream in streams:
             stream.close()
-    print_explained(reading, as_machine=json or output == "json")
-    if output == "github":
-        from krakend_tasks.annotations import print_annotations
-        print_annotations(explain_annotations(reading, log if log and log != "-" else None), sys.stdout)
+    out.emit(lambda machine: print_explained(reading, as_machine=machine),
+             lambda: explain_annotations(reading, log if log and log != "-" else None))
     return 1 if reading.failed else 0
 
 
