@@ -23,10 +23,16 @@ from invoke.context import Context
 from invoke.exceptions import Exit
 from invoke.tasks import Task
 
+from krakend_tasks.core.setting_table import SETTINGS
 from krakend_tasks.errors import ConfigError, KrakendTasksError, check_registration, described, did_you_mean
-from krakend_tasks.options import COMMANDS, SETTINGS, Command, Option
+from krakend_tasks.options import COMMANDS, Command, Option
 
-SETTING_KEYS = (*(o.keyword for o in SETTINGS), "name", "runner")  # the krakend.* configuration keys
+
+def setting_keys() -> tuple[str, ...]:
+    """The krakend.* configuration keys: every declared setting but the smoke run's requests and specs
+    (the project's own file holds them)."""
+    return tuple(s.key for s in SETTINGS if s.key not in ("smoke", "smoke_specs"))
+
 
 
 def _parameter(option: Option) -> str:
@@ -120,13 +126,13 @@ globals().update({c.function: TASKS[c.name] for c in COMMANDS})  # krakend_tasks
 
 def collection(project: str | None = None, name: str = "krakend", **defaults: Any) -> Collection:
     """A fresh collection of the krakend tasks, its defaults set (`project`, `version`, ...)."""
-    check_registration("collection()", project, defaults, SETTING_KEYS)
+    check_registration("collection()", project, defaults, setting_keys())
     tasks = Collection(name)
     for command in COMMANDS:
         tasks.add_task(make_task(command))
         for old in command.old_names:
             tasks.add_task(make_task(command, old))
-    tasks.configure({"krakend": {"project": project, **dict.fromkeys(SETTING_KEYS), **defaults}})
+    tasks.configure({"krakend": {"project": project, **dict.fromkeys(setting_keys()), **defaults}})
     return tasks
 
 

@@ -1,8 +1,9 @@
 """Every command's options, declared once. The nox sessions, the invoke tasks, the `krakend-tasks`
 command line and the options table of docs/sessions-and-tasks.md are all derived from `COMMANDS`.
 
-An option's `dest` is the keyword of the `krakend_tasks.commands` function it feeds; options in
-`SETTINGS` feed the project settings (core/settings.py) through those functions' **settings.
+An option's `dest` is the keyword of the `krakend_tasks.commands` function it feeds; the options of
+the settings (declared in core/setting_table.py) feed the project settings (core/settings.py)
+through those functions' **settings.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from krakend_tasks.core.plugin_types import NAMES
+from krakend_tasks.core.setting_table import SETTINGS as TABLE
+from krakend_tasks.core.setting_table import Setting
 
 if TYPE_CHECKING:
     from krakend_tasks.core.targets import Target
@@ -47,7 +50,7 @@ class Command(NamedTuple):
     function: str  # in krakend_tasks.commands
     help: str
     options: tuple[Option, ...] = ()
-    settings: bool = True  # takes the SETTINGS options too
+    settings: bool = True  # takes the settings' options too
     only: tuple[str, ...] = ()  # of those, only these (the drop-ins: what applies to KrakenD's commands)
     old_names: tuple[str, ...] = ()  # names it had before: they still work, and say the new one
     failure: str = "failed"  # what its status 1 means (nox says it)
@@ -69,49 +72,22 @@ class Command(NamedTuple):
     def all_options(self) -> tuple[Option, ...]:
         if not self.settings:
             return (*self.options, *OUTPUT)
-        return (*self.options, *(o for o in SETTINGS if not self.only or o.name in self.only), *OUTPUT)
+        return (*self.options, *(o for o in setting_options() if not self.only or o.name in self.only), *OUTPUT)
 
 
-TARGET = Option("target", "targets: all, amd64, arm64, alpine, generic, or names like arm64-alpine", dest="targets",
-                metavar="SPEC")
-VERSION = Option("version", "KrakenD version: 2.13.8, 2.13, 2 or latest; several for build, check, inspect, test and "
-                            "matrix: 2.12,2.13, or a range: '>=2.12', '>=2.12,<2.14', '~=2.13'", metavar="V")
-SETTINGS = (
-    VERSION,
-    Option("all-patches", "with a version range, every patch release in it (default: the newest of each minor)",
-           takes="bool"),
-    TARGET,
-    Option("edition", "ce (default): KrakenD Community, whose releases krakend-tasks knows; ee: KrakenD Enterprise, "
-                      "its builder-ee and krakend-ee images, and its Go and modules read from your EE binary or image "
-                      "(--krakend-bin, --image)", metavar="ce|ee"),
-    Option("engine", "where builds run: auto (docker when a daemon answers), docker or local",
-           choices=("auto", "docker", "local")),
-    Option("builder", "repository of the builder images (default krakend/builder)", metavar="REPO"),
-    Option("dist", "output folder, relative to the project (default dist)", metavar="DIR"),
-    Option("pull", "image pull policy: missing (default), always, never", choices=("missing", "always", "never")),
-    Option("network", "Docker network mode of build containers (e.g. host)", metavar="MODE"),
-    Option("krakend-image", "repository of KrakenD's own images (default krakend): ship's base, the matrix",
-           metavar="REPO"),
-    Option("modcache", "module cache KrakenD was compiled from (default /go/pkg/mod)", metavar="DIR"),
-    Option("package", "the plugin's main package (default .), e.g. ./cmd/plugin", metavar="PKG"),
-    Option("build-tag", "a build tag", dest="tags", takes="list", metavar="TAG"),
-    Option("build-flag", "a `go build` flag, e.g. --build-flag=-v (not -trimpath, -o, -ldflags, -tags)",
-           dest="build_flags", takes="list", metavar="FLAG"),
-    Option("before-build", "a shell command run where the build runs, before it (e.g. 'go generate ./...')",
-           metavar="CMD"),
-    Option("pass-env", "a host variable passed into the builder container (GOPRIVATE, GOPROXY, GONOPROXY, "
-                       "GONOSUMDB, GONOSUMCHECK and GOINSECURE always are)", dest="pass_env", takes="list",
-           metavar="NAME"),
-    Option("netrc", "mount ~/.netrc (or $NETRC) read-only into the builder container", takes="switch"),
-    Option("ssh-agent", "forward the SSH agent ($SSH_AUTH_SOCK) into the builder container", takes="switch"),
-    Option("keep-failed-container", "keep a failed build's container for a look (the next build removes it)",
-           takes="switch"),
-    Option("plugin-folder", "a plugin's folder (with its go.mod, or a package of the module around it), for "
-                            "several plugins",
-           dest="plugins", takes="list", metavar="DIR"),
-    Option("only", "of several plugins, the one to work on: its folder or its name", dest="plugin",
-           metavar="PLUGIN"),
-)
+def setting_option(setting: Setting) -> Option:
+    """The option of a declared setting (core/setting_table.py)."""
+    name = setting.option or setting.key
+    return Option(name, setting.help, dest="" if name.replace("-", "_") == setting.key else setting.key,
+                  takes=setting.takes, choices=setting.choices, metavar=setting.metavar)
+
+
+def setting_options() -> tuple[Option, ...]:
+    """The options of every declared setting that has one: each command but `new` takes them."""
+    return tuple(setting_option(s) for s in TABLE if s.option is not None)
+
+
+VERSION = setting_option(next(s for s in TABLE if s.key == "version"))
 OUTPUT = (  # every command's: how much is said on stderr (krakend_tasks.logs)
     Option("quiet", "say only warnings and errors on stderr (a failed build's output comes with its error)",
            takes="bool", short="-q"),
@@ -322,8 +298,10 @@ class _Parser(argparse.ArgumentParser):
             valid = ", ".join(a.option_strings[-1] for a in self._actions if a.option_strings)
             near = did_you_mean(message.split(": ", 1)[1].split()[0].split("=")[0], flags)
             message = f"{message} ({near + ' ' if near else ''}valid options: {valid})"
-        elif choice := re.search(r"invalid choice: '(.*?)' \(choose from (.*)\)$", message):
-            near = did_you_mean(choice.group(1), re.findall(r"'(.*?)'", choice.group(2)))
+        elif choice := re.search(r"argument (--[\w-]+).*invalid choice: '(.*?)' \(choose from (.*)\)$", message):
+            declared = next((s for s in TABLE if s.option == choice.group(1)[2:]), None)
+            near = (declared.near(choice.group(2)) if declared
+                    else did_you_mean(choice.group(2), re.findall(r"'(.*?)'", choice.group(3))))
             message += f"; {near}" if near else ""
         raise UsageError(f"{self.prog}: {message}")
 
@@ -378,7 +356,7 @@ def markdown() -> str:
             which = f"the settings {', '.join(f'`--{n}`' for n in c.only)}" if c.only else "the settings below"
             lines.append(f"| {'' if c.options else '`' + c.name + '`'} | {which} | |")
     lines += ["", "| setting option (every command but `new`) | meaning |", "|---|---|"]
-    lines += [f"| `{_usage(o)}` | {o.help}{_more(o)} |" for o in SETTINGS]
+    lines += [f"| `{_usage(o)}` | {o.help}{_more(o)} |" for o in setting_options()]
     lines += ["", "| output option (every command) | meaning |", "|---|---|"]
     lines += [f"| `{_usage(o)}` | {o.help} |" for o in OUTPUT]
     return "\n".join(lines) + "\n"

@@ -7,10 +7,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from krakend_tasks.core.releases import resolve
-from krakend_tasks.core.schema import RECIPE_KEYS, SCALARS
+from krakend_tasks.core.schema import RECIPE_KEYS, scalars
 from krakend_tasks.core.settings import load_settings
 from krakend_tasks.core.targets import ALL_TARGETS, parse_target
 from krakend_tasks.errors import ConfigError
+
+SCALARS = scalars()
 
 EMPTY = Path(tempfile.mkdtemp(prefix="kt-settings-"))  # a project folder with no settings file
 
@@ -131,24 +133,55 @@ def test_loading_every_setting_never_crashes_the_interpreter(tmp_path):
     assert statuses == [0] * 15
 
 
-def test_each_setting_is_declared_alike_everywhere():
-    """One setting, one name: the Settings record, the schema, the options of every command, the
-    hints of its errors and the docs' table agree (a setting added to one and not the others fails)."""
-    from krakend_tasks.core import schema
-    from krakend_tasks.core.settings import Settings
-    from krakend_tasks.options import SETTINGS
+@pytest.fixture
+def declared_setting():
+    """A throwaway setting, declared through `declare_setting` alone (taken back afterwards)."""
+    from krakend_tasks.core import setting_table
+
+    before = list(setting_table.SETTINGS)
+    setting_table.declare_setting(setting_table.Setting(
+        "log_colour", "choice", "`plain`", "how the gateway's log is coloured", hint="one of: plain, rainbow",
+        choices=("plain", "rainbow")))
+    yield
+    setting_table.SETTINGS[:] = before
+
+
+def test_a_setting_is_declared_once(tmp_path, monkeypatch, declared_setting):
+    """The file, the environment and the option take the declared setting (into Settings.extra), a
+    misspelling of it gets a did-you-mean, its errors give its hint, and the docs' table and invoke's
+    configuration name it."""
+    from krakend_tasks.core import setting_table
+    from krakend_tasks.invoke import setting_keys
+    from krakend_tasks.options import BY_NAME, parse
+
+    assert load_settings(tmp_path, log_colour="rainbow").extra == {"log_colour": "rainbow"}
+    (tmp_path / "krakend-tasks.toml").write_text('log_colour = "plain"\n')
+    assert load_settings(tmp_path).extra == {"log_colour": "plain"}
+    monkeypatch.setenv("KRAKEND_TASKS_LOG_COLOUR", "rainbow")
+    assert load_settings(tmp_path).extra == {"log_colour": "rainbow"}
+    monkeypatch.delenv("KRAKEND_TASKS_LOG_COLOUR")
+    assert parse(BY_NAME["build"], ["--log-colour", "rainbow"], "build") == {"log_colour": "rainbow"}
+    (tmp_path / "krakend-tasks.toml").write_text('log_color = "plain"\n')
+    with pytest.raises(ConfigError, match="unknown setting 'log_color': did you mean 'log_colour'"):
+        load_settings(tmp_path)
+    (tmp_path / "krakend-tasks.toml").write_text('log_colour = "grey"\n')
+    with pytest.raises(ConfigError, match="not one of the choices") as wrong:
+        load_settings(tmp_path)
+    assert wrong.value.hint == "one of: plain, rainbow"
+    monkeypatch.setenv("KRAKEND_TASKS_LOG_COLOR", "plain")
+    with pytest.raises(ConfigError, match="did you mean 'KRAKEND_TASKS_LOG_COLOUR'"):
+        load_settings(tmp_path / "elsewhere")
+    assert "| `log_colour` | `plain` | how the gateway's log is coloured |" in setting_table.markdown()
+    assert "log_colour" in setting_keys() and "log_colour" in scalars()
+
+
+def test_the_docs_table_is_the_settings_table():
+    from krakend_tasks.core.setting_table import markdown
 
     from .conftest import ROOT
 
-    derived = {"release", "releases", "project", "target_overrides"}  # made from other settings (version)
-    raw = set(schema.Raw.__struct_fields__) - {"target"}
-    assert set(Settings._fields) - derived == raw - {"version", "all_patches"}
-    without_option = {"name", "runner", "smoke", "smoke_specs"}  # file, environment, register(): not an option
-    assert {o.keyword for o in SETTINGS} == raw - without_option
-    assert raw - {"version", "plugin"} <= set(schema.HINTS)
-    table = (ROOT / "docs" / "configuration.md").read_text()
-    assert all(f"| `{key}`" in table for key in raw), sorted(k for k in raw if f"| `{k}`" not in table)
-    for o in SETTINGS:  # the default a help text names is the record's
-        default = Settings._field_defaults.get(o.keyword)
-        if isinstance(default, str) and "(default " in o.help:
-            assert f"(default {default})" in o.help, o.name
+    docs = (ROOT / "docs" / "configuration.md").read_text()
+    block = docs.split("-->\n", 1)[1].split("<!-- settings:end -->", 1)[0] if "<!-- settings:begin" in docs else ""
+    assert block == markdown(), "regenerate it: python -m krakend_tasks.core.setting_table"
+
+

@@ -13,23 +13,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from krakend_tasks.core.releases import DEBIAN, Release
-from krakend_tasks.errors import ConfigError, EditionMismatch, did_you_mean
+from krakend_tasks.errors import ConfigError, EditionMismatch
 
 if TYPE_CHECKING:
     from krakend_tasks.core.fingerprints import Fingerprints
 
 EDITIONS = {"ce": "KrakenD Community Edition", "ee": "KrakenD Enterprise"}
-SPELLINGS = {"community": "ce", "oss": "ce", "open-source": "ce", "enterprise": "ee"}  # said back as a hint
 CE_MODULES = ("github.com/krakend/krakend-ce", "github.com/devopsfaith/krakend-ce")  # the main module of a CE binary
 IMAGES = {"ce": ("krakend/builder", "krakend"), "ee": ("krakend/builder-ee", "krakend/krakend-ee")}
 VERSION = re.compile(r"v?(\d+)\.(\d+)(?:\.(\d+))?\Z")
-
-
-def spelling_hint(value: str) -> str:
-    """`did you mean 'ee'?` for EE, enterprise, Community...; "" for a value nothing like an edition."""
-    word = value.strip().lower()
-    near = SPELLINGS.get(word) or (word if word in EDITIONS else "")
-    return f"did you mean {near!r}?" if near else did_you_mean(word, EDITIONS)
 
 
 def edition_of(main_module: str) -> str:

@@ -7,10 +7,12 @@ so that a run whose settings did not change needs neither msgspec nor a TOML par
 from __future__ import annotations
 
 import re
+from functools import cache
 from typing import Annotated, Any, Literal
 
 import msgspec
 
+from krakend_tasks.core.setting_table import SETTINGS, Setting, by_key
 from krakend_tasks.core.targets import parse_target
 from krakend_tasks.engines.registry import IMAGE, REPOSITORY
 from krakend_tasks.errors import ConfigError, did_you_mean
@@ -64,71 +66,53 @@ class RawSmoke(msgspec.Struct, forbid_unknown_fields=True):
     schema: dict[str, JsonValue] | None = None  # a JSON Schema
 
 
-class Raw(msgspec.Struct, forbid_unknown_fields=True):
-    """The settings as any source gives them: what is allowed, and its type."""
+KINDS: dict[str, Any] = {  # what a value may hold, by the kind core/setting_table.py names
+    "text": Text, "bool": bool, "targets": Text | Texts, "argument": Argument, "name": Name,
+    "repository": Repository, "word": Word, "path": AbsolutePath, "script": Script, "words": list[Word],
+    "texts": list[Text], "names": list[EnvName], "arguments": list[Argument], "requests": list[RawSmoke],
+}
 
-    # several versions are "2.12,2.13": msgspec 0.22 crashes at exit (in garbage collection) when a
-    # second field is a string-or-list union like `targets`
-    version: Text | None = None
-    targets: Text | Texts | None = None
-    engine: Literal["auto", "docker", "local"] | None = None
-    edition: Literal["ce", "ee"] | None = None
-    dist: Argument | None = None
-    name: Name | None = None
-    builder: Repository | None = None
-    pull: Literal["missing", "always", "never"] | None = None
-    network: Word | None = None
-    krakend_image: Repository | None = None
-    runner: Word | None = None
-    modcache: AbsolutePath | None = None
-    package: Argument | None = None
-    tags: list[Word] | None = None
-    build_flags: list[Text] | None = None
-    before_build: Script | None = None
-    pass_env: list[EnvName] | None = None
-    netrc: bool | None = None
-    keep_failed_container: bool | None = None
-    all_patches: bool | None = None
-    ssh_agent: bool | None = None
-    plugins: list[Argument] | None = None
-    plugin: Text | None = None
-    smoke: list[RawSmoke] | None = None  # [[smoke]] requests
-    smoke_specs: Argument | None = None  # a folder of KrakenD integration specs
-    target: dict[str, Any] | None = None  # [target.<name>] tables: RawTarget, checked one by one
+
+def _kind(setting: Setting) -> Any:
+    if setting.holds == "choice":
+        return Literal[setting.choices]  # each choice exactly
+    return KINDS[setting.holds]
+
+
+@cache
+def _raw(keys: tuple[str, ...]) -> type[msgspec.Struct]:
+    """The settings as any source gives them: every declared setting, and the [target.<name>] tables."""
+    fields = [(s.key, _kind(s) | None, None) for s in SETTINGS]
+    return msgspec.defstruct("Raw", [*fields, ("target", dict[str, Any] | None, None)], forbid_unknown_fields=True)
+
+
+def raw_struct() -> type[msgspec.Struct]:
+    return _raw(tuple(s.key for s in SETTINGS))
+
+
+def scalars() -> set[str]:
+    """The settings' names, as every source gives them."""
+    return {s.key for s in SETTINGS}
 
 
 RECIPE_KEYS = set(RawTarget.__struct_fields__)
-SCALARS = set(Raw.__struct_fields__) - {"target"}  # the settings' names, as every source gives them
-HINTS = {
-    "engine": "one of: auto, docker, local", "edition": "one of: ce, ee", "pull": "one of: missing, always, never",
-    "name": "a plain file name: letters, digits, '.', '_' and '-' (it names files inside dist/)",
-    "targets": 'a string ("arm64") or a list of strings (["amd64-alpine", "arm64-alpine"])',
-    "env": "a table of strings, e.g. env = { CGO_CFLAGS = \"-O2\" }",
-    "tags": 'a list of build tags (letters, digits, _ and .), e.g. tags = ["production"]',
-    "builder": 'an image repository, e.g. "krakend/builder" or "registry.example.com:5000/team/builder"',
-    "krakend_image": 'an image repository, e.g. "krakend" or "registry.example.com/krakend"',
+RECIPE_HINTS = {
     "image": 'an image reference, e.g. "krakend/builder:2.13.8" or "registry.example.com/builder@sha256:..."',
-    "network": 'a Docker network mode, e.g. "host"', "runner": 'a CI runner label, e.g. "ubuntu-24.04"',
-    "modcache": 'an absolute path, e.g. "/go/pkg/mod"', "package": 'a Go package path, e.g. "./cmd/plugin"',
-    "dist": 'a folder, e.g. "dist"', "cc": 'a C compiler, e.g. "aarch64-linux-gnu-gcc"',
-    "host_cc": 'a C compiler, e.g. "aarch64-linux-gnu-gcc"',
-    "build_flags": 'a list of strings, e.g. build_flags = ["-v"]',
-    "pass_env": 'a list of variable names, e.g. pass_env = ["GITHUB_TOKEN"]',
-    "before_build": 'a shell command, e.g. before_build = "go generate ./..."',
-    "netrc": "true or false", "ssh_agent": "true or false", "keep_failed_container": "true or false",
-    "all_patches": "true or false",
-    "plugins": 'a list of folders, e.g. plugins = ["plugins/auth", "plugins/rate"] (modules, or packages of one)',
-    "smoke": '[[smoke]] tables: path = "/x" (required), method, headers = { X-A = "1" }, body, status = 200, '
-             'contains = "text", response_headers = { X-B = ["2"] }, response_body, schema = { type = "object" }; '
-             'in KRAKEND_TASKS_SMOKE, a JSON list of such objects',
-    "smoke_specs": 'a folder of KrakenD integration specs (*.json), relative to the project, e.g. "specs"',
+    "env": "a table of strings, e.g. env = { CGO_CFLAGS = \"-O2\" }",
+    "cc": 'a C compiler, e.g. "aarch64-linux-gnu-gcc"', "host_cc": 'a C compiler, e.g. "aarch64-linux-gnu-gcc"',
 }
+
+
+def hint(key: str) -> str:
+    """How to write `key`: a setting's declared hint, or a recipe key's (a same-named setting's)."""
+    declared = by_key().get(key)
+    return RECIPE_HINTS.get(key) or (declared.hint if declared else "")
 
 
 def validate(values: dict[str, Any], source: str) -> dict[str, Any]:
     """`values` as Settings fields, in JSON's types, or a ConfigError naming the source, the key,
     the value and the expected type. `target` (per-target overrides) becomes `target_overrides`."""
-    raw = _convert(values, Raw, source)
+    raw = _convert(values, raw_struct(), source)
     out = {k: getattr(raw, k) for k in values if k != "target"}
     if raw.smoke is not None:
         out["smoke"] = [msgspec.structs.asdict(request) for request in raw.smoke]
@@ -168,7 +152,7 @@ def json_list(text: str, source: str) -> Any:
     try:
         return msgspec.json.decode(text)
     except msgspec.DecodeError as exc:
-        raise ConfigError(f"{source} is not JSON: {exc}", hint=HINTS["smoke"]) from exc
+        raise ConfigError(f"{source} is not JSON: {exc}", hint=hint("smoke")) from exc
 
 
 def _convert(values: Any, schema: type[msgspec.Struct], source: str, prefix: str = "") -> Any:
@@ -188,7 +172,7 @@ def _config_error(error: str, values: Any, source: str, prefix: str) -> ConfigEr
     keys: list[str | int] = [name or int(index) for name, index in steps]
     smoke = bool(keys) and keys[0] == "smoke"
     known = (sorted(RECIPE_KEYS) if prefix else sorted(RawSmoke.__struct_fields__) if smoke
-             else sorted({*SCALARS, "target.<name>"}))
+             else sorted({*scalars(), "target.<name>"}))
     unknown = re.match(r"Object contains unknown field `(.+)`", problem)
     if unknown:
         place = "".join(f"[{k}]" if isinstance(k, int) else f".{k}" for k in [*keys, unknown.group(1)])
@@ -207,22 +191,17 @@ def _config_error(error: str, values: Any, source: str, prefix: str) -> ConfigEr
     if problem.startswith("Expected `str` matching regex"):
         problem = _what_is_wrong(value)
     if problem.startswith("Invalid enum value") and isinstance(value, str):
-        choices = re.findall(r"\w+", HINTS.get(str(keys[-1]) if keys else "", "").partition(":")[2])
-        if keys and keys[-1] == "edition":
-            from krakend_tasks.core.editions import spelling_hint
-
-            near = spelling_hint(value)
-        else:
-            near = did_you_mean(value, choices)
+        declared = by_key().get(str(keys[-1])) if keys else None
+        near = declared.near(value) if declared else ""
         problem = "not one of the choices" + (f": {near}" if near else "")
     problem = problem.replace(" | null", "").replace("Expected", "expected").replace("`object`", "a table")
     last = next((k for k in reversed([prefix.rpartition(".")[2], *keys]) if isinstance(k, str) and k), "")
-    hint = HINTS["smoke"] if smoke else HINTS.get(str(last)) or (
+    hint_text = hint("smoke") if smoke else hint(str(last)) or (
         "give it a value, or leave it out" if problem == "an empty value"
         else "remove that from the value" if problem.startswith("it ")
         else "write it as a table: [target.<name>] with keys " + ", ".join(sorted(RECIPE_KEYS))
         if "a table" in problem else 'write it as a quoted string, e.g. version = "2.13"')
-    return ConfigError(f"{source}: {place} = {value!r}: {problem}", hint=hint)
+    return ConfigError(f"{source}: {place} = {value!r}: {problem}", hint=hint_text)
 
 
 def _what_is_wrong(value: Any) -> str:

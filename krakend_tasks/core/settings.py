@@ -20,6 +20,7 @@ from typing import Any, Literal, NamedTuple
 from krakend_tasks.core.files import cache_dir, load_json, read_regular, write_cache
 from krakend_tasks.core.gomod import GoMod, plugin_name, read_go_mod
 from krakend_tasks.core.releases import Release, select
+from krakend_tasks.core.setting_table import SETTINGS
 from krakend_tasks.core.targets import ALL_TARGETS, Recipe, Target, select_targets
 from krakend_tasks.errors import DEBUG, ConfigError, did_you_mean
 
@@ -27,9 +28,7 @@ ENV_PREFIX = "KRAKEND_TASKS_"
 EngineName = Literal["auto", "docker", "local"]
 Edition = Literal["ce", "ee"]
 Pull = Literal["missing", "always", "never"]
-LISTS = {"tags", "build_flags", "pass_env", "plugins", "smoke"}  # lists (tuples in Settings)
-SPLIT = LISTS - {"smoke"}  # in KRAKEND_TASKS_* variables, comma-separated; KRAKEND_TASKS_SMOKE is JSON
-BOOLS = {"netrc", "ssh_agent", "keep_failed_container", "all_patches"}  # in variables: 1/0, true/false, yes/no
+TRUTH = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}  # a bool in a variable
 
 
 class SmokeRequest(NamedTuple):
@@ -76,6 +75,7 @@ class Settings(NamedTuple):
     smoke: tuple[SmokeRequest, ...] = ()  # the smoke run's requests
     smoke_specs: str | None = None  # a folder of KrakenD integration specs (*.json), relative to project
     target_overrides: Mapping[str, Mapping[str, Any]] = {}
+    extra: Mapping[str, Any] = {}  # settings declared from outside (setting_table.declare_setting), by key
 
     @property
     def dist_dir(self) -> Path:
@@ -220,8 +220,9 @@ def load_settings(project: str | Path = ".", /, *, krakend_bin: str | None = Non
         module_root(place, root)
     if "smoke" in values:
         values["smoke"] = [SmokeRequest(**request) for request in values["smoke"]]
-    values |= {key: tuple(values[key]) for key in LISTS if key in values}
-    return Settings(**values)
+    values |= {s.key: tuple(values[s.key]) for s in SETTINGS if s.listed and s.key in values}
+    extra = {key: values.pop(key) for key in set(values) - set(Settings._fields)}
+    return Settings(**values, extra=extra)
 
 
 def checked(values: Mapping[str, Any], source: str) -> dict[str, Any]:
@@ -246,19 +247,20 @@ def _from_env() -> dict[str, Any]:
 
 def _env_values(given: dict[str, Any]) -> dict[str, Any]:
     schema = _schema()
-    unknown = sorted(set(given) - schema.SCALARS)
+    declared = {s.key: s for s in SETTINGS}
+    unknown = sorted(set(given) - set(declared))
     if unknown:
-        near = did_you_mean(ENV_PREFIX + unknown[0].upper(), [ENV_PREFIX + k.upper() for k in schema.SCALARS])
+        near = did_you_mean(ENV_PREFIX + unknown[0].upper(), [s.env for s in SETTINGS])
         raise ConfigError(f"unknown environment variable {ENV_PREFIX}{unknown[0].upper()}"
-                          + (f": {near}" if near else ""),
-                          hint=f"known: {', '.join(ENV_PREFIX + k.upper() for k in sorted(schema.SCALARS))}")
-    for key in SPLIT & set(given):
-        given[key] = [item.strip() for item in given[key].split(",") if item.strip()]
-    if "smoke" in given:
-        given["smoke"] = schema.json_list(given["smoke"], f"environment: {ENV_PREFIX}SMOKE")
-    for key in BOOLS & set(given):
-        given[key] = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}.get(
-            given[key].strip().lower(), given[key])
+                          + (f": {near}" if near else ""), hint=f"known: {', '.join(sorted(s.env for s in SETTINGS))}")
+    for key in given:
+        holds = declared[key].holds
+        if holds == "requests":  # KRAKEND_TASKS_SMOKE: a JSON list
+            given[key] = schema.json_list(given[key], f"environment: {declared[key].env}")
+        elif declared[key].listed:  # comma-separated
+            given[key] = [item.strip() for item in given[key].split(",") if item.strip()]
+        elif holds == "bool":
+            given[key] = TRUTH.get(given[key].strip().lower(), given[key])
     checked_values: dict[str, Any] = schema.validate(given, "environment")
     return checked_values
 
@@ -351,5 +353,6 @@ def _checking_code() -> str:
     from krakend_tasks import __version__
 
     here = Path(__file__).parent
-    files = [os.stat(here / name) for name in ("settings.py", "schema.py", "targets.py")]
-    return " ".join([__version__, *(f"{s.st_size}:{s.st_mtime_ns}" for s in files)])
+    files = [os.stat(here / name) for name in ("settings.py", "schema.py", "targets.py", "setting_table.py")]
+    declared = ",".join(s.key for s in SETTINGS)  # one declared from outside changes what passes
+    return " ".join([__version__, *(f"{s.st_size}:{s.st_mtime_ns}" for s in files), declared])
