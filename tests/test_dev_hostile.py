@@ -19,6 +19,8 @@ from krakend_tasks.core.gateway import free_port
 from .test_dev import EDITS, Loop, dev_krakends, get
 from .test_dev import scaffold as scaffold
 
+DEBOUNCE_MS = 50  # the loop's, in these tests
+
 
 def quiet_for(loop: Loop, seconds: float) -> list[dict]:
     """The events of the next `seconds` (none expected)."""
@@ -36,7 +38,7 @@ def running(scaffold, krakend_bins):
     project = scaffold("server")
     port = free_port()
     loop = Loop(project, "--krakend-bin", str(krakend_bins["amd64-generic"]), "--engine", "local", "--port",
-                str(port), "--debounce", "50")
+                str(port), "--debounce", str(DEBOUNCE_MS))
     assert loop.until("checks")["ok"], loop.seen
     yield project, port, loop
     if loop.proc.poll() is None:
@@ -93,9 +95,12 @@ def test_a_thousand_saves_in_a_second_build_once_or_twice(running):
     project, port, loop = running
     main = project / "main.go"
     text = main.read_text()
-    started = time.monotonic()
+    started = last = time.monotonic()
+    pauses = 0  # a pause longer than the debounce (a busy machine stalls the writer) ends a burst
     for i in range(1000):
         main.write_text(text.replace("hello from", f"save {i} from"))
+        pauses += time.monotonic() - last > DEBOUNCE_MS / 1000
+        last = time.monotonic()
     assert time.monotonic() - started < 5
     builds = []
     while True:
@@ -103,7 +108,9 @@ def test_a_thousand_saves_in_a_second_build_once_or_twice(running):
         builds += [e for e in loop.seen if e["kind"] == "build"]
         if get(port, "/__dev-server").strip() == "save 999 from dev-server":
             break
-    assert len([e for e in loop.seen if e["kind"] == "build"]) <= 4, [e["message"] for e in loop.seen]
+    # one burst: built once or twice (a build that starts mid-burst, then the last save's); each pause
+    # is a burst of its own
+    assert len([e for e in loop.seen if e["kind"] == "build"]) <= 4 * (1 + pauses), [e["message"] for e in loop.seen]
     assert event["ok"]
 
 

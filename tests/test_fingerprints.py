@@ -257,7 +257,8 @@ def test_binary_source_is_cached_by_digest(krakend_bins, tmp_path, monkeypatch):
 def test_image_source_reads_the_targets_platform(krakend_bins, docker_client, tmp_path, monkeypatch):
     """An arm64 KrakenD image (the real arm64 musl KrakenD in an image built FROM scratch for
     linux/arm64: the daemon here cannot run arm64 images, and reading needs none): its
-    /usr/bin/krakend is copied out for linux/arm64, never run, and cached by version and arch."""
+    /usr/bin/krakend is copied out for linux/arm64, never run, and, as KrakenD's own image of the
+    release, cached by version and arch."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     context = tmp_path / "image"
     context.mkdir()
@@ -269,6 +270,10 @@ def test_image_source_reads_the_targets_platform(krakend_bins, docker_client, tm
     found = fingerprints.for_krakend("9.9.9", "arm64", image="local/krakend-arm64:test", pull="never")
     assert found is not None and found.arch == "arm64"
     assert found.packages == fingerprints.read_fingerprints(krakend_bins["arm64-alpine"]).packages
+    # an image given (a custom or an Enterprise build) is never taken for the release: not cached
+    assert fingerprints.for_krakend("9.9.9", "arm64") is None
+    official = fingerprints.for_krakend("9.9.9", "arm64", official="local/krakend-arm64:test", pull="never")
+    assert official is not None and official.packages == found.packages
     again = fingerprints.for_krakend("9.9.9", "arm64")  # no image, no daemon needed: the cache
     assert again is not None and again.packages == found.packages and again.source.endswith("(cached)")
     assert our_containers(docker_client) == []

@@ -93,6 +93,8 @@ def test_ship_pushes_every_architecture_under_one_list(registry, shipped_project
     out = ship(shipped_project, "--krakend-image", f"{registry}/krakend", "--arch", "all", "--tag", reference, "--push")
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
+    assert lines[1].startswith("krakend.json: krakend check -n -c: OK (image ")  # the image it ships in
+    lines = [lines[0], *lines[2:]]
     assert lines[1].startswith(f"pushed {reference}-amd64 (linux/amd64, sha256:")
     assert lines[2].startswith(f"pushed {reference}-arm64 (linux/arm64, sha256:")
     assert lines[3].startswith(f"pushed {reference}@sha256:") and lines[3].endswith("linux/amd64, linux/arm64")
@@ -109,7 +111,7 @@ def test_ship_pushes_every_architecture_under_one_list(registry, shipped_project
     assert served.returncode == 0, served.stdout + served.stderr
     again = ship(shipped_project, "--krakend-image", f"{registry}/krakend", "--arch", "all", "--tag", reference,
                  "--push")  # nothing changed: the same list
-    assert again.returncode == 0 and again.stdout.splitlines()[3] == lines[3], again.stderr
+    assert again.returncode == 0 and again.stdout.splitlines()[4] == lines[3], again.stderr
     assert our_containers(docker_client) == []
 
 
@@ -119,7 +121,7 @@ def test_one_architecture_is_pushed_without_a_list(registry, shipped_project):  
                "--push")
     assert out.returncode == 0, out.stderr
     assert "one architecture: no manifest list needed" in out.stderr
-    assert out.stdout.splitlines()[1].startswith(f"pushed {reference} (linux/arm64, sha256:")
+    assert out.stdout.splitlines()[2].startswith(f"pushed {reference} (linux/arm64, sha256:")
     one = manifest(registry, reference.split("/")[1].split(":")[0], "1")
     assert one["mediaType"] == "application/vnd.docker.distribution.manifest.v2+json"
 

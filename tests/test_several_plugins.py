@@ -63,7 +63,7 @@ def test_several_plugins_build_load_and_ship_together(repository, docker_client,
 
     # the image holds both, and its KrakenD loads each
     (repository / "krakend.json").write_text(
-        '{"version": 3, "endpoints": [{"endpoint": "/", "backend": [{"host": ["http://a"]}]}]}\n')
+        '{"version": 3, "endpoints": [{"endpoint": "/", "backend": [{"host": ["http://a"], "url_pattern": "/"}]}]}\n')
     for name in ("greeter", "header"):  # each one's type is read from its build
         configured = run([PYTHON, "-m", "krakend_tasks", "configure", "--only", name], repository)
         assert configured.returncode == 0, configured.stderr

@@ -289,6 +289,7 @@ def dev(project: Path, config: Path, emit: Emit, *, settings: dict[str, Any], kr
                     first = False
                     if loop.build() and loop.restart(config_changed=True):
                         loop.run_checks()
+                loop.still_serving()  # every tick (rust_timeout): a KrakenD that died after its checks is said
                 kind = _kind({Path(path) for _, path in changes}, project, loaded, config)
                 if kind is None:
                     continue
