@@ -10,11 +10,12 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from types import FrameType
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from krakend_tasks import logs
 from krakend_tasks.core.settings import Settings, checked, load_settings
@@ -64,7 +65,7 @@ def terminate_as_interrupt() -> Iterator[None]:
         yield
         return
 
-    def stop(signum: int, frame: Any) -> None:
+    def stop(signum: int, frame: FrameType | None) -> None:
         interrupted = Terminated()
         interrupted.exit_code = 128 + signum  # 143 for SIGTERM, 129 for SIGHUP, 130 for SIGINT
         raise interrupted
@@ -651,7 +652,7 @@ def explain(project: str | Path, *, lines: list[str] | None = None, log: str | N
     return 1 if reading.failed else 0
 
 
-def _log_input(log: str | None) -> Any:
+def _log_input(log: str | None) -> BinaryIO:
     """The log to read: a file, a FIFO (its writer awaited 10 s at most), or standard input."""
     import os
     import stat
@@ -674,7 +675,7 @@ def _log_input(log: str | None) -> Any:
             return open(log, "rb")
         except OSError as exc:
             raise ConfigError(f"--log {log}: {exc.strerror}", hint="give a log file you may read") from exc
-    opened: list[Any] = []
+    opened: list[BinaryIO] = []
     opener = threading.Thread(target=lambda: opened.append(open(log, "rb")), daemon=True)  # noqa: SIM115
     opener.start()
     opener.join(10)
@@ -684,7 +685,8 @@ def _log_input(log: str | None) -> Any:
     return opened[0]
 
 
-def _comparison(path: Path, loaded: Settings, krakend_bin: str | None, image: str | None) -> Any:
+def _comparison(path: Path, loaded: Settings, krakend_bin: str | None, image: str | None,
+                ) -> Callable[[], list[str]]:
     """The fingerprint comparison of the plugin with KrakenD's, as sentences (run when a line asks)."""
     def sentences() -> list[str]:
         from krakend_tasks.core.elf import read_elf

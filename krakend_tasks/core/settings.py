@@ -15,6 +15,7 @@ import json
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from types import ModuleType
 from typing import Any, Literal, NamedTuple
 
 from krakend_tasks.core.files import cache_dir, load_json, read_regular, write_cache
@@ -232,7 +233,8 @@ def checked(values: Mapping[str, Any], source: str) -> dict[str, Any]:
     return _remembered(source, repr(plain), lambda: _schema().validate(plain, source)) if plain else {}
 
 
-def _schema() -> Any:
+def _schema() -> ModuleType:
+    """core/schema.py, imported only when a source is checked (it imports msgspec)."""
     from krakend_tasks.core import schema
 
     return schema
