@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from krakend_tasks.core.bench import Budget, Interval, judge, paired, parse_budget
-from krakend_tasks.core.configure import without_plugins
+from krakend_tasks.core.krakend_json import without_plugins
 from krakend_tasks.core.releases import resolve
 from krakend_tasks.core.scaffold import new
 from krakend_tasks.core.settings import load_settings

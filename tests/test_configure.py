@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from krakend_tasks.core.configure import Placement, configure, used_plugins
+from krakend_tasks.core.configure import Placement, configure
+from krakend_tasks.core.krakend_json import used_plugins
 from krakend_tasks.errors import ConfigError, KrakendConfigError
 
 from .conftest import PYTHON, ROOT, build_in, run

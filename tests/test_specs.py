@@ -18,10 +18,11 @@ from pathlib import Path
 import pytest
 
 from krakend_tasks.core.gateway import free_port
+from krakend_tasks.core.goprint import go_json, go_value
 from krakend_tasks.core.releases import resolve
 from krakend_tasks.core.scaffold import new
 from krakend_tasks.core.settings import load_settings
-from krakend_tasks.core.specs import go_json, go_value, read_specs
+from krakend_tasks.core.specs import read_specs
 
 from .conftest import PYTHON, ROOT, VERSION, build_in, run
 
@@ -380,7 +381,7 @@ def test_huge_answers_and_gzip_bombs_are_read_up_to_a_bound(monkeypatch):
     import threading
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-    from krakend_tasks.core import specs
+    from krakend_tasks.core import goclient, specs
 
     class Big(BaseHTTPRequestHandler):
         def do_GET(self):
@@ -397,7 +398,7 @@ def test_huge_answers_and_gzip_bombs_are_read_up_to_a_bound(monkeypatch):
         def log_message(self, *args):
             pass
 
-    monkeypatch.setattr(specs, "BODY_LIMIT", 1000)
+    monkeypatch.setattr(goclient, "BODY_LIMIT", 1000)  # the client reads and the judge decodes up to it
     server = ThreadingHTTPServer(("127.0.0.1", 0), Big)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:

@@ -27,7 +27,7 @@ from typing import Any, NamedTuple
 
 import krakend_tasks.engines.process as process
 from krakend_tasks import logs
-from krakend_tasks.core.configure import provided_plugins, read_config, used_plugins, without_plugins
+from krakend_tasks.core.configure import provided_plugins
 from krakend_tasks.core.elf import read_elf
 from krakend_tasks.core.files import cache_dir, locked, sha256
 from krakend_tasks.core.gateway import (
@@ -43,6 +43,7 @@ from krakend_tasks.core.gateway import (
     unregistered,
     wait_ready,
 )
+from krakend_tasks.core.krakend_json import read_config, used_plugins, without_plugins
 from krakend_tasks.core.krakend_run import Running, serve
 from krakend_tasks.core.settings import Settings
 from krakend_tasks.core.specs import Spec, declared_specs, exchange

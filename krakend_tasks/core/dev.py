@@ -30,7 +30,6 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from krakend_tasks.core.build import build
-from krakend_tasks.core.configure import read_config
 from krakend_tasks.core.files import remove_stale
 from krakend_tasks.core.gateway import (
     READY_TIMEOUT,
@@ -43,6 +42,7 @@ from krakend_tasks.core.gateway import (
     stage,
     wait_ready,
 )
+from krakend_tasks.core.krakend_json import read_config
 from krakend_tasks.core.krakend_run import Running, serve
 from krakend_tasks.core.lint import Krakend, lint
 from krakend_tasks.core.settings import Settings, load_settings

@@ -15,8 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
-from krakend_tasks.core.configure import dockerfile_path, read_config
 from krakend_tasks.core.files import write_atomic
+from krakend_tasks.core.krakend_json import read_config
 from krakend_tasks.core.manifest import read_manifest
 from krakend_tasks.core.settings import Settings
 from krakend_tasks.core.targets import Libc
@@ -83,6 +83,15 @@ def state_of(path: Path) -> str:
 
 def _lexical(path: Path) -> Path:
     return Path(os.path.normpath(path.absolute()))
+
+
+
+def dockerfile_path(value: str, what: str, hint: str) -> str:
+    """A path that goes into the Dockerfile: printable, and free of what Docker would expand."""
+    if re.search(r"[\x00-\x1f\x7f$\\'\"]", value):  # Docker expands $, and removes quotes and escapes
+        raise ConfigError(f"{what} {value!r} holds a control character, a quote, '$' or '\\', which a Dockerfile "
+                          "would read as more than a path", hint=hint)
+    return value
 
 
 def write_dockerfile(settings: Settings, config: str = "krakend.json", force: bool = False,

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import NamedTuple
 
 from krakend_tasks import logs
-from krakend_tasks.core.configure import read_config
 from krakend_tasks.core.elf import read_elf
 from krakend_tasks.core.gateway import (
     READY_TIMEOUT,
@@ -34,6 +33,7 @@ from krakend_tasks.core.gateway import (
     unregistered,
     wait_ready,
 )
+from krakend_tasks.core.krakend_json import read_config
 from krakend_tasks.core.krakend_run import serve
 from krakend_tasks.core.settings import Settings
 from krakend_tasks.core.specs import REQUEST_TIMEOUT, Spec, Verdict, check, declared_specs

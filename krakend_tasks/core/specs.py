@@ -2,9 +2,9 @@
 integration harness judges them (krakend-ce `tests/integration.go`, `cmd/krakend-integration`).
 
 Two forms make the same `Spec`: a folder of KrakenD's JSON test cases (one `*.json` file a case,
-named after the file) and the `[[smoke]]` tables of the settings. One client sends them the way
-Go's `http.DefaultClient` does (its default headers, gzip, redirects) and one judge gives
-KrakenD's verdict in KrakenD's words:
+named after the file) and the `[[smoke]]` tables of the settings. They are sent the way Go's
+`http.DefaultClient` sends them (core/goclient) and one judge gives KrakenD's verdict in KrakenD's
+words (Go's way of printing values: core/goprint):
 - the status must be equal;
 - each expected header's whole list of values must be equal; `[""]` means it must be absent;
 - a string body is compared byte for byte, any other body as parsed JSON (numbers as float64);
@@ -15,31 +15,31 @@ A spec is sent only to the KrakenD of the run: a URL on any other host is refuse
 
 from __future__ import annotations
 
-import http.client
 import json
 import math
-import re
-import time
-import zlib
 from collections.abc import Callable, Mapping, Sequence
-from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
-from urllib.parse import quote, urljoin, urlsplit
 
 from krakend_tasks import logs
+from krakend_tasks.core import goclient
 from krakend_tasks.core.files import load_json, read_regular
+from krakend_tasks.core.goclient import (
+    Answer,
+    ClientError,
+    canonical,
+    gunzip,
+    local_url,
+    send,
+    target,
+)
+from krakend_tasks.core.goprint import go_json, go_list, go_value
 from krakend_tasks.errors import ConfigError
 
 if TYPE_CHECKING:
     from krakend_tasks.core.settings import Settings
 
 REQUEST_TIMEOUT = 10.0  # seconds for one spec's answer, redirects included
-BODY_LIMIT = 64 << 20  # bytes of an answer read; a larger one is judged on its start, and said so
-MAX_REDIRECTS = 10  # as Go's client
-LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
-USER_AGENT = "Go-http-client/1.1"
-TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+\Z")
 FIELDS = {"": ("name", "error", "in", "out", "next"), "in": ("url", "method", "header", "body"),
           "out": ("status_code", "body", "header", "schema")}  # what the harness reads (tests.TestCase)
 UNSET = None  # an expected body or schema that is not checked
@@ -69,19 +69,7 @@ class Spec(NamedTuple):
 
     @property
     def request(self) -> str:
-        return f"{self.method} {_target(self.url)}"
-
-
-class Answer(NamedTuple):
-    """What came back: the status, headers as Go's client holds them, the body; or the client's error."""
-
-    status: int | None = None
-    headers: Mapping[str, tuple[str, ...]] = {}
-    body: bytes = b""
-    error: str | None = None  # Go's client error text (EOF, connection refused, too many redirects)
-    problem: str | None = None  # what stopped us, that Go's client would not say (a timeout, an off-host redirect)
-    truncated: bool = False
-    seconds: float = 0.0
+        return f"{self.method} {target(self.url)}"
 
 
 # Reading specs -----------------------------------------------------------------------------------
@@ -128,7 +116,7 @@ def read_spec(path: Path, port: int) -> tuple[Spec, list[str]]:
         _fields(_object(case.get("out"), "out", path), "out", path, warnings)
     error = _typed(case.get("error"), str, "error", "a string", path)
     method = _typed(given.get("method"), str, "in.method", "a string", path) or "GET"
-    url = _local_url(_typed(given.get("url"), str, "in.url", "a string", path) or "", port, path)
+    url = local_url(_typed(given.get("url"), str, "in.url", "a string", path) or "", port, path)
     header = _object(given.get("header"), "in.header", path)
     headers = tuple((k, _typed(v, str, f"in.header.{k}", "a string", path) or "") for k, v in header.items())
     names = [k.lower() for k in header]
@@ -209,25 +197,6 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
-def _local_url(url: str, port: int, path: Path | str) -> str:
-    """The URL when it names this machine's KrakenD (the config's port); a ConfigError otherwise."""
-    hint = f"write it as http://localhost:{port}/... (the config's port; smoke sends it to the KrakenD it runs)"
-    try:
-        parts = urlsplit(url)
-        given_port = parts.port
-    except ValueError as exc:
-        raise ConfigError(f"{path}: in.url {url!r} is not a URL: {exc}", hint=hint) from exc
-    if parts.scheme.lower() != "http" or not parts.hostname:
-        raise ConfigError(f"{path}: in.url {url!r} is not an http:// URL", hint=hint)
-    if parts.hostname.lower() not in LOCAL_HOSTS:
-        raise ConfigError(f"{path}: in.url {url!r} names the host {parts.hostname}, not this machine's KrakenD: "
-                          "a smoke run never sends traffic off this machine", hint=hint)
-    if (given_port or 80) != port:
-        raise ConfigError(f"{path}: in.url {url!r} is at port {given_port or 80}, and the config's KrakenD "
-                          f"listens on {port}", hint=hint)
-    return url
-
-
 def _request_body(body: Any) -> bytes | None:
     """in.body as the harness sends it: a string as it is, anything else as Go's json.Marshal writes it."""
     if body is None:
@@ -260,172 +229,10 @@ def declared_specs(settings: Settings, port: int, log: Callable[[str], None] = l
 
 
 
-# Sending, as Go's http.DefaultClient ------------------------------------------------------------
-
 def exchange(spec: Spec, port: int, *, timeout: float = REQUEST_TIMEOUT, follow_redirects: bool = True) -> Answer:
-    """Send `spec` to the KrakenD listening on 127.0.0.1:`port` (its URL's Host kept), following
-    redirects as Go's client does; only redirects to that KrakenD are followed."""
-    started = time.monotonic()
-    deadline = started + timeout
-    op = spec.method[:1] + spec.method[1:].lower()
-    if not TOKEN.match(spec.method):
-        return Answer(error=f"net/http: invalid method {_go_quote(spec.method)}")
-    for name, value in spec.headers:
-        if not TOKEN.match(name):
-            return Answer(error=f'{op} "{spec.url}": net/http: invalid header field name {_go_quote(name)}')
-        if re.search(r"[\x00-\x08\x0a-\x1f\x7f]", value):
-            return Answer(error=f'{op} "{spec.url}": net/http: invalid header field value for {_go_quote(name)}')
-    method, url, body = spec.method, spec.url, spec.body
-    host = next((v for k, v in spec.headers if k == "Host"), None)
-    headers = [(_canonical(k), v) for k, v in spec.headers if _canonical(k) != "Host"]
-    for hop in range(MAX_REDIRECTS + 1):
-        try:
-            answer = _round_trip(method, url, host, headers, body, port, deadline)
-        except TimeoutError:
-            return Answer(problem=f"no answer within {timeout:g} s (--request-timeout)",
-                          seconds=time.monotonic() - started)
-        except _ClientError as exc:
-            return Answer(error=str(exc) if exc.bare else f'{op} "{url}": {exc}', seconds=time.monotonic() - started)
-        location = answer.headers.get("Location", ("",))[0]
-        if not follow_redirects or answer.status not in (301, 302, 303, 307, 308) or not location:
-            return answer._replace(seconds=time.monotonic() - started)
-        target = urljoin(url, location)
-        if hop + 1 == MAX_REDIRECTS:  # Go names the Location as the answer gave it
-            return Answer(error=f'{op} "{location}": stopped after {MAX_REDIRECTS} redirects',
-                          seconds=time.monotonic() - started)
-        try:
-            _local_url(target, urlsplit(spec.url).port or 80, "redirect")
-        except ConfigError:
-            return answer._replace(problem=f"{answer.status} redirect to {target}: not followed, a smoke run sends "
-                                           "requests only to the KrakenD it runs", seconds=time.monotonic() - started)
-        if answer.status in (301, 302, 303) and method not in ("GET", "HEAD"):
-            method, body = "GET", None
-        if host is not None and urlsplit(location).scheme:
-            host = None  # a custom Host is kept through relative redirects only
-        referer = [] if any(k == "Referer" for k, _ in headers) else [("Referer", _without_user(url))]
-        if urlsplit(target).hostname != urlsplit(url).hostname:
-            headers = [(k, v) for k, v in headers if k not in ("Authorization", "Www-Authenticate", "Cookie",
-                                                                   "Cookie2")]
-        headers = [(k, v) for k, v in headers if k != "Referer" or not referer] + referer
-        url = target
-    raise AssertionError("unreachable")
-
-
-class _ClientError(Exception):
-    def __init__(self, message: str, bare: bool = False) -> None:
-        super().__init__(message)
-        self.bare = bare  # Go returns it as it is, not wrapped in `Op "URL": ...` (errors reading a body)
-
-
-def _round_trip(method: str, url: str, host: str | None, headers: list[tuple[str, str]], body: bytes | None,
-                port: int, deadline: float) -> Answer:
-    parts = urlsplit(url)
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=_left(deadline))
-    try:
-        conn.putrequest(method, _target(url), skip_host=True, skip_accept_encoding=True)
-        conn.putheader("Host", (host if host is not None else parts.netloc.rpartition("@")[2]).encode())
-        names = {k for k, _ in headers}
-        if "User-Agent" not in names:
-            conn.putheader("User-Agent", USER_AGENT)
-        if body or method in ("POST", "PUT", "PATCH"):
-            conn.putheader("Content-Length", str(len(body or b"")))
-        if parts.username is not None and "Authorization" not in names:
-            import base64
-
-            pair = f"{parts.username}:{parts.password or ''}".encode()
-            conn.putheader("Authorization", "Basic " + base64.b64encode(pair).decode())
-        for k, v in headers:
-            if k not in ("Content-Length", "Transfer-Encoding", "Trailer"):
-                conn.putheader(k, v.encode())  # as Go writes them: UTF-8 bytes
-        gzipped = "Accept-Encoding" not in names and "Range" not in names and method != "HEAD"
-        if gzipped:
-            conn.putheader("Accept-Encoding", "gzip")
-        conn.endheaders(body or None)
-        sock = conn.sock
-        try:
-            response = conn.getresponse()
-        except (http.client.RemoteDisconnected, http.client.BadStatusLine, ConnectionResetError) as exc:
-            raise _ClientError("EOF") from exc
-        got: dict[str, list[str]] = {}
-        for name, value in response.msg.items():
-            got.setdefault(_canonical(name), []).append(value.strip(" \t"))
-        got.pop("Transfer-Encoding", None)
-        if "chunked" in (response.getheader("Transfer-Encoding") or "").lower():
-            got.pop("Content-Length", None)
-        data, truncated = _read(response, sock, deadline)
-        if gzipped and got.get("Content-Encoding", [""])[0].lower() == "gzip":  # Go's transport decodes it
-            data = _gunzip(data, strict=True)
-            got.pop("Content-Encoding", None)
-            got.pop("Content-Length", None)
-            if len(data) > BODY_LIMIT:
-                data, truncated = data[:BODY_LIMIT], True
-        return Answer(response.status, {k: tuple(v) for k, v in got.items()}, data, truncated=truncated)
-    except ConnectionRefusedError as exc:
-        raise _ClientError(f"dial tcp {parts.netloc.rpartition('@')[2]}: connect: connection refused") from exc
-    except TimeoutError as exc:
-        raise TimeoutError from exc
-    except http.client.HTTPException as exc:
-        raise _ClientError(f"malformed HTTP response: {exc}") from exc
-    except OSError as exc:
-        raise _ClientError(exc.strerror or str(exc)) from exc
-    finally:
-        conn.close()
-
-
-def _read(response: http.client.HTTPResponse, sock: Any, deadline: float) -> tuple[bytes, bool]:
-    """The body, up to BODY_LIMIT bytes, within the deadline (a trickling answer too)."""
-    chunks: list[bytes] = []
-    size = 0
-    while size <= BODY_LIMIT:
-        sock.settimeout(_left(deadline))
-        try:
-            chunk = response.read1(min(1 << 16, BODY_LIMIT + 1 - size))
-        except http.client.IncompleteRead as exc:
-            raise _ClientError("unexpected EOF", bare=True) from exc
-        if not chunk:
-            return b"".join(chunks), False
-        chunks.append(chunk)
-        size += len(chunk)
-    return b"".join(chunks)[:BODY_LIMIT], True
-
-
-def _left(deadline: float) -> float:
-    left = deadline - time.monotonic()
-    if left <= 0:
-        raise TimeoutError
-    return left
-
-
-def _gunzip(data: bytes, strict: bool) -> bytes:
-    """A gzip body decoded, or Go's error. Not `strict` (the harness's own decoding), a body without a
-    gzip header is kept as it is, as gzip.NewReader's failure leaves it."""
-    if not strict and (len(data) < 10 or data[:3] != b"\x1f\x8b\x08"):
-        return data
-    try:  # at most one byte more than BODY_LIMIT: a gzip bomb is cut, and said so
-        return zlib.decompressobj(wbits=16 + zlib.MAX_WBITS).decompress(data, BODY_LIMIT + 1)
-    except zlib.error as exc:
-        raise _ClientError("gzip: invalid header" if data[:2] != b"\x1f\x8b" else "flate: corrupt input",
-                           bare=True) from exc
-
-
-def _target(url: str) -> str:
-    """The request target Go's client writes for `url`: its escaped path (or /) and query."""
-    parts = urlsplit(url)
-    path = quote(parts.path, safe="/:@!$&'()*+,;=%-._~[]") or "/"
-    query = quote(parts.query, safe="/:@!$&'()*+,;=%-._~[]?")
-    return path + (f"?{query}" if query or url.split("#", 1)[0].endswith("?") else "")
-
-
-def _without_user(url: str) -> str:
-    parts = urlsplit(url)
-    return parts._replace(netloc=parts.netloc.rpartition("@")[2], fragment="").geturl()
-
-
-def _canonical(name: str) -> str:
-    """textproto.CanonicalMIMEHeaderKey: Content-Type from content-type; a name with other characters kept."""
-    if not TOKEN.match(name) or not name.isascii():
-        return name
-    return "-".join(part[:1].upper() + part[1:].lower() for part in name.split("-"))
+    """Send `spec` to the KrakenD listening on 127.0.0.1:`port`, as Go's client sends it (core/goclient)."""
+    return send(spec.method, spec.url, spec.headers, spec.body, port, timeout=timeout,
+                follow_redirects=follow_redirects)
 
 
 # Judging, as the harness does ----------------------------------------------------------------
@@ -461,24 +268,24 @@ def judge(answer: Answer, expect: Expect) -> list[str]:
     if answer.status != expect.status:
         wrong.append(f"unexpected status code. have: {answer.status}, want: {expect.status}")
     for name, values in expect.headers:
-        name = _canonical(name)
+        name = canonical(name)
         have = answer.headers.get(name)
         if have is not None and list(have) == list(values):
             continue
         if have is not None:
-            wrong.append(f"unexpected value for header {name}. have: {_go_list(have)}, want: {_go_list(values)}")
+            wrong.append(f"unexpected value for header {name}. have: {go_list(have)}, want: {go_list(values)}")
         elif values[0] != "":
             wrong.append(f"header {name} not present: map[" + " ".join(
-                f"{k}:{_go_list(v)}" for k, v in sorted(answer.headers.items())) + "]")
+                f"{k}:{go_list(v)}" for k, v in sorted(answer.headers.items())) + "]")
     data = answer.body
     encoding = answer.headers.get("Content-Encoding")
     if encoding and encoding[0] in ("gzip", "x-gzip"):  # asked for by the spec's own Accept-Encoding
         try:
-            data = _gunzip(data, strict=False)
-        except _ClientError as exc:
+            data = gunzip(data, strict=False)
+        except ClientError as exc:
             return [str(exc)]
-        if len(data) > BODY_LIMIT:
-            data, answer = data[:BODY_LIMIT], answer._replace(truncated=True)
+        if len(data) > goclient.BODY_LIMIT:
+            data, answer = data[:goclient.BODY_LIMIT], answer._replace(truncated=True)
     if expect.schema:
         if not data:
             return [*wrong, "cannot validate empty body"]
@@ -498,7 +305,7 @@ def judge(answer: Answer, expect: Expect) -> list[str]:
     if expect.contains is not None and expect.contains.encode() not in data:
         wrong.append(f"the body does not contain {expect.contains!r}")
     if answer.truncated:
-        wrong.append(f"the answer is larger than {BODY_LIMIT / (1 << 20):g} MiB: only its start was read")
+        wrong.append(f"the answer is larger than {goclient.BODY_LIMIT / (1 << 20):g} MiB: only its start was read")
     if answer.problem:
         wrong.append(answer.problem)
     return wrong
@@ -573,66 +380,3 @@ def schema_problem(schema: Mapping[str, Any], data: bytes) -> str | None:
     return f"problem validating the body: at '{where}': {error.message}"
 
 
-# Go's own ways of printing values (fmt's %v and %s, json.Marshal) --------------------------------
-
-def go_value(value: Any) -> str:
-    """fmt's %v of a decoded JSON value: map[a:1 b:[x y]], <nil>, 1e+06."""
-    if value is None:
-        return "<nil>"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return _go_float(float(value), "v")
-    if isinstance(value, dict):
-        return "map[" + " ".join(f"{k}:{go_value(value[k])}" for k in sorted(value)) + "]"
-    if isinstance(value, list):
-        return "[" + " ".join(go_value(v) for v in value) + "]"
-    return str(value)
-
-
-def _go_list(values: Sequence[str]) -> str:
-    return "[" + " ".join(values) + "]"
-
-
-def _go_quote(text: str) -> str:
-    return json.dumps(text, ensure_ascii=False)
-
-
-def _go_float(value: float, verb: str) -> str:
-    """fmt's %v (verb "v": an exponent from 1e+06 and below 1e-04) or json.Marshal's form (verb "json":
-    from 1e+21 and below 1e-6)."""
-    if value == 0:
-        return "-0" if math.copysign(1, value) < 0 and verb == "v" else "0"
-    digits = Decimal(repr(value))
-    exponent = digits.adjusted()
-    if -4 <= exponent < 6 if verb == "v" else 1e-6 <= abs(value) < 1e21:
-        text = format(digits, "f")
-        return text.rstrip("0").rstrip(".") if "." in text else text
-    mantissa = format(digits.scaleb(-exponent).normalize(), "f")
-    width = 1 if verb == "json" and exponent < 0 else 2  # json.Marshal turns e-07 into e-7
-    return f"{mantissa}e{'-' if exponent < 0 else '+'}{abs(exponent):0{width}d}"
-
-
-def go_json(value: Any) -> str:
-    """json.Marshal of a decoded JSON value: keys sorted, no spaces, <>& escaped, Go's number form."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return _go_float(float(value), "json")
-    if isinstance(value, str):
-        return _json_string(value)
-    if isinstance(value, dict):
-        return "{" + ",".join(f"{_json_string(k)}:{go_json(value[k])}" for k in sorted(value)) + "}"
-    if isinstance(value, list):
-        return "[" + ",".join(go_json(v) for v in value) + "]"
-    raise TypeError(f"{type(value).__name__} is not a JSON value")
-
-
-def _json_string(text: str) -> str:
-    out = json.dumps(text, ensure_ascii=False)
-    for char, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"),
-                          ("\u2029", "\\u2029")):
-        out = out.replace(char, escaped)
-    return out
