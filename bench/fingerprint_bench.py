@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from krakend_tasks.core import fingerprints
+from krakend_tasks.core import fingerprints, krakend_fingerprints
 
 
 def timed(fn) -> float:
@@ -37,17 +37,17 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             os.environ["XDG_CACHE_HOME"] = tmp
             return timed(lambda: fingerprints.compare(fingerprints.read_fingerprints(plugin),
-                                                      fingerprints.from_binary(binary)))
+                                                      krakend_fingerprints.from_binary(binary)))
 
     cold_ms = statistics.median(cold() for _ in range(5)) * 1000
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["XDG_CACHE_HOME"] = tmp
-        fingerprints.from_binary(binary)
+        krakend_fingerprints.from_binary(binary)
         def against_cached_binary() -> None:
-            fingerprints.compare(fingerprints.read_fingerprints(plugin), fingerprints.from_binary(binary))
+            fingerprints.compare(fingerprints.read_fingerprints(plugin), krakend_fingerprints.from_binary(binary))
 
         cached_ms = statistics.median(timed(against_cached_binary) for _ in range(20)) * 1000
-        table = fingerprints.for_krakend("2.13.8", arch)
+        table = krakend_fingerprints.for_krakend("2.13.8", arch)
         assert table is not None
         bundled_ms = statistics.median(
             timed(lambda: fingerprints.compare(fingerprints.read_fingerprints(plugin), table))

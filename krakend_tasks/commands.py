@@ -240,8 +240,8 @@ def inspect(project: str | Path, *, paths: list[str] | None = None, kinds: list[
     from krakend_tasks.annotations import Annotation, module_place, shown
     from krakend_tasks.core.elf import read_elf
     from krakend_tasks.core.findings import Finding
-    from krakend_tasks.core.fingerprints import findings_for
     from krakend_tasks.core.krakend_deps import from_binary
+    from krakend_tasks.core.krakend_fingerprints import findings_for
     from krakend_tasks.core.preflight import preflight, same_names
     out = Output(output, json)
     krakend = from_binary(krakend_bin) if krakend_bin else None
@@ -629,7 +629,7 @@ def explain(project: str | Path, *, lines: list[str] | None = None, log: str | N
     import io
 
     from krakend_tasks.core.explain import Context, read_log
-    from krakend_tasks.core.fingerprints import bundled_modules
+    from krakend_tasks.core.krakend_fingerprints import bundled_modules
     from krakend_tasks.render import explain_annotations, print_explained
 
     out = Output(output, json)
@@ -690,7 +690,7 @@ def _comparison(path: Path, loaded: Settings, krakend_bin: str | None, image: st
     """The fingerprint comparison of the plugin with KrakenD's, as sentences (run when a line asks)."""
     def sentences() -> list[str]:
         from krakend_tasks.core.elf import read_elf
-        from krakend_tasks.core.fingerprints import findings_for
+        from krakend_tasks.core.krakend_fingerprints import findings_for
         from krakend_tasks.errors import KrakendTasksError
 
         try:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from krakend_tasks.core import fingerprints
+from krakend_tasks.core import krakend_fingerprints
 from krakend_tasks.core.files import locked
 from krakend_tasks.core.settings import load_settings
 from krakend_tasks.core.targets import parse_target
@@ -42,11 +42,11 @@ def test_damaged_cache_entries_are_read_again(cache, krakend_bins, tmp_path):
         assert (again.returncode, again.stdout) == (first.returncode, first.stdout), again.stderr
         assert json.loads(deps.read_text())["deps"]  # written anew
 
-    whole = fingerprints.from_binary(binary)
+    whole = krakend_fingerprints.from_binary(binary)
     [table] = (cache / "fingerprints").glob("sha256-*.tsv")
     lines = table.read_text().splitlines()
     table.write_text("\n".join(lines[: len(lines) // 2]) + "\n")  # cut short, as by a full disk
-    assert fingerprints.from_binary(binary).packages == whole.packages
+    assert krakend_fingerprints.from_binary(binary).packages == whole.packages
     assert table.read_text().splitlines() == lines
 
 

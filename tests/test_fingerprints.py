@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from krakend_tasks.core import fingerprints
+from krakend_tasks.core import fingerprints, krakend_fingerprints
 from krakend_tasks.core.fidelity import refuse_unloadable
 from krakend_tasks.core.gomod import read_go_mod
 from krakend_tasks.core.settings import load_settings
@@ -37,7 +37,7 @@ SHARED_PACKAGES = {"github.com/google/uuid", "github.com/cespare/xxhash/v2", "go
 
 
 def krakend_table(arch: str) -> fingerprints.Fingerprints:
-    table = fingerprints.bundled(VERSION, arch)
+    table = krakend_fingerprints.bundled(VERSION, arch)
     assert table is not None
     return table
 
@@ -245,11 +245,11 @@ def test_binary_source_is_cached_by_digest(krakend_bins, tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     binary = tmp_path / "krakend"
     shutil.copy(krakend_bins["amd64-generic"], binary)
-    first = fingerprints.from_binary(binary)
+    first = krakend_fingerprints.from_binary(binary)
     digest = __import__("hashlib").sha256(binary.read_bytes()).hexdigest()
     cached = tmp_path / "cache" / "krakend-tasks" / "fingerprints" / f"sha256-{digest}.tsv"
     assert cached.is_file()
-    assert fingerprints.from_binary(binary).packages == first.packages
+    assert krakend_fingerprints.from_binary(binary).packages == first.packages
     assert first.packages == fingerprints.read_fingerprints(binary).packages
     assert first.arch == "amd64" and first.go == "1.25.12"
 
@@ -266,19 +266,19 @@ def test_image_source_reads_the_targets_platform(krakend_bins, docker_client, tm
     (context / "Dockerfile").write_text("FROM scratch\nCOPY krakend /usr/bin/krakend\n")
     docker_client.images.build(path=str(context), tag="local/krakend-arm64:test", platform="linux/arm64")
     with pytest.raises(KrakendTasksError, match=r"not present for linux/amd64 .*here it is linux/arm64"):
-        fingerprints.from_image("local/krakend-arm64:test", "amd64", "9.9.9", "never")
-    found = fingerprints.for_krakend("9.9.9", "arm64", image="local/krakend-arm64:test", pull="never")
+        krakend_fingerprints.from_image("local/krakend-arm64:test", "amd64", "9.9.9", "never")
+    found = krakend_fingerprints.for_krakend("9.9.9", "arm64", image="local/krakend-arm64:test", pull="never")
     assert found is not None and found.arch == "arm64"
     assert found.packages == fingerprints.read_fingerprints(krakend_bins["arm64-alpine"]).packages
     # an image given (a custom or an Enterprise build) is never taken for the release: not cached
-    assert fingerprints.for_krakend("9.9.9", "arm64") is None
-    official = fingerprints.for_krakend("9.9.9", "arm64", official="local/krakend-arm64:test", pull="never")
+    assert krakend_fingerprints.for_krakend("9.9.9", "arm64") is None
+    official = krakend_fingerprints.for_krakend("9.9.9", "arm64", official="local/krakend-arm64:test", pull="never")
     assert official is not None and official.packages == found.packages
-    again = fingerprints.for_krakend("9.9.9", "arm64")  # no image, no daemon needed: the cache
+    again = krakend_fingerprints.for_krakend("9.9.9", "arm64")  # no image, no daemon needed: the cache
     assert again is not None and again.packages == found.packages and again.source.endswith("(cached)")
     assert our_containers(docker_client) == []
     with pytest.raises(KrakendTasksError, match="has no /usr/bin/nothing"):
-        fingerprints.from_image("local/krakend-arm64:test", "arm64", "9.9.9", "never", "/usr/bin/nothing")
+        krakend_fingerprints.from_image("local/krakend-arm64:test", "arm64", "9.9.9", "never", "/usr/bin/nothing")
 
 
 @pytest.fixture(scope="module")
@@ -350,7 +350,7 @@ def test_a_release_without_tables_is_compared_with_krakends_image(krakend_image,
     from krakend_tasks.core import krakend_deps
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    monkeypatch.setattr(fingerprints, "_bundled", lambda version, arch: None)
+    monkeypatch.setattr(krakend_fingerprints, "_bundled", lambda version, arch: None)
     monkeypatch.setattr(krakend_deps, "bundled_modules", lambda version, arch="amd64": None)
     plugin = shared_builds[("docker", "amd64-alpine")]
     project = plugin.parent.parent
@@ -364,7 +364,7 @@ def test_a_release_without_tables_is_compared_with_krakends_image(krakend_image,
     [report] = json.loads(capsys.readouterr().out)["reports"].values()
     assert f"image {krakend_image}" in json.dumps(report)
     monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/none.sock")  # the cache answers now
-    found = fingerprints.for_krakend(VERSION, "amd64", official=krakend_image)
+    found = krakend_fingerprints.for_krakend(VERSION, "amd64", official=krakend_image)
     assert found is not None and found.source.endswith("(cached)")
     missing = LoadResult(ok=True)  # an image that is not there: said, not a traceback
     missing = missing.compare_packages(plugin, "arm64", VERSION, official="local/nothing:1", pull="never")

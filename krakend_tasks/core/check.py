@@ -13,7 +13,7 @@ from types import MappingProxyType
 from typing import NamedTuple
 
 import krakend_tasks.engines.process as process
-from krakend_tasks.core import fingerprints, semver
+from krakend_tasks.core import krakend_fingerprints, semver
 from krakend_tasks.core.findings import Finding
 from krakend_tasks.core.gomod import GoMod, Replace, go_line_problem, krakend_go_sum, read_go_mod, read_go_sum
 from krakend_tasks.core.krakend_deps import Descriptor, for_release, from_binary
@@ -181,7 +181,7 @@ def built_plugin_findings(settings: Settings, target: Target, krakend_bin: str |
     for artifact in read_manifest(settings.dist_dir):
         if artifact.target != target.name or artifact.krakend != settings.release.version:
             continue
-        comparison, summary = fingerprints.findings_for(settings.dist_dir / artifact.path, target.arch.value,
+        comparison, summary = krakend_fingerprints.findings_for(settings.dist_dir / artifact.path, target.arch.value,
                                                         settings.release.version, pull=settings.pull,
                                                         modcache=settings.modcache, krakend_bin=krakend_bin,
                                                         image=image, official=settings.official_image)

@@ -82,7 +82,7 @@ def refuse_in_ce(release: Release, enterprise_only: list[str], what: str) -> Non
 def fingerprints_for(release: Release, arch: str) -> Fingerprints | None:
     """KrakenD's package fingerprints for `arch`: CE's from the table and caches, Enterprise's from its
     binary (of that architecture) or image only; None when no source has them."""
-    from krakend_tasks.core import fingerprints
+    from krakend_tasks.core import krakend_fingerprints as fingerprints
 
     if release.edition == "ce":
         return fingerprints.for_krakend(release.version, arch)

@@ -20,8 +20,8 @@ from typing import NamedTuple
 import krakend_tasks.engines.process as process
 from krakend_tasks.core.elf import read_build_info, read_go_string
 from krakend_tasks.core.files import cache_dir, load_json, write_cache
-from krakend_tasks.core.fingerprints import bundled_modules
 from krakend_tasks.core.gomod import read_go_mod
+from krakend_tasks.core.krakend_fingerprints import bundled_modules
 from krakend_tasks.core.releases import Release
 from krakend_tasks.engines.process import ProcessTimedOut
 from krakend_tasks.errors import DependencySourceError, KrakendTasksError, NotAPlugin

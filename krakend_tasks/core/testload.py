@@ -19,7 +19,8 @@ from typing import Any, NamedTuple
 
 import krakend_tasks.engines.process as process
 from krakend_tasks.core.files import cache_dir, sha256
-from krakend_tasks.core.fingerprints import Comparison, findings_for
+from krakend_tasks.core.fingerprints import Comparison
+from krakend_tasks.core.krakend_fingerprints import findings_for
 from krakend_tasks.core.krakend_run import emulator, run_krakend
 from krakend_tasks.core.plugin_types import NEVER_LOOKED_UP, TEST_ORDER, plugin_type
 from krakend_tasks.core.releases import Release
