@@ -5,24 +5,23 @@ beside its go.mod; per-target recipe overrides go in `[tool.krakend-tasks.target
 Environment variables are `KRAKEND_TASKS_<FIELD>` (upper case). Every source is checked against
 one schema (core/schema.py) as it is read: a wrong type, an unknown key or an empty value is an
 error naming the source, never ignored and never a traceback. What passed is remembered by its
-exact input (a file's text, the variables, the arguments), so an unchanged source is not checked
-again; a change of krakend-tasks' checking code forgets it all.
+exact input (core/validated.py), so an unchanged source is not checked again.
 """
 
 from __future__ import annotations
 
-import json
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from types import ModuleType
 from typing import Any, Literal, NamedTuple
 
-from krakend_tasks.core.files import cache_dir, load_json, read_regular, write_cache
+from krakend_tasks.core.files import read_regular
 from krakend_tasks.core.gomod import GoMod, plugin_name, read_go_mod
 from krakend_tasks.core.releases import Release, select
 from krakend_tasks.core.setting_table import SETTINGS
 from krakend_tasks.core.targets import ALL_TARGETS, Recipe, Target, select_targets
+from krakend_tasks.core.validated import remembered
 from krakend_tasks.errors import DEBUG, ConfigError, did_you_mean
 
 ENV_PREFIX = "KRAKEND_TASKS_"
@@ -230,7 +229,7 @@ def checked(values: Mapping[str, Any], source: str) -> dict[str, Any]:
     """`values` as Settings fields (schema.validate), or a ConfigError naming the source, the key,
     the value and the expected type."""
     plain = {k: str(v) if isinstance(v, Path) else v for k, v in values.items()}
-    return _remembered(source, repr(plain), lambda: _schema().validate(plain, source)) if plain else {}
+    return remembered(source, repr(plain), lambda: _schema().validate(plain, source)) if plain else {}
 
 
 def _schema() -> ModuleType:
@@ -244,7 +243,7 @@ def _from_env() -> dict[str, Any]:
     """`KRAKEND_TASKS_*` variables; an unknown one (a typo) is an error, an empty one is unset."""
     given = {k[len(ENV_PREFIX):].lower(): v for k, v in os.environ.items()
              if k.startswith(ENV_PREFIX) and v and k != DEBUG}
-    return _remembered("environment", repr(sorted(given.items())), lambda: _env_values(given)) if given else {}
+    return remembered("environment", repr(sorted(given.items())), lambda: _env_values(given)) if given else {}
 
 
 def _env_values(given: dict[str, Any]) -> dict[str, Any]:
@@ -282,7 +281,7 @@ def _from_file(root: Path) -> dict[str, Any]:
         raise ConfigError(f"cannot read {found}: {exc.strerror}",
                           hint="it must be a readable file (settings live in krakend-tasks.toml or pyproject.toml)"
                           ) from exc
-    return _remembered(str(found), data.decode("latin-1"), lambda: _file_values(found, data))
+    return remembered(str(found), data.decode("latin-1"), lambda: _file_values(found, data))
 
 
 def _file_values(path: Path, data: bytes) -> dict[str, Any]:
@@ -311,50 +310,3 @@ def _parse_toml(path: Path, data: bytes) -> dict[str, Any]:
                           hint="settings are a few keys deep: fix the file") from exc
     except UnicodeDecodeError as exc:
         raise ConfigError(f"cannot parse {path}: not UTF-8 text", hint="save it as UTF-8 (TOML requires it)") from exc
-
-
-# What passed the schema, by source and exact input ----------------------------------------------
-
-MEMO_ENTRIES = 64
-_memo: dict[str, Any] = {}
-
-
-def _remembered(source: str, given: str, check: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-    """What `check` gives for this source and input: remembered on disk when it passed, so that the
-    same input is never checked (nor parsed) again until krakend-tasks' checking code changes."""
-    if not _memo:
-        _memo.update(_read_memo())
-    key = f"{source}\x00{given}"
-    if isinstance(known := _memo["passed"].get(key), dict):  # anything else: a damaged entry, checked anew
-        return known
-    result = check()
-    kept = list(_memo["passed"].items())[-MEMO_ENTRIES + 1:]
-    _memo["passed"] = {**dict(kept), key: json.loads(json.dumps(result))}
-    write_cache(_memo_path(), json.dumps(_memo))
-    passed: dict[str, Any] = _memo["passed"][key]
-    return passed
-
-
-def _read_memo() -> dict[str, Any]:
-    stamp = _checking_code()
-    try:
-        memo: dict[str, Any] = load_json(_memo_path().read_bytes())  # JSON: checked below
-        if memo["stamp"] == stamp and isinstance(memo["passed"], dict):
-            return memo
-    except (OSError, ValueError, TypeError, KeyError):  # none yet, or damaged: start again
-        pass
-    return {"stamp": stamp, "passed": {}}
-
-
-def _memo_path() -> Path:
-    return cache_dir() / "settings-checked.json"
-
-
-def _checking_code() -> str:
-    """The version and files of the code that checks settings: an entry is valid while they are."""
-    from krakend_tasks import __version__
-
-    here = Path(__file__).parent
-    files = [os.stat(here / name) for name in ("settings.py", "schema.py", "targets.py", "setting_table.py")]
-    declared = ",".join(s.key for s in SETTINGS)  # one declared from outside changes what passes
-    return " ".join([__version__, *(f"{s.st_size}:{s.st_mtime_ns}" for s in files), declared])
