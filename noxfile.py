@@ -23,7 +23,7 @@ def lint(session: nox.Session) -> None:
 @nox.session(python=False, default=False)
 def refresh_releases(session: nox.Session) -> None:
     """Rewrite krakend_tasks/data/releases.tsv from a new table: nox -s refresh_releases -- FILE|URL."""
-    from krakend_tasks.core.releases import refresh
+    from krakend_tasks.core.krakend.releases import refresh
 
     if len(session.posargs) != 1:
         session.error("usage: nox -s refresh_releases -- FILE_OR_URL (a TSV with the columns of releases.tsv)")

@@ -22,8 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from krakend_tasks.core.build import build
-from krakend_tasks.core.settings import Settings, load_settings
+from krakend_tasks.core.building.build import build
+from krakend_tasks.core.project.settings import Settings, load_settings
 from krakend_tasks.core.targets import ALL_TARGETS
 from krakend_tasks.engines import engine_for
 

@@ -47,9 +47,9 @@ def main() -> None:
         shutil.copy(SHARED / "go.mod.v2.13.8", project / "go.mod")
         (project / "noxfile.py").write_text("import krakend_tasks.nox\nkrakend_tasks.nox.register(version='2.13.8')\n")
 
-        from krakend_tasks.core.check import check_project
-        from krakend_tasks.core.settings import load_settings
+        from krakend_tasks.core.project.settings import load_settings
         from krakend_tasks.core.targets import parse_target
+        from krakend_tasks.core.verifying.check import check_project
 
         settings = load_settings(project, version="2.13.8")
         target = parse_target("amd64-alpine")

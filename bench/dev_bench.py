@@ -104,8 +104,8 @@ class Hand:
 
 
 def main() -> None:
-    from krakend_tasks.core.releases import resolve
-    from krakend_tasks.core.scaffold import new
+    from krakend_tasks.core.krakend.releases import resolve
+    from krakend_tasks.core.workflows.scaffold import new
     from tests.conftest import krakend_dir
 
     parser = argparse.ArgumentParser()

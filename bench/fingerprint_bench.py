@@ -19,7 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from krakend_tasks.core import fingerprints, krakend_fingerprints
+from krakend_tasks.core.golang import fingerprints
+from krakend_tasks.core.krakend import fingerprints as krakend_fingerprints
 
 
 def timed(fn) -> float:

@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from krakend_tasks.core.elf import read_elf
+from krakend_tasks.core.golang.elf import read_elf
 
 
 def best(cmd: list[str], runs: int = 5) -> float:

@@ -44,10 +44,10 @@ def krakend_default() -> str:
 
 
 def project(where: Path, name: str, change: tuple[str, ...] | None) -> Path:
-    from krakend_tasks.core.build import build
-    from krakend_tasks.core.releases import resolve
-    from krakend_tasks.core.scaffold import new
-    from krakend_tasks.core.settings import load_settings
+    from krakend_tasks.core.building.build import build
+    from krakend_tasks.core.krakend.releases import resolve
+    from krakend_tasks.core.project.settings import load_settings
+    from krakend_tasks.core.workflows.scaffold import new
     from krakend_tasks.engines import engine_for
 
     folder = where / name

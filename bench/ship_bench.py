@@ -41,9 +41,9 @@ def timed(commands: list[list[str]], cwd: Path, env: dict[str, str]) -> float:
 
 
 def main() -> None:
-    from krakend_tasks.core.releases import resolve
-    from krakend_tasks.core.scaffold import new
-    from krakend_tasks.core.settings import load_settings
+    from krakend_tasks.core.krakend.releases import resolve
+    from krakend_tasks.core.project.settings import load_settings
+    from krakend_tasks.core.workflows.scaffold import new
     from tests.conftest import build_in
 
     parser = argparse.ArgumentParser()

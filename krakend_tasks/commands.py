@@ -18,7 +18,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from krakend_tasks import logs
-from krakend_tasks.core.settings import Settings, checked, load_settings
+from krakend_tasks.core.project.settings import Settings, checked, load_settings
 from krakend_tasks.errors import ConfigError, DockerUnavailable, GoModuleError, KrakendTasksError, from_os_error
 from krakend_tasks.options import FORMATS, Command, session_names
 from krakend_tasks.output import Output
@@ -45,8 +45,8 @@ from krakend_tasks.render import (
 
 if TYPE_CHECKING:
     from krakend_tasks.annotations import Annotation
-    from krakend_tasks.core.check import Report
     from krakend_tasks.core.targets import Target
+    from krakend_tasks.core.verifying.check import Report
 
 # Each command imports the core modules it uses when it runs: `--help`, `nox -l` and a command
 # that reads little (check against a binary) do not pay for the rest.
@@ -122,7 +122,7 @@ def build(project: str | Path, *, json: bool = False, output: str | None = None,
     """Build the selected targets; print the artifacts. Returns 0 (failures raise, and a build whose
     packages KrakenD would refuse is one, unless `keep_unloadable`). With the github format a
     failure is also annotated: the compiler's errors on their lines, a refused build on go.mod."""
-    from krakend_tasks.core.build import build as run_build
+    from krakend_tasks.core.building.build import build as run_build
     from krakend_tasks.engines import engine_for
     from krakend_tasks.errors import BuildFailed, UnloadableBuild
     out = Output(output, json)
@@ -154,7 +154,7 @@ def check(project: str | Path, *, output: str | None = None, fix: bool = False, 
           go: str | None = None, libc: str | None = None, krakend_bin: str | None = None,
           image: str | None = None, junit: str | None = None, **settings: Any) -> int:
     """Check go.sum against KrakenD for each selected target. 0: compatible, 1: not."""
-    from krakend_tasks.core.check import apply_fixes, check_project
+    from krakend_tasks.core.verifying.check import apply_fixes, check_project
     out = Output(output, junit=junit, formats=FORMATS)
     output = out.format
     loaded = load_settings(project, krakend_bin=krakend_bin, image=image, data_for="check", **settings)
@@ -211,8 +211,8 @@ def _plugins(project: str | Path, paths: list[str] | None, settings: dict[str, A
     """(path, target, the settings of its KrakenD version): given paths (their target: --target when
     it names one, else read from the ELF), else the artifacts of dist's manifest for the selected
     targets and versions."""
-    from krakend_tasks.core.elf import read_elf
-    from krakend_tasks.core.manifest import read_manifest
+    from krakend_tasks.core.golang.elf import read_elf
+    from krakend_tasks.core.project.manifest import read_manifest
     from krakend_tasks.core.targets import parse_target
     loaded = load_settings(project, krakend_bin=krakend_bin, image=image, data_for=command, **settings)
     if paths:
@@ -238,11 +238,11 @@ def inspect(project: str | Path, *, paths: list[str] | None = None, kinds: list[
             **settings: Any) -> int:
     """Describe plugins without loading them, with preflight findings. 0: none is an error, 1: some."""
     from krakend_tasks.annotations import Annotation, module_place, shown
-    from krakend_tasks.core.elf import read_elf
     from krakend_tasks.core.findings import Finding
-    from krakend_tasks.core.krakend_deps import from_binary
-    from krakend_tasks.core.krakend_fingerprints import findings_for
-    from krakend_tasks.core.preflight import preflight, same_names
+    from krakend_tasks.core.golang.elf import read_elf
+    from krakend_tasks.core.krakend.deps import from_binary
+    from krakend_tasks.core.krakend.fingerprints import findings_for
+    from krakend_tasks.core.verifying.preflight import preflight, same_names
     out = Output(output, json)
     krakend = from_binary(krakend_bin) if krakend_bin else None
     results = []
@@ -281,10 +281,10 @@ def test_load(project: str | Path, *, paths: list[str] | None = None, kinds: lis
               json: bool = False, output: str | None = None, junit: str | None = None, krakend_bin: str | None = None,
               image: str | None = None, load_timeout: float | None = None, **settings: Any) -> int:
     """Load plugins for real: a KrakenD binary, a KrakenD image, or the Go loader. 0: all load, 1: not."""
-    from krakend_tasks.core.elf import read_build_info, read_elf
+    from krakend_tasks.core.golang.elf import read_build_info, read_elf
     out = Output(output, json, junit)
     from krakend_tasks.core.plugin_types import ENTERPRISE_VERDICT
-    from krakend_tasks.core.testload import LOAD_TIMEOUT, LoadResult, load
+    from krakend_tasks.core.verifying.testload import LOAD_TIMEOUT, LoadResult, load
     limit = seconds("--load-timeout", load_timeout, LOAD_TIMEOUT)
     plugins = _plugins(project, paths, settings, "test-load", krakend_bin, image)
     results = []
@@ -315,9 +315,9 @@ def test_load(project: str | Path, *, paths: list[str] | None = None, kinds: lis
 def check_plugin(project: str | Path, *, sum: str | None = None, go: str | None = None, libc: str | None = None,
                  fix: bool = False, krakend_bin: str | None = None, **settings: Any) -> int:
     """KrakenD's `check-plugin`: its flags, its text on stderr, its exit status, against a release."""
-    from krakend_tasks.core.check import check as check_go_sum
-    from krakend_tasks.core.gomod import read_go_mod
-    from krakend_tasks.core.krakend_deps import for_release, from_binary
+    from krakend_tasks.core.golang.gomod import read_go_mod
+    from krakend_tasks.core.krakend.deps import for_release, from_binary
+    from krakend_tasks.core.verifying.check import check as check_go_sum
     loaded = load_settings(project, krakend_bin=krakend_bin, data_for="check-plugin", **settings).one_release(
         "check-plugin")
     target = loaded.targets[0]  # KrakenD's own libc is its flavour's: the first selected target
@@ -344,7 +344,7 @@ def check_plugin(project: str | Path, *, sum: str | None = None, go: str | None 
 def test_plugin(project: str | Path, *, paths: list[str] | None = None, server: bool = False, client: bool = False,
                 modifier: bool = False, krakend_bin: str | None = None, **settings: Any) -> int:
     """KrakenD's `test-plugin` lines, summary and exit status, from our loader and the fingerprints."""
-    from krakend_tasks.core.testload import krakend_lines
+    from krakend_tasks.core.verifying.testload import krakend_lines
 
     if not paths:
         print("At least one plugin is required.", file=sys.stderr)
@@ -373,16 +373,16 @@ def new(kind: str | None = None, name: str | None = None, dest: str | None = Non
         version: str | None = None, versions: str | None = None, krakend_bin: str | None = None,
         image: str | None = None) -> int:
     """Scaffold a plugin project in `dest` (default ./NAME); its krakend.json linted by the KrakenD at hand."""
+    from krakend_tasks.core.krakend.releases import resolve
     from krakend_tasks.core.plugin_types import NAMES, plugin_type
-    from krakend_tasks.core.releases import resolve
-    from krakend_tasks.core.scaffold import new as scaffold
+    from krakend_tasks.core.workflows.scaffold import new as scaffold
     if not kind or (name is None and not dest):
         raise ConfigError("new needs a plugin type and a name",
                           hint=f"e.g. new --type {'|'.join(NAMES)} --name my-plugin")
-    from krakend_tasks.core.releases import select
+    from krakend_tasks.core.krakend.releases import select
     release = select(versions)[-1] if versions and not version else resolve(version or "latest")
     folder = Path(dest or name)  # type: ignore[arg-type]
-    from krakend_tasks.core.lint import NOT_LINTED, at_hand
+    from krakend_tasks.core.krakend.lint import NOT_LINTED, at_hand
     written, verdict = scaffold(folder, kind, folder.name if name is None else name, module, release, versions,
                                 at_hand(krakend_bin, image))
     if plugin_type(kind).enterprise:
@@ -404,8 +404,8 @@ def configure(project: str | Path, *, config: str | None = None, kind: str | Non
               validate: bool = False, plugins_dir: str | None = None, krakend_bin: str | None = None,
               image: str | None = None, **settings: Any) -> int:
     """Add the plugin to krakend.json; optionally check every plugin name it uses, and KrakenD's own check."""
-    from krakend_tasks.core import configure as cfg
-    from krakend_tasks.core.lint import NOT_LINTED, at_hand, lint
+    from krakend_tasks.core.krakend.lint import NOT_LINTED, at_hand, lint
+    from krakend_tasks.core.workflows import configure as cfg
     root = load_settings(project, krakend_bin=krakend_bin, image=image, **settings).one_release("configure")
     path = Path(config) if config else root.project / "krakend.json"
     loaded = root.one_plugin("configure") if name is None or kind is None else root
@@ -439,8 +439,8 @@ def ship(project: str | Path, *, config: str | None = None, force: bool = False,
 
     build: True builds (no daemon is an error), False does not, None builds when a daemon answers.
     """
-    from krakend_tasks.core.lint import NOT_LINTED, at_hand, lint, refuse
-    from krakend_tasks.core.ship import build_images, chosen_arches, parse_arches, write_dockerfile
+    from krakend_tasks.core.krakend.lint import NOT_LINTED, at_hand, lint, refuse
+    from krakend_tasks.core.workflows.ship import build_images, chosen_arches, parse_arches, write_dockerfile
     from krakend_tasks.engines.registry import parse_reference
     if push and build is False:
         raise ConfigError("--push with --no-build: there would be no image to push", hint="drop one of them")
@@ -498,9 +498,9 @@ def smoke(project: str | Path, *, config: str | None = None, krakend_bin: str | 
           request_timeout: float | None = None, load_timeout: float | None = None, no_follow_redirects: bool = False,
           output: str | None = None, junit: str | None = None, json: bool = False, **settings: Any) -> int:
     """Start the real KrakenD with the built plugins and the config; 0: every spec passed, 1: not."""
-    from krakend_tasks.core.gateway import READY_TIMEOUT
-    from krakend_tasks.core.smoke import smoke as run_smoke
-    from krakend_tasks.core.specs import REQUEST_TIMEOUT
+    from krakend_tasks.core.serving.gateway import READY_TIMEOUT
+    from krakend_tasks.core.serving.smoke import smoke as run_smoke
+    from krakend_tasks.core.serving.specs import REQUEST_TIMEOUT
     out = Output(output, json, junit)
     answer_limit = seconds("--request-timeout", request_timeout, REQUEST_TIMEOUT)
     ready_limit = seconds("--load-timeout", load_timeout, READY_TIMEOUT)
@@ -525,12 +525,12 @@ def dev(project: str | Path, *, config: str | None = None, krakend_bin: str | No
     """The development loop until Ctrl-C, SIGTERM or SIGHUP: 0."""
     import gc
 
-    from krakend_tasks.core.dev import DEBOUNCE_MS
+    from krakend_tasks.core.serving.dev import DEBOUNCE_MS
 
     gc.enable()  # the console script turns the collector off for short runs; a loop lives for hours
-    from krakend_tasks.core.dev import dev as run_dev
-    from krakend_tasks.core.gateway import READY_TIMEOUT
-    from krakend_tasks.core.specs import REQUEST_TIMEOUT
+    from krakend_tasks.core.serving.dev import dev as run_dev
+    from krakend_tasks.core.serving.gateway import READY_TIMEOUT
+    from krakend_tasks.core.serving.specs import REQUEST_TIMEOUT
     from krakend_tasks.render import dev_screen
 
     if port is not None and not 0 < port < 65536:
@@ -567,7 +567,7 @@ def _shipped_name(settings: Settings) -> str:
 def matrix(project: str | Path, *, json: bool = False, session_prefix: str = "", **settings: Any) -> int:
     """Print the selected versions x targets as a GitHub Actions matrix (include form); its rows
     name the nox sessions of each target (`session_prefix`: register()'s prefix)."""
-    from krakend_tasks.core.matrix import matrix as ci_matrix
+    from krakend_tasks.core.workflows.matrix import matrix as ci_matrix
     loaded = load_settings(project, **settings)
     loaded.per_plugin()  # --only (the `plugin` setting) naming no plugin here: refused, as by every command
     rows = [row for each in loaded.per_release()
@@ -584,10 +584,10 @@ def bench(project: str | Path, *, config: str | None = None, krakend_bin: str | 
           json: bool = False, **settings: Any) -> int:
     """The same KrakenD with and without the plugins, side by side. 0: within budget (or no budget),
     1: over it, or the arms' error rates differ; inconclusive is 0 with a warning."""
-    from krakend_tasks.core.bench import DURATION, ROUNDS, parse_budget
-    from krakend_tasks.core.bench import bench as run_bench
-    from krakend_tasks.core.gateway import READY_TIMEOUT
-    from krakend_tasks.core.specs import REQUEST_TIMEOUT
+    from krakend_tasks.core.serving.bench import DURATION, ROUNDS, parse_budget
+    from krakend_tasks.core.serving.bench import bench as run_bench
+    from krakend_tasks.core.serving.gateway import READY_TIMEOUT
+    from krakend_tasks.core.serving.specs import REQUEST_TIMEOUT
     from krakend_tasks.junit import writable
     from krakend_tasks.render import bench_annotations, bench_suite, print_bench
 
@@ -628,8 +628,8 @@ def explain(project: str | Path, *, lines: list[str] | None = None, log: str | N
     """What KrakenD's log lines about plugins mean. 0: none says a plugin failed, 1: some do."""
     import io
 
-    from krakend_tasks.core.explain import Context, read_log
-    from krakend_tasks.core.krakend_fingerprints import bundled_modules
+    from krakend_tasks.core.krakend.fingerprints import bundled_modules
+    from krakend_tasks.core.verifying.explain import Context, read_log
     from krakend_tasks.render import explain_annotations, print_explained
 
     out = Output(output, json)
@@ -689,8 +689,8 @@ def _comparison(path: Path, loaded: Settings, krakend_bin: str | None, image: st
                 ) -> Callable[[], list[str]]:
     """The fingerprint comparison of the plugin with KrakenD's, as sentences (run when a line asks)."""
     def sentences() -> list[str]:
-        from krakend_tasks.core.elf import read_elf
-        from krakend_tasks.core.krakend_fingerprints import findings_for
+        from krakend_tasks.core.golang.elf import read_elf
+        from krakend_tasks.core.krakend.fingerprints import findings_for
         from krakend_tasks.errors import KrakendTasksError
 
         try:

@@ -23,7 +23,7 @@ from invoke.context import Context
 from invoke.exceptions import Exit
 from invoke.tasks import Task
 
-from krakend_tasks.core.setting_table import SETTINGS
+from krakend_tasks.core.project.setting_table import SETTINGS
 from krakend_tasks.errors import ConfigError, KrakendTasksError, check_registration, described, did_you_mean
 from krakend_tasks.options import COMMANDS, Command, Option
 

@@ -2,7 +2,7 @@
 command line and the options table of docs/sessions-and-tasks.md are all derived from `COMMANDS`.
 
 An option's `dest` is the keyword of the `krakend_tasks.commands` function it feeds; the options of
-the settings (declared in core/setting_table.py) feed the project settings (core/settings.py)
+the settings (declared in core/project/setting_table.py) feed the project settings (core/project/settings.py)
 through those functions' **settings.
 """
 
@@ -13,8 +13,8 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from krakend_tasks.core.plugin_types import NAMES
-from krakend_tasks.core.setting_table import SETTINGS as TABLE
-from krakend_tasks.core.setting_table import Setting
+from krakend_tasks.core.project.setting_table import SETTINGS as TABLE
+from krakend_tasks.core.project.setting_table import Setting
 
 if TYPE_CHECKING:
     from krakend_tasks.core.targets import Target
@@ -76,7 +76,7 @@ class Command(NamedTuple):
 
 
 def setting_option(setting: Setting) -> Option:
-    """The option of a declared setting (core/setting_table.py)."""
+    """The option of a declared setting (core/project/setting_table.py)."""
     name = setting.option or setting.key
     return Option(name, setting.help, dest="" if name.replace("-", "_") == setting.key else setting.key,
                   takes=setting.takes, choices=setting.choices, metavar=setting.metavar)

@@ -14,18 +14,18 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from krakend_tasks.annotations import Annotation
-    from krakend_tasks.core.bench import BenchReport
-    from krakend_tasks.core.check import Report
-    from krakend_tasks.core.dev import Event
-    from krakend_tasks.core.elf import ElfFile
-    from krakend_tasks.core.explain import Reading
     from krakend_tasks.core.findings import Finding
-    from krakend_tasks.core.manifest import Artifact
-    from krakend_tasks.core.settings import Settings
-    from krakend_tasks.core.smoke import SmokeReport
-    from krakend_tasks.core.specs import Verdict
+    from krakend_tasks.core.golang.elf import ElfFile
+    from krakend_tasks.core.project.manifest import Artifact
+    from krakend_tasks.core.project.settings import Settings
+    from krakend_tasks.core.serving.bench import BenchReport
+    from krakend_tasks.core.serving.dev import Event
+    from krakend_tasks.core.serving.smoke import SmokeReport
+    from krakend_tasks.core.serving.specs import Verdict
     from krakend_tasks.core.targets import Target
-    from krakend_tasks.core.testload import LoadResult
+    from krakend_tasks.core.verifying.check import Report
+    from krakend_tasks.core.verifying.explain import Reading
+    from krakend_tasks.core.verifying.testload import LoadResult
     from krakend_tasks.junit import Suite
 
 
@@ -501,7 +501,7 @@ def _figure(value: Any) -> str:
 
 
 def _errors(arm: Mapping[str, Any]) -> str:
-    from krakend_tasks.core.bench import describe_errors
+    from krakend_tasks.core.serving.bench import describe_errors
 
     return describe_errors(arm["errors"]) or "none"
 

@@ -66,7 +66,7 @@ EXPECTED = {  # target -> (ELF architecture, libc) of its plugin
 
 def build_in(settings, log=lambda _: None, keep_unloadable=False):
     """Build with the engine the settings name, as the build command does."""
-    from krakend_tasks.core.build import build
+    from krakend_tasks.core.building.build import build
     from krakend_tasks.engines import engine_for
 
     return build(settings, engine_for(settings, log), log=log, keep_unloadable=keep_unloadable)
@@ -74,7 +74,7 @@ def build_in(settings, log=lambda _: None, keep_unloadable=False):
 
 def build_example(tmp_path_factory, **settings):
     """Build a fresh copy of the example for every target: (settings, artifacts, log lines)."""
-    from krakend_tasks.core.settings import load_settings
+    from krakend_tasks.core.project.settings import load_settings
 
     project = copy_example(tmp_path_factory.mktemp(settings.get("engine", "auto")) / "hello")
     loaded = load_settings(project, **settings)
@@ -209,7 +209,7 @@ def krakend_image(docker_client, krakend_bins) -> str:
 
 def krakend(bins: dict[str, Path], target: str, *args: str, timeout: int = 120) -> subprocess.CompletedProcess:
     """Run the real KrakenD of `target` (arm64 under qemu, as krakend-tasks runs it)."""
-    from krakend_tasks.core.krakend_run import binary_command
+    from krakend_tasks.core.krakend.runner import binary_command
 
     return subprocess.run([*binary_command(bins[target]), *args], capture_output=True, text=True, timeout=timeout)
 

@@ -1,5 +1,6 @@
-"""The layering holds: adapters -> commands -> core -> engines, with no import cycle among our
-modules and the Docker SDK imported only by engines/sdk.py, for engines/containers.py."""
+"""The layering holds: adapters -> commands -> core -> engines; inside core, each sub-package imports
+only its own layer and those below it; no import cycle among our modules; and the Docker SDK is
+imported only by engines/sdk.py, for engines/containers.py."""
 
 from __future__ import annotations
 
@@ -62,6 +63,30 @@ def test_layers_point_down():
             assert not {m for m in imported if m.startswith("krakend_tasks.core")}, name
 
 
+CORE_LAYERS = ("golang", "krakend", "project", "building", "verifying", "serving", "workflows")  # bottom first
+
+
+def _layer(name: str) -> int:
+    """A core module's layer: the modules at core's root (files, findings, plugin_types, targets) are
+    the ground every layer stands on."""
+    parts = name.split(".")
+    return CORE_LAYERS.index(parts[2]) + 1 if len(parts) > 3 else 0
+
+
+def test_core_layers_point_down():
+    core = {name for name in GRAPH if name.startswith("krakend_tasks.core.")}
+    assert {name.split(".")[2] for name in core if name.count(".") > 2} == set(CORE_LAYERS)
+    for name in core:
+        for imported in GRAPH[name] & core:
+            assert _layer(imported) <= _layer(name), f"{name} imports {imported}, a layer above it"
+
+
+def test_every_core_package_says_what_it_holds():
+    for layer in CORE_LAYERS:
+        doc = ast.get_docstring(ast.parse((PACKAGE / "core" / layer / "__init__.py").read_text()))
+        assert doc and len(doc) > 40, layer
+
+
 def test_the_docker_sdk_is_imported_only_by_the_containers_module():
     users = sorted(name for name, path in SOURCES.items()
                    if any(m == "docker" or m.startswith("docker.") for m in _imports(path)))
@@ -81,3 +106,15 @@ def test_every_child_process_starts_through_the_process_helper():
         assert not any(m == "subprocess" or m.startswith("subprocess.") for m in imported), name
         text = path.read_text()
         assert not any(f"{call}" in text for call in starters), name
+
+
+def test_a_module_path_from_before_the_layers_still_imports_it():
+    import importlib
+
+    from krakend_tasks.core import MOVED
+
+    for old, new in MOVED.items():
+        module = importlib.import_module(f"krakend_tasks.core.{old}")
+        assert module is importlib.import_module(f"krakend_tasks.core.{new}"), old
+        where = PACKAGE / "core" / f"{new.replace('.', '/')}.py"
+        assert module.__spec__ is not None and module.__spec__.origin == str(where)

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from krakend_tasks.core.bench import Budget, Interval, judge, paired, parse_budget
-from krakend_tasks.core.krakend_json import without_plugins
-from krakend_tasks.core.releases import resolve
-from krakend_tasks.core.scaffold import new
-from krakend_tasks.core.settings import load_settings
+from krakend_tasks.core.krakend.config import without_plugins
+from krakend_tasks.core.krakend.releases import resolve
+from krakend_tasks.core.project.settings import load_settings
+from krakend_tasks.core.serving.bench import Budget, Interval, judge, paired, parse_budget
+from krakend_tasks.core.workflows.scaffold import new
 from krakend_tasks.errors import ConfigError
 
 from .conftest import PYTHON, VERSION, build_in, command_lines, interrupt_when, run

@@ -13,11 +13,11 @@ import sys
 import pytest
 
 from krakend_tasks import logs
-from krakend_tasks.core.build import build
-from krakend_tasks.core.elf import read_elf
-from krakend_tasks.core.settings import load_settings
+from krakend_tasks.core.building.build import build
+from krakend_tasks.core.golang.elf import read_elf
+from krakend_tasks.core.project.settings import load_settings
 from krakend_tasks.core.targets import parse_target
-from krakend_tasks.core.testload import load_local
+from krakend_tasks.core.verifying.testload import load_local
 from krakend_tasks.engines.containers import DockerEngine, docker_client
 from krakend_tasks.errors import BuildFailed, DockerUnavailable, ImageMissing
 
@@ -143,7 +143,8 @@ def test_ctrl_c_removes_the_container(example, docker_client):
     (example / "krakend-tasks.toml").write_text('[target.amd64-generic]\nenv = { GOFLAGS = "-a -buildvcs=false" }\n')
     # Ctrl-C as a terminal sends it, also when this suite runs in the background (which ignores SIGINT)
     code = ("import signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
-            "from krakend_tasks.core.build import build; from krakend_tasks.core.settings import load_settings; "
+            "from krakend_tasks.core.building.build import build; "
+            "from krakend_tasks.core.project.settings import load_settings; "
             "from krakend_tasks.engines import engine_for; "
             f"s = load_settings({str(example)!r}, targets='amd64-generic', **{docker_settings()!r}); "
             "build(s, engine_for(s))")

@@ -4,12 +4,12 @@ import json
 
 import pytest
 
-from krakend_tasks.core.build import build
-from krakend_tasks.core.elf import read_elf
-from krakend_tasks.core.manifest import read_manifest
-from krakend_tasks.core.settings import load_settings
+from krakend_tasks.core.building.build import build
+from krakend_tasks.core.golang.elf import read_elf
+from krakend_tasks.core.project.manifest import read_manifest
+from krakend_tasks.core.project.settings import load_settings
 from krakend_tasks.core.targets import parse_target
-from krakend_tasks.core.testload import load_local
+from krakend_tasks.core.verifying.testload import load_local
 from krakend_tasks.engines.local import LocalEngine
 from krakend_tasks.errors import BuildFailed, ConfigError, GoModuleError
 
@@ -111,9 +111,9 @@ def test_a_build_krakend_would_refuse_fails_unless_kept(tmp_path, cross, krakend
     import os
     import subprocess
 
-    from krakend_tasks.core.build import judge_build
-    from krakend_tasks.core.releases import resolve
-    from krakend_tasks.core.scaffold import new
+    from krakend_tasks.core.building.build import judge_build
+    from krakend_tasks.core.krakend.releases import resolve
+    from krakend_tasks.core.workflows.scaffold import new
     from krakend_tasks.errors import UnloadableBuild
 
     from .conftest import PYTHON, krakend, run

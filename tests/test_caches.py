@@ -12,8 +12,8 @@ import subprocess
 
 import pytest
 
-from krakend_tasks.core.fingerprints import plugin_fingerprints, read_fingerprints
-from krakend_tasks.core.settings import load_settings
+from krakend_tasks.core.golang.fingerprints import plugin_fingerprints, read_fingerprints
+from krakend_tasks.core.project.settings import load_settings
 from krakend_tasks.core.targets import ALL_TARGETS
 
 from .conftest import PYTHON, VERSION, build_in, copy_example, docker_settings, krakend, run
@@ -87,7 +87,7 @@ def test_a_changed_setting_is_taken(cache, tmp_path):
 
 def test_unchanged_settings_are_not_parsed_nor_checked_again(cache, tmp_path):
     project = copy_example(tmp_path / "hello")
-    probe = ("import sys; from krakend_tasks.core.settings import load_settings; "
+    probe = ("import sys; from krakend_tasks.core.project.settings import load_settings; "
              f"s = load_settings({str(project)!r}, targets='arm64'); "
              "print(s.smoke[0].path, [t.name for t in s.targets], 'tomllib' in sys.modules, 'msgspec' in sys.modules)")
     first, second = (run([PYTHON, "-c", probe], project).stdout.split() for _ in range(2))

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from krakend_tasks.core.check import Diff, check, compare
-from krakend_tasks.core.elf import read_build_info
-from krakend_tasks.core.krakend_deps import Descriptor, fetch_go_mod, from_binary, from_image, parse_version_output
+from krakend_tasks.core.golang.elf import read_build_info
+from krakend_tasks.core.krakend.deps import Descriptor, fetch_go_mod, from_binary, from_image, parse_version_output
+from krakend_tasks.core.verifying.check import Diff, check, compare
 from krakend_tasks.errors import DependencySourceError
 from krakend_tasks.render import krakend_text
 
@@ -41,7 +41,7 @@ def mixed(tmp_path) -> Path:
 
 
 def krakend_2_13_8() -> Descriptor:
-    from krakend_tasks.core.gomod import read_go_mod
+    from krakend_tasks.core.golang.gomod import read_go_mod
 
     mod = read_go_mod(SHARED / "go.mod.v2.13.8")
     return Descriptor("1.25.12", LIBC, {r.path: r.version for r in mod.requires.values()})
@@ -166,9 +166,9 @@ def test_cli_check_krakend_format_and_json(isolated, mixed):
 
 def test_bundled_modules_are_what_krakend_links():
     """For 2.13.8 the modules come from a real KrakenD's build info: what its check-plugin compares."""
-    from krakend_tasks.core.gomod import read_go_mod
-    from krakend_tasks.core.krakend_deps import for_release
-    from krakend_tasks.core.releases import resolve
+    from krakend_tasks.core.golang.gomod import read_go_mod
+    from krakend_tasks.core.krakend.deps import for_release
+    from krakend_tasks.core.krakend.releases import resolve
 
     linked = dict(line.split("\t") for line in (SHARED / "linked-modules.v2.13.8.linux-amd64.tsv").read_text()
                   .splitlines() if line and not line.startswith("#"))
@@ -330,7 +330,7 @@ def test_apply_edits_the_replace_that_holds_a_module(krakend_bins, mixed, isolat
 
 
 def test_a_fix_go_refuses_is_named_and_the_others_kept(mixed, isolated, tmp_path):
-    from krakend_tasks.core.check import apply_fixes
+    from krakend_tasks.core.verifying.check import apply_fixes
 
     before = (mixed / "go.mod").read_text()
     krakend = Descriptor("1.25.12", LIBC, {"github.com/google/uuid": "v1.99.0", "golang.org/x/mod": "v0.35.0"})

@@ -10,9 +10,9 @@ import shutil
 import pytest
 
 from krakend_tasks.annotations import Annotation, workflow_command
-from krakend_tasks.core.releases import resolve
-from krakend_tasks.core.scaffold import new
-from krakend_tasks.core.settings import load_settings
+from krakend_tasks.core.krakend.releases import resolve
+from krakend_tasks.core.project.settings import load_settings
+from krakend_tasks.core.workflows.scaffold import new
 
 from .conftest import PYTHON, ROOT, VERSION, build_in, copy_example, run
 

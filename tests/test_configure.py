@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from krakend_tasks.core.configure import Placement, configure
-from krakend_tasks.core.krakend_json import used_plugins
+from krakend_tasks.core.krakend.config import used_plugins
+from krakend_tasks.core.workflows.configure import Placement, configure
 from krakend_tasks.errors import ConfigError, KrakendConfigError
 
 from .conftest import PYTHON, ROOT, build_in, run
@@ -182,8 +182,8 @@ def test_cli_exit_statuses(tmp_path, gateway):
 
 def test_validate_names_against_real_plugins(tmp_path, cross):
     """The names a config uses against the names built plugins really register (loaded for real)."""
-    from krakend_tasks.core.scaffold import new
-    from krakend_tasks.core.settings import load_settings
+    from krakend_tasks.core.project.settings import load_settings
+    from krakend_tasks.core.workflows.scaffold import new
 
     project = tmp_path / "geo"
     new(project, "modifier", "geo", release=load_settings(".", version="2.13.8").release)

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from krakend_tasks.core.gateway import free_port
-from krakend_tasks.core.releases import resolve
-from krakend_tasks.core.scaffold import new
+from krakend_tasks.core.krakend.releases import resolve
+from krakend_tasks.core.serving.gateway import free_port
+from krakend_tasks.core.workflows.scaffold import new
 
 from .conftest import PYTHON, VERSION, command_lines, our_containers
 

@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from krakend_tasks.core.gateway import free_port
+from krakend_tasks.core.serving.gateway import free_port
 
 from .test_dev import EDITS, Loop, dev_krakends, get
 from .test_dev import scaffold as scaffold

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from krakend_tasks.core.settings import load_settings
+from krakend_tasks.core.project.settings import load_settings
 
 from .conftest import PYTHON, VERSION, build_in, copy_example, krakend, run
 
@@ -74,8 +74,8 @@ def test_check_plugin_says_what_krakend_says(krakend_bins, tmp_path, flavour, se
 def plugin_files(tmp_path_factory, cross) -> dict[str, Path]:
     """Plugins KrakenD accepts and refuses, for amd64: our builds of the three types for both libcs,
     the example built from another module cache, an arm64 build, a file that is not a plugin."""
-    from krakend_tasks.core.releases import resolve
-    from krakend_tasks.core.scaffold import new
+    from krakend_tasks.core.krakend.releases import resolve
+    from krakend_tasks.core.workflows.scaffold import new
 
     root = tmp_path_factory.mktemp("cases")
     files = {}

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from krakend_tasks.core.releases import resolve
-from krakend_tasks.core.scaffold import new
-from krakend_tasks.core.settings import load_settings
+from krakend_tasks.core.krakend.releases import resolve
+from krakend_tasks.core.project.settings import load_settings
 from krakend_tasks.core.targets import parse_target
+from krakend_tasks.core.workflows.scaffold import new
 from krakend_tasks.errors import ConfigError, EditionMismatch
 
 from .conftest import PYTHON, ROOT, VERSION, build_in, krakend, run
@@ -137,14 +137,14 @@ def test_a_mistyped_middleware_signature_is_named_with_the_expected_one(tmp_path
 
 def test_enterprise_release_read_from_a_binary_refuses_a_ce_one(krakend_bins):
     """editions.enterprise on the real CE binary: EditionMismatch, the binary's version as it says it."""
-    from krakend_tasks.core.editions import enterprise
+    from krakend_tasks.core.krakend.editions import enterprise
 
     with pytest.raises(EditionMismatch, match=r"binary .* is KrakenD CE 2\.13\.8"):
         enterprise("2.13", krakend_bin=str(krakend_bins["amd64-generic"]))
 
 
 def test_middleware_goes_on_an_endpoint_or_a_backend(tmp_path):
-    from krakend_tasks.core.configure import Placement, configure
+    from krakend_tasks.core.workflows.configure import Placement, configure
 
     config = tmp_path / "krakend.json"
     shutil.copy(ROOT / "tests" / "data" / "configs" / "gateway.json", config)

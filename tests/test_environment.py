@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from krakend_tasks.core import krakend_fingerprints
 from krakend_tasks.core.files import locked
-from krakend_tasks.core.settings import load_settings
+from krakend_tasks.core.krakend import fingerprints as krakend_fingerprints
+from krakend_tasks.core.project.settings import load_settings
 from krakend_tasks.core.targets import parse_target
-from krakend_tasks.core.testload import build_loader, load_local
+from krakend_tasks.core.verifying.testload import build_loader, load_local
 
 from .conftest import PYTHON, VERSION, build_in, copy_example, run
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from krakend_tasks.core.settings import load_settings
+from krakend_tasks.core.project.settings import load_settings
 
 from .conftest import PYTHON, VERSION, build_in, copy_example, run
 
@@ -30,8 +30,8 @@ def krakend_log(bins: dict[str, Path], target: str, project: Path, plugins: dict
                 pattern: str = ".so", names: tuple[str, ...] = ("hello",)) -> Path:
     """KrakenD of `target` run on the example's config with `plugins` (name -> .so) in `folder`, until it
     served the endpoints (or died); its log."""
-    from krakend_tasks.core.gateway import free_port
-    from krakend_tasks.core.krakend_run import binary_command
+    from krakend_tasks.core.krakend.runner import binary_command
+    from krakend_tasks.core.serving.gateway import free_port
 
     folder.mkdir(parents=True, exist_ok=True)
     for name, path in plugins.items():
@@ -269,7 +269,7 @@ SAMPLES = ["plugin was built with a different version of package a/b", "fatal er
 
 def test_every_rule_explains_a_line_of_its_own():
     """Each rule of the table matches a line and its texts format (a brace in a text is no traceback)."""
-    from krakend_tasks.core.explain import RULES, Context
+    from krakend_tasks.core.verifying.explain import RULES, Context
 
     for pattern, explain_with in RULES:
         line = next(sample for sample in SAMPLES if pattern.search(sample))

@@ -19,12 +19,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from krakend_tasks.core import fingerprints, krakend_fingerprints
-from krakend_tasks.core.fidelity import refuse_unloadable
-from krakend_tasks.core.gomod import read_go_mod
-from krakend_tasks.core.settings import load_settings
+from krakend_tasks.core.building.fidelity import refuse_unloadable
+from krakend_tasks.core.golang import fingerprints
+from krakend_tasks.core.golang.gomod import read_go_mod
+from krakend_tasks.core.krakend import fingerprints as krakend_fingerprints
+from krakend_tasks.core.project.settings import load_settings
 from krakend_tasks.core.targets import TARGET_NAMES, parse_target
-from krakend_tasks.core.testload import LoadResult
+from krakend_tasks.core.verifying.testload import LoadResult
 from krakend_tasks.errors import KrakendTasksError, NoFingerprints, NotAPlugin, UnloadableBuild
 
 from .conftest import PYTHON, ROOT, VERSION, build_in, docker_settings, krakend, our_containers, run
@@ -347,7 +348,7 @@ def test_a_release_without_tables_is_compared_with_krakends_image(krakend_image,
     The only release whose real KrakenD exists here is 2.13.8, so its bundled data is hidden: the
     one thing this test pretends is that absence."""
     from krakend_tasks import commands
-    from krakend_tasks.core import krakend_deps
+    from krakend_tasks.core.krakend import deps as krakend_deps
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.setattr(krakend_fingerprints, "_bundled", lambda version, arch: None)

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from krakend_tasks.core.gomod import read_go_mod, read_go_sum
+from krakend_tasks.core.golang.gomod import read_go_mod, read_go_sum
 from krakend_tasks.errors import GoModuleError
 
 SHARED = Path(__file__).resolve().parent / "data" / "krakend"  # copies of ../shared/krakend

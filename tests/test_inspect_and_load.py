@@ -11,11 +11,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from krakend_tasks.core.elf import read_elf
-from krakend_tasks.core.preflight import preflight
-from krakend_tasks.core.settings import load_settings
+from krakend_tasks.core.golang.elf import read_elf
+from krakend_tasks.core.project.settings import load_settings
 from krakend_tasks.core.targets import TARGET_NAMES, parse_target
-from krakend_tasks.core.testload import load_in_image, load_local, parse_output
+from krakend_tasks.core.verifying.preflight import preflight
+from krakend_tasks.core.verifying.testload import load_in_image, load_local, parse_output
 from krakend_tasks.errors import NotAPlugin
 
 from .conftest import EXAMPLE, PYTHON, ROOT, VERSION, build_in, krakend, run
@@ -110,10 +110,10 @@ def test_other_go_version_is_predicted_and_fails_to_load(tmp_path, release, cros
 
 
 def test_modules_compared_with_a_krakend_binary(release):
-    from krakend_tasks.core.krakend_deps import Descriptor
+    from krakend_tasks.core.krakend.deps import Descriptor
 
     krakend = Descriptor(release.go, "", {"github.com/google/uuid": "v1.6.0"})
-    from krakend_tasks.core.elf import BuildInfo, ElfFile, Module
+    from krakend_tasks.core.golang.elf import BuildInfo, ElfFile, Module
 
     fake = ElfFile(EXAMPLE, 64, "amd64", "ET_DYN", "glibc", ("libc.so.6",), "2.34",
                    BuildInfo(release.go, "p", None, (Module("github.com/google/uuid", "v1.5.0"),),

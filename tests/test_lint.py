@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from krakend_tasks.core.configure import Placement, configure
-from krakend_tasks.core.lint import Krakend, lint
+from krakend_tasks.core.krakend.lint import Krakend, lint
 from krakend_tasks.core.plugin_types import NAMES
+from krakend_tasks.core.workflows.configure import Placement, configure
 from krakend_tasks.errors import ConfigRefused
 
 from .conftest import PYTHON, ROOT, run

@@ -113,7 +113,7 @@ def test_every_switch_works_both_ways(recorded, adapter, command, option):
 
 def test_invoke_ship_build_both_ways_for_real(tmp_path, cross):
     """`invoke ship --build` with no daemon fails naming it; --no-build writes the Dockerfile only."""
-    from krakend_tasks.core.settings import load_settings
+    from krakend_tasks.core.project.settings import load_settings
 
     from .conftest import build_in, copy_example
 
@@ -289,7 +289,7 @@ SUMMARY_KO = re.compile(r"\[KO\] (\d+) tested plugin\(s\) in [0-9.]+(ns|µs|ms|s
 @pytest.fixture(scope="module")
 def built(tmp_path_factory, cross) -> dict[str, Path]:
     """The example for amd64-generic the right way, and the same source from the host's module cache."""
-    from krakend_tasks.core.settings import load_settings
+    from krakend_tasks.core.project.settings import load_settings
 
     project = copy_example(tmp_path_factory.mktemp("tp") / "hello")
     good = build_in(load_settings(project, engine="local", version=VERSION, targets="amd64-generic"))[0]

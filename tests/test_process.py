@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 import krakend_tasks.engines.process as process
-from krakend_tasks.core.releases import resolve
-from krakend_tasks.core.scaffold import new
-from krakend_tasks.core.settings import load_settings
+from krakend_tasks.core.krakend.releases import resolve
+from krakend_tasks.core.project.settings import load_settings
+from krakend_tasks.core.workflows.scaffold import new
 
 from .conftest import PYTHON, VERSION, build_in, command_lines, run
 

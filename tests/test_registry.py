@@ -19,7 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from krakend_tasks.core.gateway import free_port
+from krakend_tasks.core.serving.gateway import free_port
 from krakend_tasks.engines.containers import ensure_image
 from krakend_tasks.errors import ImageMissing
 

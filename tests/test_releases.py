@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from krakend_tasks.core.releases import all_releases, parse_table, refresh, resolve, write_table
+from krakend_tasks.core.krakend.releases import all_releases, parse_table, refresh, resolve, write_table
 from krakend_tasks.core.targets import parse_target
 from krakend_tasks.errors import ConfigError
 
@@ -77,7 +77,7 @@ def test_refresh_validates_and_rewrites(tmp_path):
     ("2.12,2.13", ["2.12.1", "2.13.8"]),
 ])
 def test_release_ranges_are_packagings_specifiers(spec, versions):
-    from krakend_tasks.core.releases import select
+    from krakend_tasks.core.krakend.releases import select
 
     assert [r.version for r in select(spec)] == versions
 
@@ -86,7 +86,7 @@ def test_a_range_with_every_patch_and_the_ranges_that_fail():
     from packaging.specifiers import SpecifierSet
     from packaging.version import Version
 
-    from krakend_tasks.core.releases import all_releases, select
+    from krakend_tasks.core.krakend.releases import all_releases, select
     from krakend_tasks.errors import ConfigError
 
     every = [r.version for r in select(">=2.12", all_patches=True)]
@@ -129,7 +129,7 @@ def test_krakend_ce_3_loads_no_plugins_whether_listed_or_not(asked):
 
 def test_with_ce_3_in_the_table_latest_and_ranges_keep_to_the_releases_that_load_plugins():
     """KrakenD CE 3.0.0 (krakend-ce's dev-3.0: module .../v3, Go 1.26.5) listed: data, not an exception."""
-    from krakend_tasks.core.releases import select
+    from krakend_tasks.core.krakend.releases import select
     from krakend_tasks.data import DATA
     from krakend_tasks.errors import PluginsDropped
 

@@ -199,7 +199,7 @@ def go_builds_of(project: Path) -> list[str]:
 
 
 def _record_one(dist: str, index: int, barrier) -> None:
-    from krakend_tasks.core.build import Artifact, record
+    from krakend_tasks.core.building.build import Artifact, record
 
     barrier.wait()
     record(Path(dist), Artifact(f"p{index}.so", "amd64-generic", VERSION, "1.25.12", "0" * 64, 1, "local", 0.0))

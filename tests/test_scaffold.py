@@ -8,8 +8,8 @@ import subprocess
 import pytest
 import yaml
 
-from krakend_tasks.core.releases import resolve
-from krakend_tasks.core.scaffold import new, render
+from krakend_tasks.core.krakend.releases import resolve
+from krakend_tasks.core.workflows.scaffold import new, render
 from krakend_tasks.errors import ConfigError, DestinationExists
 
 from .conftest import EXPECTED, PYTHON, VERSION, docker_settings, run

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from krakend_tasks.core import semver
+from krakend_tasks.core.golang import semver
 
 from .conftest import ROOT
 

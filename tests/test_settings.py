@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from krakend_tasks.core.releases import resolve
-from krakend_tasks.core.schema import RECIPE_KEYS, scalars
-from krakend_tasks.core.settings import load_settings
+from krakend_tasks.core.krakend.releases import resolve
+from krakend_tasks.core.project.schema import RECIPE_KEYS, scalars
+from krakend_tasks.core.project.settings import load_settings
 from krakend_tasks.core.targets import ALL_TARGETS, parse_target
 from krakend_tasks.errors import ConfigError
 
@@ -126,7 +126,7 @@ def test_loading_every_setting_never_crashes_the_interpreter(tmp_path):
     (tmp_path / "krakend-tasks.toml").write_text(
         'version = "2.12,2.13"\ntargets = ["arm64"]\ntags = ["a"]\nbuild_flags = ["-v"]\npass_env = ["X"]\n'
         'netrc = false\n[target.arm64-alpine]\ntags = ["b"]\nenv = { A = "1" }\n')
-    code = f"from krakend_tasks.core.settings import load_settings; load_settings({str(tmp_path)!r})"
+    code = f"from krakend_tasks.core.project.settings import load_settings; load_settings({str(tmp_path)!r})"
     statuses = [subprocess.run([sys.executable, "-c", code],
                                env={**os.environ, "XDG_CACHE_HOME": str(tmp_path / str(n))}).returncode
                 for n in range(15)]
@@ -136,7 +136,7 @@ def test_loading_every_setting_never_crashes_the_interpreter(tmp_path):
 @pytest.fixture
 def declared_setting():
     """A throwaway setting, declared through `declare_setting` alone (taken back afterwards)."""
-    from krakend_tasks.core import setting_table
+    from krakend_tasks.core.project import setting_table
 
     before = list(setting_table.SETTINGS)
     setting_table.declare_setting(setting_table.Setting(
@@ -150,7 +150,7 @@ def test_a_setting_is_declared_once(tmp_path, monkeypatch, declared_setting):
     """The file, the environment and the option take the declared setting (into Settings.extra), a
     misspelling of it gets a did-you-mean, its errors give its hint, and the docs' table and invoke's
     configuration name it."""
-    from krakend_tasks.core import setting_table
+    from krakend_tasks.core.project import setting_table
     from krakend_tasks.invoke import setting_keys
     from krakend_tasks.options import BY_NAME, parse
 
@@ -176,12 +176,12 @@ def test_a_setting_is_declared_once(tmp_path, monkeypatch, declared_setting):
 
 
 def test_the_docs_table_is_the_settings_table():
-    from krakend_tasks.core.setting_table import markdown
+    from krakend_tasks.core.project.setting_table import markdown
 
     from .conftest import ROOT
 
     docs = (ROOT / "docs" / "configuration.md").read_text()
     block = docs.split("-->\n", 1)[1].split("<!-- settings:end -->", 1)[0] if "<!-- settings:begin" in docs else ""
-    assert block == markdown(), "regenerate it: python -m krakend_tasks.core.setting_table"
+    assert block == markdown(), "regenerate it: python -m krakend_tasks.core.project.setting_table"
 
 

@@ -9,8 +9,8 @@ import shutil
 
 import pytest
 
-from krakend_tasks.core.releases import resolve
-from krakend_tasks.core.scaffold import new
+from krakend_tasks.core.krakend.releases import resolve
+from krakend_tasks.core.workflows.scaffold import new
 
 from .conftest import PYTHON, ROOT, VERSION, docker_settings, krakend, our_containers, run
 
@@ -136,7 +136,7 @@ def test_two_plugins_named_alike_are_refused_and_a_folders_own_name_is_honoured(
     assert "plugins 'plugins/handler' and 'otel/plugins/handler' are both named 'handler'" in out.stderr
     own = root / "otel" / "plugins" / "handler" / "krakend-tasks.toml"
     own.write_text('name = "otel-handler"\n' + own.read_text())
-    from krakend_tasks.core.settings import load_settings
+    from krakend_tasks.core.project.settings import load_settings
 
     assert [p.plugin_name() for p in load_settings(root).per_plugin()] == ["handler", "otel-handler"]
 

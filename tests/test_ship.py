@@ -10,8 +10,8 @@ import shutil
 
 import pytest
 
-from krakend_tasks.core.scaffold import new
-from krakend_tasks.core.settings import load_settings
+from krakend_tasks.core.project.settings import load_settings
+from krakend_tasks.core.workflows.scaffold import new
 
 from .conftest import PYTHON, VERSION, build_in, our_containers, run
 

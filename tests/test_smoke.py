@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from krakend_tasks.core.releases import resolve
-from krakend_tasks.core.scaffold import new
-from krakend_tasks.core.settings import load_settings
+from krakend_tasks.core.krakend.releases import resolve
+from krakend_tasks.core.project.settings import load_settings
+from krakend_tasks.core.workflows.scaffold import new
 
 from .conftest import PYTHON, VERSION, build_in, command_lines, copy_example, interrupt_when, our_containers, run
 

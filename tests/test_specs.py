@@ -17,12 +17,12 @@ from pathlib import Path
 
 import pytest
 
-from krakend_tasks.core.gateway import free_port
-from krakend_tasks.core.goprint import go_json, go_value
-from krakend_tasks.core.releases import resolve
-from krakend_tasks.core.scaffold import new
-from krakend_tasks.core.settings import load_settings
-from krakend_tasks.core.specs import read_specs
+from krakend_tasks.core.golang.printing import go_json, go_value
+from krakend_tasks.core.krakend.releases import resolve
+from krakend_tasks.core.project.settings import load_settings
+from krakend_tasks.core.serving.gateway import free_port
+from krakend_tasks.core.serving.specs import read_specs
+from krakend_tasks.core.workflows.scaffold import new
 
 from .conftest import PYTHON, ROOT, VERSION, build_in, run
 
@@ -381,7 +381,8 @@ def test_huge_answers_and_gzip_bombs_are_read_up_to_a_bound(monkeypatch):
     import threading
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-    from krakend_tasks.core import goclient, specs
+    from krakend_tasks.core.golang import client as goclient
+    from krakend_tasks.core.serving import specs
 
     class Big(BaseHTTPRequestHandler):
         def do_GET(self):
@@ -417,7 +418,7 @@ def test_header_values_go_out_as_utf8_bytes_as_go_writes_them():
     import threading
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-    from krakend_tasks.core import specs
+    from krakend_tasks.core.serving import specs
 
     seen = {}
 

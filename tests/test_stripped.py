@@ -20,10 +20,10 @@ from pathlib import Path
 import pytest
 from elftools.elf.elffile import ELFFile
 
-from krakend_tasks.core import fingerprints
-from krakend_tasks.core.elf import read_elf
-from krakend_tasks.core.moduledata import read_moduledata
-from krakend_tasks.core.settings import load_settings
+from krakend_tasks.core.golang import fingerprints
+from krakend_tasks.core.golang.elf import read_elf
+from krakend_tasks.core.golang.moduledata import read_moduledata
+from krakend_tasks.core.project.settings import load_settings
 from krakend_tasks.core.targets import parse_target
 from krakend_tasks.errors import NoFingerprints
 

@@ -1,7 +1,7 @@
 import pytest
 
-from krakend_tasks.core.releases import resolve
-from krakend_tasks.core.settings import load_settings
+from krakend_tasks.core.krakend.releases import resolve
+from krakend_tasks.core.project.settings import load_settings
 from krakend_tasks.core.targets import ALL_TARGETS, TARGET_NAMES, parse_target, select_targets
 from krakend_tasks.errors import ConfigError
 

@@ -14,7 +14,7 @@ from krakend_tasks.errors import ConfigError, DockerUnavailable
 from krakend_tasks.logs import to_stderr
 
 if TYPE_CHECKING:
-    from krakend_tasks.core.settings import Settings
+    from krakend_tasks.core.project.settings import Settings
 
 ENGINES = ("auto", "docker", "local")
 

@@ -1,0 +1,1 @@
+"""Building a plugin, exactly as KrakenD's own build compiles what they share."""

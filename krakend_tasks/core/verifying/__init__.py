@@ -1,0 +1,3 @@
+"""Verifying a built plugin: KrakenD's check, the preflight, the load test, and KrakenD's log lines
+explained.
+"""
