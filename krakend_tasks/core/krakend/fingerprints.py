@@ -1,6 +1,6 @@
 """KrakenD's package fingerprints, best source first: its binary, its image, the disk cache, the tables
 bundled for a release (data/krakend/<version>/), KrakenD's own image of the release; and a plugin's
-comparison with them (core/fingerprints reads and compares).
+comparison with them (core/golang/fingerprints reads and compares).
 """
 
 from __future__ import annotations

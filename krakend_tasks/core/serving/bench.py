@@ -1,6 +1,6 @@
 """bench: what the project's plugins cost in the gateway, the same KrakenD with and without them.
 
-Two arms run side by side on the gateway (core/gateway), started once each and kept: **plugin**,
+Two arms run side by side on the gateway (core/serving/gateway), started once each and kept: **plugin**,
 the project's config with its built plugins, and **baseline**, the same config with this project's
 plugins taken out (or a config of the user's). Both get the same KrakenD, the same loopback backend
 (served by the Go driver, so that it is never the bottleneck), the same requests and the access log

@@ -1,7 +1,7 @@
 """The development loop: build, start KrakenD, run the specs; then, on every save, again.
 
-One module over the build (core/build) and the gateway (core/gateway: the staged config, the echo
-backend, KrakenD started and awaited; core/specs): nothing here starts KrakenD its own way.
+One module over the build (core/building/build) and the gateway (core/serving/gateway: the staged config, the echo
+backend, KrakenD started and awaited; core/serving/specs): nothing here starts KrakenD its own way.
 
 - Start: the plugins built for one target (the KrakenD's), KrakenD started with them and the
   project's config on the port, `/__health` awaited, the specs run.

@@ -2,7 +2,7 @@
 
 smoke, dev and bench run KrakenD through this module: the plugins of one target copied beside a
 copy of the config (`stage`: a free port, the plugin folder, every backend host pointed at a
-loopback backend), KrakenD started (core/krakend_run.serve) and `/__health` awaited (`wait_ready`);
+loopback backend), KrakenD started (core/krakend/runner.serve) and `/__health` awaited (`wait_ready`);
 KrakenD's lines name the user's config, not the copy (`as_users`).
 """
 

@@ -1,10 +1,10 @@
 """The smoke run: the built plugins in the real KrakenD gateway, answering the declared requests.
 
-KrakenD runs (core/gateway) on a copy of the project's krakend.json in which only what
+KrakenD runs (core/serving/gateway) on a copy of the project's krakend.json in which only what
 a run on this machine needs changes: a free port, the plugin folder (the plugins of one target,
 named `<name>.so` as `ship` installs them) and, unless asked to keep them, every backend host,
 which points at a small echo backend on loopback (it answers any request with JSON describing it:
-method, path, query, headers, body). Once `/__health` answers, each spec (core/specs: the
+method, path, query, headers, body). Once `/__health` answers, each spec (core/serving/specs: the
 `[[smoke]]` requests, then the specs folder's KrakenD integration specs) is sent and judged as
 KrakenD's harness judges it; with none declared, KrakenD's log must show each plugin loaded by its
 type's loader and refused by none.

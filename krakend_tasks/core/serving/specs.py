@@ -3,8 +3,8 @@ integration harness judges them (krakend-ce `tests/integration.go`, `cmd/krakend
 
 Two forms make the same `Spec`: a folder of KrakenD's JSON test cases (one `*.json` file a case,
 named after the file) and the `[[smoke]]` tables of the settings. They are sent the way Go's
-`http.DefaultClient` sends them (core/goclient) and one judge gives KrakenD's verdict in KrakenD's
-words (Go's way of printing values: core/goprint):
+`http.DefaultClient` sends them (core/golang/client) and one judge gives KrakenD's verdict in KrakenD's
+words (Go's way of printing values: core/golang/printing):
 - the status must be equal;
 - each expected header's whole list of values must be equal; `[""]` means it must be absent;
 - a string body is compared byte for byte, any other body as parsed JSON (numbers as float64);
@@ -230,7 +230,7 @@ def declared_specs(settings: Settings, port: int, log: Callable[[str], None] = l
 
 
 def exchange(spec: Spec, port: int, *, timeout: float = REQUEST_TIMEOUT, follow_redirects: bool = True) -> Answer:
-    """Send `spec` to the KrakenD listening on 127.0.0.1:`port`, as Go's client sends it (core/goclient)."""
+    """Send `spec` to the KrakenD listening on 127.0.0.1:`port`, as Go's client sends it (core/golang/client)."""
     return send(spec.method, spec.url, spec.headers, spec.body, port, timeout=timeout,
                 follow_redirects=follow_redirects)
 

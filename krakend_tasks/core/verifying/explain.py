@@ -5,7 +5,7 @@ as KrakenD CE 2.x writes them: FACTS of docs/troubleshooting.md) to their cause,
 command of this tool that proves it. Lines are read as a stream, bounded (a line's first 64 KiB, the
 first 256 MiB of a log): a `krakend run` log, `docker logs` output, or one pasted line. With the
 plugin (`path`) and KrakenD's binary or image at hand, a package fingerprint line is compared for
-real (core/fingerprints) and names the exact module and versions. A line of KrakenD's about plugins
+real (core/golang/fingerprints) and names the exact module and versions. A line of KrakenD's about plugins
 that the table does not know is said to be unknown; nothing is guessed.
 """
 

@@ -62,7 +62,7 @@ def smoke_requests(kind: str, name: str) -> str:
 
 
 def example_spec(kind: str, name: str) -> dict[str, Any]:
-    """A KrakenD integration spec (core/specs: krakend-integration's format) of what the plugin does
+    """A KrakenD integration spec (core/serving/specs: krakend-integration's format) of what the plugin does
     in the gateway: a server plugin's answer, byte for byte; a client or modifier plugin's header as
     the backend received it (the smoke run's echo backend says), by a JSON Schema."""
     if kind == "server":
