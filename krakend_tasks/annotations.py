@@ -6,9 +6,18 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import NamedTuple, TextIO
+from typing import TYPE_CHECKING, Any, NamedTuple, TextIO
+
+if TYPE_CHECKING:
+    from krakend_tasks.core.project.settings import Settings
+    from krakend_tasks.core.serving.bench import BenchReport
+    from krakend_tasks.core.serving.smoke import SmokeReport
+    from krakend_tasks.core.targets import Target
+    from krakend_tasks.core.verifying.check import Report
+    from krakend_tasks.core.verifying.explain import Reading
+    from krakend_tasks.core.verifying.testload import LoadResult
 
 COMPILER = re.compile(r"^(?P<file>(?:\.{0,2}/)?[^\s:]+\.go):(?P<line>\d+):(?P<col>\d+): (?P<message>.+)$")
 
@@ -103,3 +112,83 @@ def toml_table_line(path: Path, table: str, index: int) -> int:
     except OSError:
         pass
     return 1
+
+
+# Each command's results as annotations ----------------------------------------------------------
+
+def check_annotations(reports: dict[str, Report], places: Mapping[str, Any]) -> list[Annotation]:
+    """A module difference on that module's line of go.mod (go.sum when go.mod lacks it), Go on the go line."""
+
+    found = []
+    for key, r in reports.items():
+        project = Path(places[key])
+        title = f"check {key}: KrakenD {r.krakend.source}"
+        for d in r.diffs:
+            file, line = (module_place(project, d.name) if d.is_module else go_line_place(project)
+                          if d.name == "go" else (shown(project / "go.mod"), 1))
+            fix = f"; fix: {r.fix(d)}" if d.is_module and r.fix(d) else ""
+            found.append(Annotation("error", f"{d.name}: the plugin has {d.have or '(empty)'}, KrakenD has "
+                                    f"{d.want}{fix}", file, line, title=title))
+        for f in r.findings:
+            file, line = module_place(project, f.subject) if "/" in f.subject else (shown(project / "go.mod"), 1)
+            found.append(Annotation("error" if f.severity == "error" else "warning", f.with_fix, file, line,
+                                    title=title))
+    return found
+
+
+def load_annotations(results: list[tuple[Path, Target, LoadResult]], projects: Mapping[Any, Any]) -> list[Annotation]:
+    """A refused load on the plugin's go.mod, on the line of the module whose packages differ."""
+
+    found = []
+    for path, target, r in results:
+        if r.ok:
+            continue
+        project = Path(projects[path])
+        modules = [f.subject for f in (r.packages.findings if r.packages else []) if "/" in f.subject]
+        file, line = module_place(project, modules[0]) if modules else (shown(project / "go.mod"), 1)
+        said = r.fatal or "; ".join(c.detail for c in r.checks if not c.ok) or r.packages_summary
+        found.append(Annotation("error", f"{path.name} does not load ({target.name}): {said}", file, line,
+                                title=f"test {path.name}"))
+    return found
+
+
+def smoke_annotations(report: SmokeReport, settings: Settings) -> list[Annotation]:
+    """A failed spec on its file (a [[smoke]] request on its table in the settings file)."""
+
+    found = []
+    own = settings.project / "krakend-tasks.toml"
+    file = own if own.exists() else settings.project / "pyproject.toml"
+    table = "smoke" if own.exists() else "tool.krakend-tasks.smoke"
+    for v in report.outcomes:
+        if v.ok:
+            continue
+        if v.spec.source.startswith("[[smoke]] #"):
+            index = int(v.spec.source.rsplit("#", 1)[1])
+            place = (shown(file), toml_table_line(file, table, index))
+        else:
+            place = (shown(Path(v.spec.source)), 1)
+        found.append(Annotation("error", "; ".join(v.problems), *place, title=f"smoke {v.spec.name}: "
+                                f"{v.spec.request}"))
+    found += [Annotation("error", problem, shown(settings.project / "krakend.json"), 1, title="smoke")
+              for problem in report.problems]
+    return found
+
+
+def bench_annotations(report: BenchReport, config: Any) -> list[Annotation]:
+    """An error on the config when the plugins are over budget (or the arms' errors differ), a warning
+    when the verdict is inconclusive."""
+
+    if report.verdict not in ("fail", "inconclusive"):
+        return []
+    level = "error" if report.verdict == "fail" else "warning"
+    return [Annotation(level, "; ".join(report.reasons), shown(config), 1,
+                       title=f"bench {', '.join(report.plugins)}: {report.verdict}")]
+
+
+def explain_annotations(reading: Reading, log: str | None) -> list[Annotation]:
+    """An annotation per explained line that says something went wrong, on the log's line when it is a file."""
+
+    return [Annotation("error" if e.severity == "error" else "warning", f"{e.cause}. Fix: {e.fix}" if e.fix
+                       else e.cause, log, e.number if log else None, title=f"explain: {e.kind}")
+            for e in reading.explained if e.severity != "info"]
+

@@ -18,18 +18,17 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from krakend_tasks import logs
+from krakend_tasks.annotations import check_annotations, load_annotations, smoke_annotations
 from krakend_tasks.core.project.settings import Settings, checked, load_settings
 from krakend_tasks.errors import ConfigError, DockerUnavailable, GoModuleError, KrakendTasksError, from_os_error
+from krakend_tasks.junit import check_suites, load_suites, smoke_suite
+from krakend_tasks.live import progress
 from krakend_tasks.options import FORMATS, Command, session_names
 from krakend_tasks.output import Output
 from krakend_tasks.render import (
-    check_annotations,
     check_json,
-    check_suites,
     go_duration,
     krakend_text,
-    load_annotations,
-    load_suites,
     print_artifacts,
     print_check,
     print_inspection,
@@ -37,10 +36,6 @@ from krakend_tasks.render import (
     print_loads,
     print_matrix,
     print_smoke,
-    progress,
-    smoke_annotations,
-    smoke_suite,
-    with_fix,
 )
 
 if TYPE_CHECKING:
@@ -269,7 +264,7 @@ def inspect(project: str | Path, *, paths: list[str] | None = None, kinds: list[
         for elf, _, found in results:
             for f in found:
                 file, line = module_place(projects[elf.path], f.subject) if "/" in f.subject else (shown(elf.path), 1)
-                notes.append(Annotation("error" if f.severity == "error" else "warning", with_fix(f), file, line,
+                notes.append(Annotation("error" if f.severity == "error" else "warning", f.with_fix, file, line,
                                         title=f"inspect {elf.path.name}"))
         return notes
 
@@ -531,7 +526,7 @@ def dev(project: str | Path, *, config: str | None = None, krakend_bin: str | No
     from krakend_tasks.core.serving.dev import dev as run_dev
     from krakend_tasks.core.serving.gateway import READY_TIMEOUT
     from krakend_tasks.core.serving.specs import REQUEST_TIMEOUT
-    from krakend_tasks.render import dev_screen
+    from krakend_tasks.live import dev_screen
 
     if port is not None and not 0 < port < 65536:
         raise ConfigError(f"--port {port}: not a port number", hint="e.g. --port 8080")
@@ -584,12 +579,13 @@ def bench(project: str | Path, *, config: str | None = None, krakend_bin: str | 
           json: bool = False, **settings: Any) -> int:
     """The same KrakenD with and without the plugins, side by side. 0: within budget (or no budget),
     1: over it, or the arms' error rates differ; inconclusive is 0 with a warning."""
+    from krakend_tasks.annotations import bench_annotations
     from krakend_tasks.core.serving.bench import DURATION, ROUNDS, parse_budget
     from krakend_tasks.core.serving.bench import bench as run_bench
     from krakend_tasks.core.serving.gateway import READY_TIMEOUT
     from krakend_tasks.core.serving.specs import REQUEST_TIMEOUT
-    from krakend_tasks.junit import writable
-    from krakend_tasks.render import bench_annotations, bench_suite, print_bench
+    from krakend_tasks.junit import bench_suite, writable
+    from krakend_tasks.render import print_bench
 
     out = Output(output, json, junit)
     plot_to = writable(Path(plot), "--plot") if plot else None
@@ -628,9 +624,10 @@ def explain(project: str | Path, *, lines: list[str] | None = None, log: str | N
     """What KrakenD's log lines about plugins mean. 0: none says a plugin failed, 1: some do."""
     import io
 
+    from krakend_tasks.annotations import explain_annotations
     from krakend_tasks.core.krakend.fingerprints import bundled_modules
     from krakend_tasks.core.verifying.explain import Context, read_log
-    from krakend_tasks.render import explain_annotations, print_explained
+    from krakend_tasks.render import print_explained
 
     out = Output(output, json)
     if lines and log:

@@ -1,11 +1,11 @@
-"""Rendering of core results: rich tables for people, JSON for machines. No computing here."""
+"""Rendering of core results: rich tables for people, JSON for machines. No computing here. (Live
+status: live.py; GitHub annotations: annotations.py; JUnit suites: junit.py.)"""
 
 from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
 from krakend_tasks import logs
@@ -13,20 +13,16 @@ from krakend_tasks import logs
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from krakend_tasks.annotations import Annotation
     from krakend_tasks.core.findings import Finding
     from krakend_tasks.core.golang.elf import ElfFile
     from krakend_tasks.core.project.manifest import Artifact
-    from krakend_tasks.core.project.settings import Settings
     from krakend_tasks.core.serving.bench import BenchReport
-    from krakend_tasks.core.serving.dev import Event
     from krakend_tasks.core.serving.smoke import SmokeReport
     from krakend_tasks.core.serving.specs import Verdict
     from krakend_tasks.core.targets import Target
     from krakend_tasks.core.verifying.check import Report
     from krakend_tasks.core.verifying.explain import Reading
     from krakend_tasks.core.verifying.testload import LoadResult
-    from krakend_tasks.junit import Suite
 
 
 JSON_VERSION = 1  # the shape of every --json document: its "version" key (docs/sessions-and-tasks.md, Output)
@@ -112,7 +108,7 @@ def print_check(reports: dict[str, Report], out: TextIO | None = None) -> None:
         rows = [(d.name, d.have or "(empty)", d.want, d.direction, r.fix(d) if d.is_module else "")
                 for d in r.diffs]
         fixed = {d.name for d in r.diffs}  # one fix per module: a finding about it adds its reason only
-        rows += [(f.subject, f.severity, "", "", f.message if f.subject in fixed else with_fix(f))
+        rows += [(f.subject, f.severity, "", "", f.message if f.subject in fixed else f.with_fix)
                  for f in r.findings]
         print_table(title, ("what", "plugin has", "KrakenD has", "plugin must", "fix"), rows, out)
 
@@ -136,7 +132,7 @@ def print_inspection(results: list[tuple[ElfFile, Target, list[Finding]]], as_ma
     for r in records:
         rows = [(key, str(r[key])) for key in ("target", "arch", "libc", "glibc_max", "go_plugin", "go", "main")]
         rows += [("registerers", ", ".join(r["registerers"]) or "none"), ("modules", str(len(r["modules"])))]
-        rows += [(f"{f.severity}: {f.subject}", with_fix(f)) for f in r["findings"]]
+        rows += [(f"{f.severity}: {f.subject}", f.with_fix) for f in r["findings"]]
         print_table(r["path"], ("property", "value"), rows, out)
 
 
@@ -172,7 +168,7 @@ def print_loads(results: list[tuple[Path, Target, LoadResult]], as_machine: bool
             rows.append((target.name, str(path), "LOADER", "KO", _one_line(result.fatal or result.output)))
         rows.append((target.name, str(path), "PACKAGES", packages_state(result), result.packages_summary))
         for f in result.packages.findings if result.packages else ():
-            rows.append((target.name, str(path), f"  {f.subject}", f.severity, with_fix(f)))
+            rows.append((target.name, str(path), f"  {f.subject}", f.severity, f.with_fix))
     loaders = sorted({r.loader for _, _, r in results})
     title = "test-load: " + "; ".join(PROVES.get(name, f"loaded by {name}") for name in loaders)
     print_table(title, ("target", "plugin", "check", "result", "detail"), rows, out)
@@ -216,56 +212,11 @@ def _verdict(v: Verdict) -> dict[str, Any]:
             "excerpt": v.excerpt}
 
 
-def smoke_suite(report: SmokeReport) -> Suite:
-    """The smoke run as a JUnit testsuite: a testcase per spec (one for the plugins when none is declared)."""
-    from krakend_tasks.junit import Case, Suite
-
-    name = f"smoke {report.target.name}"
-    cases = [Case(v.spec.name, f"smoke.{report.target.name}", v.answer.seconds,
-                  None if v.ok else v.problems[0].split("\n")[0], "\n".join(v.problems),
-                  output=f"{v.spec.source}: {v.spec.request} -> {v.answer.status}: {v.excerpt}")
-             for v in report.outcomes]
-    cases += [Case(s.name, f"smoke.{report.target.name}", failure="not sent: " + "; ".join(report.problems))
-              for s in report.specs[len(report.outcomes):]]
-    if not report.specs:
-        cases.append(Case("plugins registered", f"smoke.{report.target.name}",
-                          failure=None if report.ok else "; ".join(report.problems) or "failed",
-                          details="\n".join([*report.problems, *report.log])))
-    return Suite(name, cases)
-
-
 def _one_line(text: str, limit: int = 200) -> str:
     """A loader's crash output in one table cell: its first meaningful line."""
     lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
     telling = [line for line in lines if line.startswith(("fatal error", "panic", "[KO]"))]
     return (telling or lines or [""])[0][:limit]
-
-
-Mark = Callable[[str, str], None]  # (label, state): state is running, done or failed
-
-
-@contextmanager
-def progress(labels: Sequence[str], verb: str, out: TextIO | None = None) -> Iterator[Mark]:
-    """Live status per target on a terminal (rich); elsewhere nothing, the log lines say it all."""
-    out = out or sys.stderr
-    if not out.isatty() or not labels or not logs.shown("progress"):
-        yield lambda label, state: None
-        return
-    from rich.console import Console
-    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-    bar = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
-                   console=Console(file=out), redirect_stderr=True, redirect_stdout=False, transient=False)
-    tasks = {label: bar.add_task(f"{verb} {label}: waiting", total=1, start=False) for label in labels}
-
-    def mark(label: str, state: str) -> None:
-        task = tasks[label]
-        if state == "running":
-            bar.start_task(task)
-        bar.update(task, description=f"{verb} {label}: {state}", completed=1 if state != "running" else 0)
-
-    with bar:
-        yield mark
 
 
 def print_matrix(matrix: dict[str, Any], as_machine: bool = False, out: TextIO | None = None) -> None:
@@ -281,10 +232,6 @@ def print_matrix(matrix: dict[str, Any], as_machine: bool = False, out: TextIO |
 def print_lines(title: str, lines: Sequence[str], out: TextIO | None = None) -> None:
     """A titled list: what configure changed, the files new wrote, the problems found."""
     (out or sys.stdout).write("".join([f"{title}\n", *(f"  {line}\n" for line in lines)]))
-
-
-def with_fix(finding: Finding) -> str:
-    return f"{finding.message}; fix: {finding.fix}" if finding.fix else finding.message
 
 
 def go_duration(seconds: float) -> str:
@@ -304,145 +251,6 @@ def go_duration(seconds: float) -> str:
 
 def _trim(number: str) -> str:
     return number.rstrip("0").rstrip(".") if "." in number else number
-
-
-@contextmanager
-def dev_screen(mode: str, out: TextIO | None = None) -> Iterator[Callable[[Event], None]]:
-    """How the development loop shows its events: `json` (an object per event, for tools), `plain` (a
-    line per event; also `live` when not a terminal), or `live`: one status on a terminal (rich)."""
-    import time
-
-    out = out or sys.stdout
-    if mode == "json":
-        def emit(e: Event) -> None:
-            out.write(json.dumps({"version": JSON_VERSION, "time": round(time.time(), 3), **plain(e)}) + "\n")
-            out.flush()
-        yield emit
-        return
-    if mode == "plain" or not out.isatty():
-        def say(e: Event) -> None:
-            took = f" ({e.seconds:.1f} s)" if e.seconds is not None else ""
-            mark = "" if e.ok else "FAILED "
-            out.write(f"{time.strftime('%H:%M:%S')} {e.kind}: {mark}{e.message}{took}\n")
-            out.writelines(f"    {line}\n" for line in e.details)
-            out.flush()
-        yield say
-        return
-    from rich.console import Console
-    from rich.live import Live
-    from rich.table import Table
-
-    state: dict[str, Event] = {}
-
-    def table() -> Table:
-        grid = Table(title="krakend-tasks dev (Ctrl-C stops)", show_header=False)
-        grid.add_column(style="bold")
-        grid.add_column()
-        for kind in ("build", "config", "krakend", "checks", "log", "change"):
-            if kind in state:
-                e = state[kind]
-                text = ("" if e.ok else "[red]FAILED[/red] ") + e.message
-                if e.details:
-                    text += "\n" + "\n".join(e.details[-8:])
-                grid.add_row(kind, text)
-        return grid
-
-    with Live(table(), console=Console(file=out), refresh_per_second=8, transient=False) as live:
-        def update(e: Event) -> None:
-            state[e.kind] = e
-            live.update(table())
-        yield update
-
-
-# GitHub annotations and JUnit suites of each command's results -----------------------------------
-
-def check_annotations(reports: dict[str, Report], places: Mapping[str, Any]) -> list[Annotation]:
-    """A module difference on that module's line of go.mod (go.sum when go.mod lacks it), Go on the go line."""
-    from pathlib import Path
-
-    from krakend_tasks.annotations import Annotation, go_line_place, module_place, shown
-
-    found = []
-    for key, r in reports.items():
-        project = Path(places[key])
-        title = f"check {key}: KrakenD {r.krakend.source}"
-        for d in r.diffs:
-            file, line = (module_place(project, d.name) if d.is_module else go_line_place(project)
-                          if d.name == "go" else (shown(project / "go.mod"), 1))
-            fix = f"; fix: {r.fix(d)}" if d.is_module and r.fix(d) else ""
-            found.append(Annotation("error", f"{d.name}: the plugin has {d.have or '(empty)'}, KrakenD has "
-                                    f"{d.want}{fix}", file, line, title=title))
-        for f in r.findings:
-            file, line = module_place(project, f.subject) if "/" in f.subject else (shown(project / "go.mod"), 1)
-            found.append(Annotation("error" if f.severity == "error" else "warning", with_fix(f), file, line,
-                                    title=title))
-    return found
-
-
-def check_suites(reports: dict[str, Report]) -> list[Suite]:
-    from krakend_tasks.junit import Case, Suite
-
-    return [Suite(f"check {key}", [Case(f"{d.name}", f"check.{key}", failure=f"have {d.have or '(empty)'}, want "
-                                        f"{d.want}", details=r.fix(d) if d.is_module else "") for d in r.diffs]
-                  + [Case(f.subject, f"check.{key}", failure=f.message if f.severity == "error" else None,
-                          details=with_fix(f)) for f in r.findings]
-                  or [Case("compatible", f"check.{key}")]) for key, r in reports.items()]
-
-
-def load_annotations(results: list[tuple[Path, Target, LoadResult]], projects: Mapping[Any, Any]) -> list[Annotation]:
-    """A refused load on the plugin's go.mod, on the line of the module whose packages differ."""
-    from pathlib import Path
-
-    from krakend_tasks.annotations import Annotation, module_place, shown
-
-    found = []
-    for path, target, r in results:
-        if r.ok:
-            continue
-        project = Path(projects[path])
-        modules = [f.subject for f in (r.packages.findings if r.packages else []) if "/" in f.subject]
-        file, line = module_place(project, modules[0]) if modules else (shown(project / "go.mod"), 1)
-        said = r.fatal or "; ".join(c.detail for c in r.checks if not c.ok) or r.packages_summary
-        found.append(Annotation("error", f"{path.name} does not load ({target.name}): {said}", file, line,
-                                title=f"test {path.name}"))
-    return found
-
-
-def load_suites(results: list[tuple[Path, Target, LoadResult]]) -> list[Suite]:
-    from krakend_tasks.junit import Case, Suite
-
-    by_target: dict[str, list[Case]] = {}
-    for path, target, r in results:
-        said = r.fatal or "; ".join(c.detail for c in r.checks if not c.ok) or r.packages_summary
-        by_target.setdefault(target.name, []).append(Case(
-            path.name, f"test.{target.name}", failure=None if r.ok else said, details=r.output or said,
-            skipped="packages not compared with KrakenD's" if r.ok and r.packages is None else None))
-    return [Suite(f"test {target}", cases) for target, cases in by_target.items()]
-
-
-def smoke_annotations(report: SmokeReport, settings: Settings) -> list[Annotation]:
-    """A failed spec on its file (a [[smoke]] request on its table in the settings file)."""
-    from pathlib import Path
-
-    from krakend_tasks.annotations import Annotation, shown, toml_table_line
-
-    found = []
-    own = settings.project / "krakend-tasks.toml"
-    file = own if own.exists() else settings.project / "pyproject.toml"
-    table = "smoke" if own.exists() else "tool.krakend-tasks.smoke"
-    for v in report.outcomes:
-        if v.ok:
-            continue
-        if v.spec.source.startswith("[[smoke]] #"):
-            index = int(v.spec.source.rsplit("#", 1)[1])
-            place = (shown(file), toml_table_line(file, table, index))
-        else:
-            place = (shown(Path(v.spec.source)), 1)
-        found.append(Annotation("error", "; ".join(v.problems), *place, title=f"smoke {v.spec.name}: "
-                                f"{v.spec.request}"))
-    found += [Annotation("error", problem, shown(settings.project / "krakend.json"), 1, title="smoke")
-              for problem in report.problems]
-    return found
 
 
 # bench --------------------------------------------------------------------------------------------
@@ -506,31 +314,6 @@ def _errors(arm: Mapping[str, Any]) -> str:
     return describe_errors(arm["errors"]) or "none"
 
 
-def bench_suite(report: BenchReport) -> Suite:
-    """bench as a JUnit testsuite: one testcase, the verdict (skipped without a budget)."""
-    from krakend_tasks.junit import Case, Suite
-
-    lines = "\n".join(report.reasons)
-    name = f"overhead within {report.budget.text}" if report.budget else "overhead"
-    case = Case(name, f"bench.{report.target.name}", failure="over budget" if report.verdict == "fail" else None,
-                details=lines, skipped=None if report.verdict in ("pass", "fail") else
-                ("inconclusive: " + lines if report.verdict else "no budget (--max-overhead)"),
-                output=bench_document(report)["overhead"].__repr__())
-    return Suite(f"bench {report.target.name}", [case])
-
-
-def bench_annotations(report: BenchReport, config: Any) -> list[Annotation]:
-    """An error on the config when the plugins are over budget (or the arms' errors differ), a warning
-    when the verdict is inconclusive."""
-    from krakend_tasks.annotations import Annotation, shown
-
-    if report.verdict not in ("fail", "inconclusive"):
-        return []
-    level = "error" if report.verdict == "fail" else "warning"
-    return [Annotation(level, "; ".join(report.reasons), shown(config), 1,
-                       title=f"bench {', '.join(report.plugins)}: {report.verdict}")]
-
-
 # explain ------------------------------------------------------------------------------------------
 
 def print_explained(reading: Reading, as_machine: bool = False, out: TextIO | None = None) -> None:
@@ -555,10 +338,3 @@ def print_explained(reading: Reading, as_machine: bool = False, out: TextIO | No
         print_lines(f"line {e.number} [{e.severity}, {e.kind}]{more}: {_one_line(e.line, 300)}", said, out)
 
 
-def explain_annotations(reading: Reading, log: str | None) -> list[Annotation]:
-    """An annotation per explained line that says something went wrong, on the log's line when it is a file."""
-    from krakend_tasks.annotations import Annotation
-
-    return [Annotation("error" if e.severity == "error" else "warning", f"{e.cause}. Fix: {e.fix}" if e.fix
-                       else e.cause, log, e.number if log else None, title=f"explain: {e.kind}")
-            for e in reading.explained if e.severity != "info"]

@@ -18,7 +18,8 @@ from krakend_tasks.core.golang.elf import read_elf
 from krakend_tasks.core.project.settings import load_settings
 from krakend_tasks.core.targets import parse_target
 from krakend_tasks.core.verifying.testload import load_local
-from krakend_tasks.engines.containers import DockerEngine, docker_client
+from krakend_tasks.engines.builder import DockerEngine
+from krakend_tasks.engines.containers import docker_client
 from krakend_tasks.errors import BuildFailed, DockerUnavailable, ImageMissing
 
 from .conftest import (

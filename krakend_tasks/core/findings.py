@@ -12,3 +12,8 @@ class Finding(NamedTuple):
     subject: str
     message: str
     fix: str = ""
+
+    @property
+    def with_fix(self) -> str:
+        """The message, and its fix when it has one: how a table, an annotation or a report says it."""
+        return f"{self.message}; fix: {self.fix}" if self.fix else self.message

@@ -27,7 +27,8 @@ def select_engine(kind: str = "auto", *, pull: str = "missing", network: str | N
     if kind not in ENGINES:
         raise ConfigError(f"unknown engine {kind!r}", hint=f"use one of: {', '.join(ENGINES)}")
     if kind in ("auto", "docker"):
-        from krakend_tasks.engines.containers import DockerEngine, docker_client
+        from krakend_tasks.engines.builder import DockerEngine
+        from krakend_tasks.engines.containers import docker_client
 
         try:
             return DockerEngine(docker_client(), pull=pull, network=network, pass_env=pass_env, netrc=netrc,
