@@ -66,7 +66,7 @@ def make_task(command: Command, name: str = "") -> Task[Callable[..., None]]:
                     raise Exit(f"--{option.name} and --no-{option.name}: give one of them", code=2)
                 value = True if value else False if given.get(_opposite(option)) else None
             elif option.takes == "int" and value is not None:
-                if not str(value).isdigit():
+                if not (str(value).isascii() and str(value).isdigit()):
                     raise Exit(f"--{option.name}: {value!r} is not a whole number", code=2)
                 value = int(value)
             elif option.takes == "float" and value is not None:

@@ -17,7 +17,8 @@ def test_resolve(spec, version):
     assert resolve(spec).version == version
 
 
-@pytest.mark.parametrize("bad", ["2.14", "2.13.9", "1.4.1", "banana", "2.13.8.1"])
+# the last two: digits to str.isdigit, no version to KrakenD (a major of "¹" once crashed int())
+@pytest.mark.parametrize("bad", ["2.14", "2.13.9", "1.4.1", "banana", "2.13.8.1", "¹", "٣.0"])
 def test_unknown_version(bad):
     with pytest.raises(ConfigError) as err:
         resolve(bad)

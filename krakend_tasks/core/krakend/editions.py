@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 EDITIONS = {"ce": "KrakenD Community Edition", "ee": "KrakenD Enterprise"}
 CE_MODULES = ("github.com/krakend/krakend-ce", "github.com/devopsfaith/krakend-ce")  # the main module of a CE binary
 IMAGES = {"ce": ("krakend/builder", "krakend"), "ee": ("krakend/builder-ee", "krakend/krakend-ee")}
-VERSION = re.compile(r"v?(\d+)\.(\d+)(?:\.(\d+))?\Z")
+VERSION = re.compile(r"v?([0-9]+)\.([0-9]+)(?:\.([0-9]+))?\Z")
 
 
 def edition_of(main_module: str) -> str:

@@ -144,7 +144,7 @@ def plugins_dropped(asked: str, releases: tuple[Release, ...] | None = None) -> 
 
 def _major(word: str) -> int | None:
     head = word.strip().lower().removeprefix("v").split(".")[0]
-    return int(head) if head.isdigit() else None
+    return int(head) if head.isascii() and head.isdigit() else None  # ASCII digits only: ¹ is no major
 
 
 RANGE_EXAMPLES = '">=2.12", ">=2.12,<2.14", "~=2.13" or "==2.13.*"'

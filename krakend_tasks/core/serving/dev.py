@@ -23,11 +23,12 @@ import re
 import shutil
 import socket
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from krakend_tasks.core.building.build import build
 from krakend_tasks.core.files import remove_stale
@@ -49,6 +50,9 @@ from krakend_tasks.core.serving.gateway import (
 from krakend_tasks.core.serving.specs import REQUEST_TIMEOUT, Spec, check, declared_specs
 from krakend_tasks.core.targets import Target
 from krakend_tasks.errors import ConfigError, KrakendTasksError, ProjectGone
+
+if TYPE_CHECKING:
+    from watchfiles import Change
 
 DEBOUNCE_MS = 100
 COMPILER = re.compile(r"^(?:\S+/)?[\w.-]+\.go:\d+:\d+: ")  # the compiler's file:line:col: message
@@ -263,8 +267,8 @@ class Loop:
 def dev(project: Path, config: Path, emit: Emit, *, settings: dict[str, Any], krakend_bin: str | None = None,
         image: str | None = None, port: int | None = None, debounce: int = DEBOUNCE_MS, keep_backends: bool = False,
         request_timeout: float = REQUEST_TIMEOUT, load_timeout: float = READY_TIMEOUT,
-        stop: Any = None) -> int:
-    """Run the loop until Ctrl-C, SIGTERM or SIGHUP (or `stop`, a threading.Event, is set); 0."""
+        stop: threading.Event | None = None) -> int:
+    """Run the loop until Ctrl-C, SIGTERM or SIGHUP (or `stop` is set); 0."""
     import watchfiles
 
     project = project.resolve()
@@ -327,7 +331,7 @@ class _Watched:
         self.project = project.resolve()
         self.ignored = _git_ignored(self.project)
 
-    def __call__(self, change: Any, path: str) -> bool:
+    def __call__(self, change: Change, path: str) -> bool:
         if TEMPORARY.search(os.path.basename(path)) or not self.default(change, path):
             return False
         try:

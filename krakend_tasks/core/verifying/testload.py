@@ -25,7 +25,7 @@ from krakend_tasks.core.krakend.releases import Release
 from krakend_tasks.core.krakend.runner import emulator, run_krakend
 from krakend_tasks.core.plugin_types import NEVER_LOOKED_UP, TEST_ORDER, PluginType, plugin_type
 from krakend_tasks.core.project.settings import Settings
-from krakend_tasks.core.targets import Recipe
+from krakend_tasks.core.targets import Recipe, Target
 from krakend_tasks.data import DATA
 from krakend_tasks.engines.process import ProcessTimedOut
 from krakend_tasks.errors import BuildFailed, ConfigError, KrakendTasksError, LoadTimedOut, require_go
@@ -257,11 +257,11 @@ def provided_plugins(paths: list[Path], settings: Settings) -> dict[str, set[str
     """
     from krakend_tasks.core.golang.elf import read_elf
 
-    groups: dict[Any, list[tuple[Path, list[PluginType]]]] = {}
+    groups: dict[Target, list[tuple[Path, list[PluginType]]]] = {}
     for path in paths:
         elf = read_elf(path)
-        if elf.plugin_types:
-            groups.setdefault(elf.target(), []).append((path, elf.plugin_types))
+        if elf.plugin_types and (target := elf.target()) is not None:  # another architecture: no loader of ours
+            groups.setdefault(target, []).append((path, elf.plugin_types))
     provided: dict[str, set[str]] = {kind: set() for kind in PluginType}
     if not groups:
         return provided

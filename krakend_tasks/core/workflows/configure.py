@@ -190,7 +190,7 @@ def configure_project(settings: Settings, path: Path, *, kind: str | None = None
     kind = kind or built_type(settings)
     if kind != PluginType.SERVER and not endpoint:
         endpoint = only_endpoint(path)
-    if backend is not None and not str(backend).isdigit():
+    if backend is not None and not (str(backend).isascii() and str(backend).isdigit()):
         raise ConfigError(f"--backend {backend!r} is not an index", hint="give 0 for the first backend, 1 for the next")
     if folder is not None:
         from krakend_tasks.core.workflows.ship import dockerfile_path
