@@ -44,6 +44,12 @@ NEVER_LOOKED_UP = "KrakenD CE never looks up {symbol}: only KrakenD Enterprise l
 TEST_ORDER = (PluginType.SERVER, PluginType.MODIFIER, PluginType.CLIENT)  # the order test-plugin checks a file in
 
 
+def enterprise_only(registerers: tuple[str, ...] | list[str]) -> list[str]:
+    """The Enterprise-only registerers among `registerers`, when none of a type KrakenD CE loads is there."""
+    types = [t for t in PluginType if t.registerer in registerers]
+    return [] if any(not t.enterprise for t in types) else [t.registerer for t in types]
+
+
 def plugin_type(name: str) -> PluginType:
     """The type named `name`; a ConfigError lists them otherwise."""
     from krakend_tasks.errors import ConfigError

@@ -10,10 +10,11 @@ from krakend_tasks import logs
 from krakend_tasks.core.building.fidelity import refuse_unloadable
 from krakend_tasks.core.files import identity
 from krakend_tasks.core.golang import fingerprints
-from krakend_tasks.core.golang.elf import read_elf
+from krakend_tasks.core.golang.elf import registerers
 from krakend_tasks.core.golang.fingerprints import Fingerprints
 from krakend_tasks.core.golang.gomod import go_line_problem, read_go_mod
 from krakend_tasks.core.krakend.editions import fingerprints_for
+from krakend_tasks.core.plugin_types import enterprise_only
 from krakend_tasks.core.project.manifest import Artifact, forget, prepare_dist, record
 from krakend_tasks.core.project.settings import Settings
 from krakend_tasks.core.targets import Target
@@ -73,7 +74,7 @@ def build(settings: Settings, engine: Engine, log: Log = logs.to_stderr,
         )
         record(dist, artifact)
         log(f"[{target.name}] wrote {job.output} ({artifact.size} bytes, {artifact.duration:.1f} s)")
-        if release.edition == "ce" and (only := read_elf(job.output).enterprise_only):
+        if release.edition == "ce" and (only := enterprise_only(registerers(job.output))):
             log(logs.warning(f"[{target.name}] warning: {job.output.name} exports {', '.join(only)} only, which "
                              f"KrakenD CE never looks up: built with KrakenD CE {release.version}'s data, it loads "
                              "in KrakenD Enterprise alone (edition = \"ee\", docs/editions.md)"))

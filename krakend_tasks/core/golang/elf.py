@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from krakend_tasks.core.files import open_regular
-from krakend_tasks.core.plugin_types import PluginType
+from krakend_tasks.core.plugin_types import PluginType, enterprise_only
 from krakend_tasks.core.targets import Arch, Libc, Target
 from krakend_tasks.errors import NotAPlugin
 
@@ -67,14 +67,32 @@ class ElfFile(NamedTuple):
     @property
     def enterprise_only(self) -> list[str]:
         """The Enterprise-only registerers it exports, when it exports no type KrakenD CE loads."""
-        types = self.plugin_types
-        return [] if any(not t.enterprise for t in types) else [t.registerer for t in types]
+        return enterprise_only(self.registerers)
 
     def target(self) -> Target | None:
         """The builder-matrix target this file was built for, or None (another architecture)."""
         if self.arch not in (Arch.AMD64, Arch.ARM64):
             return None
         return Target(Arch(self.arch), Libc.ALPINE if self.libc == "musl" else Libc.GENERIC)
+
+
+def registerers(path: Path) -> tuple[str, ...]:
+    """The registerers a Go plugin exports, cached by the file's identity (files.identity): a rebuild
+    that left the plugin as it was reads no ELF."""
+    import json
+
+    from krakend_tasks.core.files import cache_dir, identity, load_json, write_cache
+
+    cached = cache_dir() / "registerers" / f"sha256-{identity(path)}.json"
+    try:
+        found = load_json(cached.read_text())
+        if isinstance(found, list) and all(isinstance(r, str) for r in found):
+            return tuple(found)
+    except (OSError, ValueError):  # not cached yet, or a damaged entry
+        pass
+    exported = read_elf(path).registerers
+    write_cache(cached, json.dumps(list(exported)))
+    return exported
 
 
 def read_elf(path: str | Path) -> ElfFile:
