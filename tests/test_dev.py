@@ -133,6 +133,13 @@ def test_each_save_is_built_and_served_and_failures_keep_the_old_gateway(scaffol
         assert answer_of(kind, port, name) == second
 
         config = json.loads((project / "krakend.json").read_text())
+        config["endpoints"][0]["timeout"] = 5  # only KrakenD's schema refuses it (`check -c` and `run` take it)
+        (project / "krakend.json").write_text(json.dumps(config))
+        linted = loop.until("config")
+        assert not linted["ok"] and "krakend check -n -c" in linted["message"], linted
+        assert any("'/endpoints/0/timeout': got number, want string" in line for line in linted["details"]), linted
+        assert answer_of(kind, port, name) == second
+        del config["endpoints"][0]["timeout"]
         config["endpoints"][0]["backend"] = []  # KrakenD refuses an endpoint without backends
         (project / "krakend.json").write_text(json.dumps(config))
         refused = loop.until("config")

@@ -42,7 +42,7 @@ def build(settings: Settings, engine: Engine, log: Log = logs.to_stderr,
         raise ConfigError(problem, hint=f"set `go {release.go}` (or lower) in go.mod, or pick a newer KrakenD")
     for target in targets:
         if not release.has_builder(target):
-            raise ConfigError(f"KrakenD {release.version} has no {target.libc.value} builder",
+            raise ConfigError(f"{release.name} has no {target.libc.value} builder",
                               hint="generic (glibc) builders exist from 2.1.3 on; pick alpine or a newer version")
     name = settings.plugin_name(gomod)
     dist = settings.dist_dir.resolve()
@@ -58,7 +58,7 @@ def build(settings: Settings, engine: Engine, log: Log = logs.to_stderr,
     artifacts = []
     for target, job in zip(targets, jobs, strict=True):
         log(logs.progress(f"[{target.name}] building with {engine.name} engine, Go {release.go}, "
-                          f"KrakenD {release.version}"))
+                          f"{release.name}"))
         started = time.monotonic()
         progress(target.name, "running")
         try:
@@ -101,7 +101,7 @@ def judge_build(settings: Settings, target: Target, output: Path, known: Fingerp
     if result.ok:
         return
     first = result.findings[0]
-    said = f"{output.name} will not load in KrakenD {settings.release.version}: {first.message}"
+    said = f"{output.name} will not load in {settings.release.name}: {first.message}"
     if keep:
         log(logs.warning(f"[{target.name}] warning: {said} (kept: --keep-unloadable)"))
         return

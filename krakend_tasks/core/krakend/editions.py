@@ -18,9 +18,8 @@ from krakend_tasks.errors import ConfigError, EditionMismatch
 if TYPE_CHECKING:
     from krakend_tasks.core.golang.fingerprints import Fingerprints
 
-EDITIONS = {"ce": "KrakenD Community Edition", "ee": "KrakenD Enterprise"}
 CE_MODULES = ("github.com/krakend/krakend-ce", "github.com/devopsfaith/krakend-ce")  # the main module of a CE binary
-IMAGES = {"ce": ("krakend/builder", "krakend"), "ee": ("krakend/builder-ee", "krakend/krakend-ee")}
+BUILDER, KRAKEND_IMAGE = "krakend/builder-ee", "krakend/krakend-ee"  # Enterprise's images (CE's: the defaults)
 VERSION = re.compile(r"v?([0-9]+)\.([0-9]+)(?:\.([0-9]+))?\Z")
 
 
@@ -33,7 +32,7 @@ def enterprise(version: str, krakend_bin: str | None = None, image: str | None =
                pull: str = "missing") -> Release:
     """The KrakenD Enterprise release to work with: read from the EE binary or image when one is at
     hand (its Go, libc, modules and version, as that binary says them), else named by `version` only
-    (its data then unknown: `require_data` says how to give it)."""
+    (its data then unknown: `Release.require_data` says how to give it)."""
     if not krakend_bin and not image:
         if not VERSION.match(version.strip()):
             raise ConfigError(f"version {version!r}: KrakenD Enterprise's releases are not listed here, so a "
@@ -76,7 +75,7 @@ def refuse_in_ce(release: Release, enterprise_only: list[str], what: str) -> Non
         raise EditionMismatch(f"{what}: {'; '.join(enterprise_only)}: only KrakenD Enterprise loads such a plugin, "
                               f"and KrakenD CE {release.version} never looks it up, so the run would prove nothing",
                               hint="run it in your EE gateway: --edition ee with --krakend-bin PATH or --image "
-                                   f"{IMAGES['ee'][1]}:<version>")
+                                   f"{KRAKEND_IMAGE}:<version>")
 
 
 def fingerprints_for(release: Release, arch: str) -> Fingerprints | None:

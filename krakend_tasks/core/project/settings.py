@@ -192,10 +192,10 @@ def load_settings(project: str | Path = ".", /, *, krakend_bin: str | None = Non
     versions = values.pop("version", "latest")
     all_patches = values.pop("all_patches", False)
     if values.get("edition") == "ee":
-        from krakend_tasks.core.krakend.editions import IMAGES, enterprise
+        from krakend_tasks.core.krakend.editions import BUILDER, KRAKEND_IMAGE, enterprise
 
-        values.setdefault("builder", IMAGES["ee"][0])
-        values.setdefault("krakend_image", IMAGES["ee"][1])
+        values.setdefault("builder", BUILDER)
+        values.setdefault("krakend_image", KRAKEND_IMAGE)
         releases = tuple(enterprise(v.strip(), krakend_bin, image, values.get("pull", "missing"))
                          for v in ([versions] if krakend_bin or image else versions.split(",")))
         for release in releases:
