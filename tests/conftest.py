@@ -21,17 +21,80 @@ REQUIRED = set(filter(None, os.environ.get("KT_REQUIRE", "").split(",")))
 # Tests give krakend-tasks a cache of its own (XDG_CACHE_HOME); Go's build cache, which Go also
 # finds there, stays the one of this machine, so that their builds are not compiled from scratch.
 os.environ.setdefault("GOCACHE", str(Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "go-build"))
+# Tests run in several processes at once (pytest-xdist's workers: pyproject's addopts). Every process a
+# test starts inherits this mark, and the "nothing left running" checks count only the processes that
+# carry their own worker's (`command_lines`).
+RUN = f"{os.environ.get('PYTEST_XDIST_WORKER', 'main')}-{os.getpid()}"
+os.environ["KT_TEST_RUN"] = RUN
 
 
 REAL = {"docker_client", "cross", "krakend_bins", "krakend_image", "registry", "krakend_integration", "go_proxy"}
+ENGINE = {"docker_client", "registry"}  # the fixtures of the tests that reach the Docker engine (ship pushes)
+ENGINE_HOST = os.environ.get("DOCKER_HOST")
 
 
-def pytest_collection_modifyitems(items) -> None:
+def reaches_engine(item) -> bool:
+    return bool(ENGINE & set(getattr(item, "fixturenames", ())))
+
+
+def pytest_collection_modifyitems(config, items) -> None:
     """`real`: a test that needs a real component (Docker, the cross compilers, Go builds, KrakenD, the
-    registry); `pytest -m "not real"` runs the others in seconds."""
+    registry); `pytest -m "not real"` runs the others in seconds. A worker of pytest-xdist sorts the
+    tests that reach the Docker engine first and tells the scheduler which they are (`EngineTogether`)."""
     for item in items:
         if REAL & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.real)
+    worker, told = getattr(config, "workerinput", {}).get("workerid"), os.environ.get("KT_TEST_ENGINE_IDS")
+    if worker and told:
+        items.sort(key=lambda item: not reaches_engine(item))
+        written = Path(told) / f".{worker}"
+        written.write_text("\n".join(item.nodeid for item in items if reaches_engine(item)))
+        written.rename(Path(told) / worker)
+
+
+def pytest_configure(config) -> None:
+    if not hasattr(config, "workerinput"):  # pytest-xdist's workers, started later, inherit it
+        import tempfile
+
+        os.environ["KT_TEST_ENGINE_IDS"] = tempfile.mkdtemp(prefix="krakend-tasks-tests-")
+
+
+def pytest_unconfigure(config) -> None:
+    if not hasattr(config, "workerinput"):
+        shutil.rmtree(os.environ.pop("KT_TEST_ENGINE_IDS", ""), ignore_errors=True)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """Under pytest-xdist (pyproject's addopts), the tests of one file run in one worker, so that a
+    file's built plugins are built once, and the tests that reach the Docker engine run one after
+    another in one worker, first: the containers a test counts when it ends are its own, since the
+    other tests have no engine (`pytest_runtest_setup`)."""
+    from xdist.scheduler import LoadFileScheduling
+
+    class EngineTogether(LoadFileScheduling):
+        engine: frozenset[str] = frozenset()
+
+        def schedule(self) -> None:
+            told = Path(os.environ["KT_TEST_ENGINE_IDS"])
+            self.engine = frozenset(line for found in told.iterdir() if not found.name.startswith(".")
+                                    for line in found.read_text().splitlines())
+            super().schedule()
+
+        def _split_scope(self, nodeid: str) -> str:
+            return "the Docker engine" if nodeid in self.engine else super()._split_scope(nodeid)
+
+    return EngineTogether(config, log)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item) -> None:
+    """DOCKER_HOST for the tests that reach the engine alone, from before their fixtures (a module's
+    build included) to their end: a test that does not ask for the engine starts no container."""
+    if reaches_engine(item) and ENGINE_HOST is not None:
+        os.environ["DOCKER_HOST"] = ENGINE_HOST
+    else:
+        os.environ.pop("DOCKER_HOST", None)
 
 
 def pytest_terminal_summary(terminalreporter) -> None:
@@ -246,13 +309,17 @@ def krakend_integration(krakend_bins) -> Path:
 
 
 def command_lines(mark: str) -> list[str]:
-    """The command lines of this machine's processes that hold `mark` (pytest's own aside)."""
+    """The command lines of this worker's processes that hold `mark` (pytest's own aside): those
+    whose environment carries this worker's KT_TEST_RUN."""
     found = []
+    ours = f"KT_TEST_RUN={RUN}".encode()
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
+            if mark not in cmdline or "pytest" in cmdline:
+                continue
+            if ours in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0"):
+                found.append(cmdline)
+        except OSError:  # gone, or another user's
             continue
-        if mark in cmdline and "pytest" not in cmdline:
-            found.append(cmdline)
     return found

@@ -46,6 +46,28 @@ def test_a_krakend_binary_rewritten_in_place_is_read_again(cache, krakend_bins, 
     assert [d["name"] for d in second["diffs"]] == ["libc"]
 
 
+def test_an_elf_file_rewritten_in_place_is_described_anew_and_a_warm_read_imports_no_elf_reader(cache, krakend_bins,
+                                                                                               tmp_path):
+    from krakend_tasks.core.golang import elf
+
+    binary = tmp_path / "krakend"
+    shutil.copyfile(krakend_bins["amd64-generic"], binary)
+    described = "; ".join(f"from krakend_tasks.core.golang.elf import {f}; {f}({str(binary)!r})"
+                          for f in ("read_elf", "program_target"))
+    probe = [PYTHON, "-c", f"import sys; {described}; print('elftools' in sys.modules)"]
+    first, warm = (subprocess.run(probe, capture_output=True, text=True, check=True).stdout for _ in range(2))
+    assert (first, warm) == ("True\n", "False\n")
+    assert elf.read_elf(binary) == elf._read_elf(binary)  # remembered as read
+    assert str(elf.program_target(binary)) == "amd64-generic" and elf.read_elf(binary).libc == "glibc"
+    inode = binary.stat().st_ino
+    shutil.copyfile(krakend_bins["amd64-alpine"], binary)  # the same file, other bytes
+    assert binary.stat().st_ino == inode
+    assert str(elf.program_target(binary)) == "amd64-alpine" and elf.read_elf(binary).libc == "musl"
+    for entry in (cache / "elf").iterdir():
+        entry.write_text("{damaged")
+    assert elf.read_elf(binary) == elf._read_elf(binary)  # a damaged entry is read anew
+
+
 def test_an_edited_go_sum_and_go_mod_are_checked_anew(cache, krakend_bins, tmp_path):
     project = copy_example(tmp_path / "hello")
     binary = str(krakend_bins["amd64-generic"])

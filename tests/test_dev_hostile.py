@@ -109,8 +109,9 @@ def test_a_thousand_saves_in_a_second_build_once_or_twice(running):
         if get(port, "/__dev-server").strip() == "save 999 from dev-server":
             break
     # one burst: built once or twice (a build that starts mid-burst, then the last save's); each pause
-    # is a burst of its own
-    assert len([e for e in loop.seen if e["kind"] == "build"]) <= 4 * (1 + pauses), [e["message"] for e in loop.seen]
+    # of the writer is a burst of its own, and so is a stall of the watcher past the debounce, which the
+    # writer does not see (other tests run beside this one): a few builds, never one a save
+    assert len([e for e in loop.seen if e["kind"] == "build"]) <= 6 * (1 + pauses), [e["message"] for e in loop.seen]
     assert event["ok"]
 
 

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import importlib
 import sys
-from importlib.abc import Loader
 from importlib.machinery import ModuleSpec
 from types import ModuleType
+from typing import TYPE_CHECKING, cast
+
+if TYPE_CHECKING:
+    from importlib.abc import Loader
 
 MOVED = {  # the path a module had before the layers -> its path now
     "elf": "golang.elf", "moduledata": "golang.moduledata", "gomod": "golang.gomod", "semver": "golang.semver",
@@ -25,13 +28,14 @@ MOVED = {  # the path a module had before the layers -> its path now
 }
 
 
-class _Moved(Loader):
-    """Finds `krakend_tasks.core.<old>` as the module it now is: one module under both names."""
+class _Moved:
+    """Finds `krakend_tasks.core.<old>` as the module it now is: one module under both names (a finder
+    and loader by its methods alone: importlib.abc would import importlib.resources, tempfile and more)."""
 
     @classmethod
     def find_spec(cls, name: str, path: object = None, target: object = None) -> ModuleSpec | None:
         old = name.removeprefix(f"{__name__}.")
-        return ModuleSpec(name, cls()) if old != name and old in MOVED else None
+        return ModuleSpec(name, cast("Loader", cls())) if old != name and old in MOVED else None
 
     def create_module(self, spec: ModuleSpec) -> ModuleType:
         module = importlib.import_module(f"{__name__}.{MOVED[spec.name.removeprefix(f'{__name__}.')]}")

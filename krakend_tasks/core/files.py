@@ -203,7 +203,7 @@ def sha256(path: Path) -> str:
     import hashlib
 
     digest = hashlib.sha256()
-    with path.open("rb") as f:
+    with open_regular(path) as f:  # a FIFO or a device is an OSError, not a read that never ends
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     import docker
 
 LABEL = "krakend-tasks"
+KEPT = "krakend-tasks-kept-"  # the name a failed build's container is given when it is kept for a look
 
 
 PING_TIMEOUT = 10  # seconds a daemon has to answer its first request
@@ -257,11 +258,16 @@ def run_container(client: docker.DockerClient, options: dict[str, Any], log: Log
             raise ProcessTimedOut([options["image"]], timeout, "") from exc
         streamer.join(timeout=5)
         if status != 0 and keep_failed:
-            disarm()
             short = str(container.id)[:12]
+            try:
+                container.rename(f"{KEPT}{short}")  # what the next build removes: never another run's container
+                until = "the next build removes it"
+            except docker.errors.APIError:
+                until = f"remove it with `docker rm {short}`"
+            disarm()
             log(logs.warning(f"kept the failed container {short} for a look (keep_failed_container): docker commit "
                              f"{short} krakend-tasks-debug && docker run --rm -it --entrypoint sh krakend-tasks-debug; "
-                             "the next build removes it"))
+                             + until))
             kept = True
         return status
     finally:
@@ -270,10 +276,11 @@ def run_container(client: docker.DockerClient, options: dict[str, Any], log: Log
 
 
 def remove_kept(client: docker.DockerClient) -> None:
-    """Remove the build containers a failed build kept (keep_failed_container): ours, and exited
-    (a build of another run still going is never touched)."""
-    for kept in client.containers.list(all=True, filters={"label": f"{LABEL}=build", "status": "exited"}):
-        removed(kept)
+    """Remove the build containers failed builds kept (keep_failed_container): those renamed when kept,
+    never the container of another run's build, running or just ended and not yet collected."""
+    for kept in client.containers.list(all=True, filters={"label": f"{LABEL}=build", "name": KEPT}):
+        if (kept.name or "").startswith(KEPT):  # the filter matches the name anywhere
+            removed(kept)
 
 
 def removed(container: Any) -> bool:

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import mmap
+import stat
 import struct
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, TypeVar
 
 from krakend_tasks.core.files import open_regular
 from krakend_tasks.core.plugin_types import PluginType, enterprise_only
-from krakend_tasks.core.targets import Arch, Libc, Target
+from krakend_tasks.core.targets import ALL_TARGETS, TARGET_NAMES, Arch, Libc, Target
 from krakend_tasks.errors import NotAPlugin
 
 if TYPE_CHECKING:
@@ -77,30 +78,99 @@ class ElfFile(NamedTuple):
 
 
 def registerers(path: Path) -> tuple[str, ...]:
-    """The registerers a Go plugin exports, cached by the file's identity (files.identity): a rebuild
-    that left the plugin as it was reads no ELF."""
+    """The registerers a Go plugin exports (read_elf's, remembered)."""
+    return read_elf(path).registerers
+
+
+def program_target(path: str | Path) -> Target | None:
+    """The target a program runs as (arch from the header, musl from its interpreter), remembered by
+    the file's identity: a warm smoke or check imports no ELF reader for a KrakenD it has seen. None
+    for another architecture or anything not a regular ELF file."""
+    path = Path(path)
+    if not _regular(path):
+        return None  # a FIFO, a device, a folder or nothing: never hashed, never opened
+    return _remembered(path, "program-target", lambda: _read_program_target(path),
+                       lambda found: found.name if found else None,
+                       lambda name: None if name is None else ALL_TARGETS[TARGET_NAMES.index(name)])
+
+
+T = TypeVar("T")
+
+
+def _regular(path: Path) -> bool:
+    try:
+        return stat.S_ISREG(path.stat().st_mode)
+    except OSError:
+        return False
+
+
+def _remembered(path: Path, kind: str, read: Callable[[], T], encode: Callable[[T], Any],
+                decode: Callable[[Any], T]) -> T:
+    """read(), remembered as JSON under `kind` by the file's identity (files.identity): a changed file
+    is read anew, never answered from an old entry; a file that changed while it was read is not
+    remembered."""
     import json
 
     from krakend_tasks.core.files import cache_dir, identity, load_json, write_cache
 
-    cached = cache_dir() / "registerers" / f"sha256-{identity(path)}.json"
     try:
-        found = load_json(cached.read_text())
-        if isinstance(found, list) and all(isinstance(r, str) for r in found):
-            return tuple(found)
-    except (OSError, ValueError):  # not cached yet, or a damaged entry
+        cached = cache_dir() / kind / f"sha256-{identity(path)}.json"
+        before = path.stat()
+    except OSError:  # unreadable: read() says why
+        return read()
+    try:
+        return decode(load_json(cached.read_text()))
+    except (OSError, ValueError, TypeError, KeyError, IndexError):  # not remembered yet, or a damaged entry
         pass
-    exported = read_elf(path).registerers
-    write_cache(cached, json.dumps(list(exported)))
-    return exported
+    value = read()
+    after = path.stat()
+    if (before.st_size, before.st_mtime_ns, before.st_ino) == (after.st_size, after.st_mtime_ns, after.st_ino):
+        write_cache(cached, json.dumps(encode(value)))
+    return value
 
 
 def read_elf(path: str | Path) -> ElfFile:
-    """Describe an ELF file; anything that is not a readable ELF raises NotAPlugin."""
+    """Describe an ELF file; anything that is not a readable ELF raises NotAPlugin. Remembered by the
+    file's identity: an unchanged plugin is read once, and a warm build, inspect or smoke imports no
+    ELF reader."""
+    path = Path(path)
+    if not _regular(path):
+        return _read_elf(path)
+    return _remembered(path, "elf", lambda: _read_elf(path), _elf_json, lambda found: _elf_from_json(path, found))
+
+
+def _elf_json(elf: ElfFile) -> dict[str, Any]:
+    info = elf.build_info
+    return {"class": elf.elf_class, "arch": elf.arch, "type": elf.elf_type, "libc": elf.libc,
+            "needed": list(elf.needed), "glibc_max": elf.glibc_max, "registerers": list(elf.registerers),
+            "build_info": None if info is None else {
+                "go": info.go, "path": info.path, "main": _module_json(info.main),
+                "deps": [_module_json(m) for m in info.deps], "settings": dict(info.settings)}}
+
+
+def _module_json(module: Module | None) -> list[Any] | None:
+    return None if module is None else [module.path, module.version, _module_json(module.replace)]
+
+
+def _module(found: Any) -> Module | None:
+    return None if found is None else Module(str(found[0]), str(found[1]), _module(found[2]))
+
+
+def _elf_from_json(path: Path, found: dict[str, Any]) -> ElfFile:
+    info = found["build_info"]
+    build_info = None if info is None else BuildInfo(str(info["go"]), str(info["path"]), _module(info["main"]),
+                                    tuple(m for m in map(_module, info["deps"]) if m),
+                                    {str(k): str(v) for k, v in info["settings"].items()})
+    return ElfFile(path, int(found["class"]), str(found["arch"]), str(found["type"]), str(found["libc"]),
+                   tuple(map(str, found["needed"])), found["glibc_max"], build_info,
+                   tuple(map(str, found["registerers"])))
+
+
+def _read_elf(path: Path) -> ElfFile:
+    """read_elf, read."""
     from elftools.common.exceptions import ELFError
     from elftools.elf.elffile import ELFFile
 
-    path = Path(path)
     try:
         with open_regular(path) as f:
             if f.read(4) != b"\x7fELF":
@@ -127,14 +197,13 @@ def read_elf(path: str | Path) -> ElfFile:
     return ElfFile(path, elf_class, arch, elf_type, libc, tuple(needed), glibc, info, registerers)
 
 
-def program_target(path: str | Path) -> Target | None:
-    """The target a program runs as (arch from the header, musl from its interpreter), reading only
-    the headers: cheap for a 134 MB KrakenD. None for another architecture or anything not ELF."""
+def _read_program_target(path: Path) -> Target | None:
+    """program_target, read: the headers only (cheap for a 134 MB KrakenD, but pyelftools' import)."""
     from elftools.common.exceptions import ELFError
     from elftools.elf.elffile import ELFFile
 
     try:
-        with open_regular(Path(path)) as f:
+        with open_regular(path) as f:
             elf = ELFFile(f)
             arch = MACHINES.get(elf["e_machine"])
             interp = next((str(seg.get_interp_name()) for seg in elf.iter_segments()  # type: ignore[attr-defined]

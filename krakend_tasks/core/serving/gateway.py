@@ -22,9 +22,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from krakend_tasks.core.golang.elf import program_target, read_elf
+from krakend_tasks.core.golang.elf import program_target, registerers
 from krakend_tasks.core.krakend.runner import CONFIG_IN_IMAGE, Running
-from krakend_tasks.core.plugin_types import PluginType
+from krakend_tasks.core.plugin_types import PluginType, enterprise_only
 from krakend_tasks.core.project.manifest import read_manifest
 from krakend_tasks.core.project.settings import Settings
 from krakend_tasks.core.targets import Arch, Libc, Target
@@ -64,7 +64,7 @@ def plugin_files(settings: Settings, target: Target) -> dict[str, Path]:
         from krakend_tasks.core.krakend.editions import refuse_in_ce
 
         refuse_in_ce(settings.release, [f"{name} ({', '.join(only)})" for name, path in files.items()
-                                        if (only := read_elf(path).enterprise_only)], "the plugins to run")
+                                        if (only := enterprise_only(registerers(path)))], "the plugins to run")
     return files
 
 
