@@ -3,6 +3,13 @@
 # a registry (docker-registry, buildah for the arm64 image, htpasswd for its login).
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
+# actionlint, which the scaffold's GitHub workflow must pass: built from source through the Go proxy
+# (it needs only the machine's Go) while the Debian packages install
+linting=""
+if ! command -v actionlint >/dev/null 2>&1; then
+  GOBIN=/usr/local/bin GOFLAGS=-buildvcs=false go install github.com/rhysd/actionlint/cmd/actionlint@v1.7.12 &
+  linting=$!
+fi
 need=()
 for pkg in gcc-aarch64-linux-gnu libc6-dev-arm64-cross musl-tools qemu-user docker.io debootstrap openssh-server \
     golang-1.19-go docker-registry buildah apache2-utils; do
@@ -22,7 +29,4 @@ cat > /usr/local/bin/aarch64-linux-musl-gcc <<'SH'
 exec aarch64-linux-gnu-gcc "$@" -specs /usr/lib/aarch64-linux-musl/musl-gcc.specs
 SH
 chmod +x /usr/local/bin/aarch64-linux-musl-gcc
-# actionlint, which the scaffold's GitHub workflow must pass (built from source through the Go proxy)
-if ! command -v actionlint >/dev/null 2>&1; then
-  GOBIN=/usr/local/bin GOFLAGS=-buildvcs=false go install github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
-fi
+if [ -n "$linting" ]; then wait "$linting"; fi

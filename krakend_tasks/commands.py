@@ -13,15 +13,14 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from functools import partial
+from importlib import import_module
 from pathlib import Path
-from types import FrameType
+from types import FrameType, ModuleType
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from krakend_tasks import logs
-from krakend_tasks.annotations import check_annotations, load_annotations, smoke_annotations
 from krakend_tasks.core.project.settings import Settings, checked, load_settings
 from krakend_tasks.errors import ConfigError, DockerUnavailable, GoModuleError, KrakendTasksError, from_os_error
-from krakend_tasks.junit import check_suites, load_suites, smoke_suite
 from krakend_tasks.live import progress
 from krakend_tasks.options import FORMATS, Command, session_names
 from krakend_tasks.output import Output
@@ -52,6 +51,16 @@ class Terminated(KeyboardInterrupt):
     work is, so that containers and temporaries are cleaned up as for Ctrl-C. The command line
     exits 128 + the signal's number."""
     exit_code = 128 + signal.SIGTERM
+
+
+def _annotations() -> ModuleType:
+    """CI annotations' builders, imported when a run asks for them (`--format github` and the like)."""
+    return import_module("krakend_tasks.annotations")
+
+
+def _junit() -> ModuleType:
+    """JUnit reports' builders, imported when a run writes one (`--junit`)."""
+    return import_module("krakend_tasks.junit")
 
 
 @contextmanager
@@ -197,7 +206,7 @@ def check(project: str | Path, *, output: str | None = None, fix: bool = False, 
             commands = sorted({c for r in reports.values() for c in r.fix_commands()})
             print("\n".join(commands) if commands else "nothing to fix")
 
-    out.emit(show, lambda: check_annotations(reports, places), lambda: check_suites(reports))
+    out.emit(show, lambda: _annotations().check_annotations(reports, places), lambda: _junit().check_suites(reports))
     return 0 if all(r.ok for r in reports.values()) else 1
 
 
@@ -302,8 +311,8 @@ def test_load(project: str | Path, *, paths: list[str] | None = None, kinds: lis
             mark(str(path), "done" if result.ok else "failed")
             results.append((path, plugin_target, result))
     out.emit(lambda machine: print_loads(results, as_machine=machine),
-             lambda: load_annotations(results, {path: loaded.project for path, _, loaded in plugins}),
-             lambda: load_suites(results))
+             lambda: _annotations().load_annotations(results, {path: loaded.project for path, _, loaded in plugins}),
+             lambda: _junit().load_suites(results))
     return 0 if all(r.ok for _, _, r in results) else 1
 
 
@@ -508,8 +517,8 @@ def smoke(project: str | Path, *, config: str | None = None, krakend_bin: str | 
     report = run_smoke(loaded, path, krakend_bin=krakend_bin, image=image, shipped=shipped,
                        keep_backends=keep_backends, request_timeout=answer_limit, ready_timeout=ready_limit,
                        follow_redirects=not no_follow_redirects, log=logs.to_stderr)
-    out.emit(lambda machine: print_smoke(report, as_machine=machine), lambda: smoke_annotations(report, loaded),
-             lambda: [smoke_suite(report)])
+    out.emit(lambda machine: print_smoke(report, as_machine=machine), lambda: _annotations().smoke_annotations(
+        report, loaded), lambda: [_junit().smoke_suite(report)])
     return 0 if report.ok else 1
 
 

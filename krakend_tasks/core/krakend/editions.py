@@ -8,7 +8,6 @@ An Enterprise release without its binary or image at hand still names its builde
 from __future__ import annotations
 
 import re
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -41,6 +40,8 @@ def enterprise(version: str, krakend_bin: str | None = None, image: str | None =
         return Release(version.strip().removeprefix("v"), "", "", "", "", "-", "", "", edition="ee")
     if krakend_bin:
         return _from_binary(Path(krakend_bin), f"binary {krakend_bin}")
+    import tempfile
+
     from krakend_tasks.engines.containers import copy_from_image
 
     with tempfile.TemporaryDirectory() as tmp:
