@@ -12,18 +12,14 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import NamedTuple
 
-import krakend_tasks.engines.process as process
 from krakend_tasks.core.files import cache_dir, load_json, write_cache
-from krakend_tasks.core.golang.elf import read_build_info, read_go_string
 from krakend_tasks.core.golang.gomod import read_go_mod
 from krakend_tasks.core.krakend.fingerprints import bundled_modules
 from krakend_tasks.core.krakend.releases import Release
-from krakend_tasks.engines.process import ProcessTimedOut
 from krakend_tasks.errors import DependencySourceError, KrakendTasksError, NotAPlugin
 
 LURA_CORE = "github.com/luraproject/lura/v2/core"
@@ -61,6 +57,8 @@ def from_binary(path: str | Path) -> Descriptor:
 
 def read_binary(path: str | Path) -> Descriptor:
     """Read a KrakenD binary's build info, and its lura core.GoVersion/GlibcVersion variables."""
+    from krakend_tasks.core.golang.elf import read_build_info, read_go_string
+
     info = read_build_info(path)  # a file that is not Go: NotAPlugin
     go = read_go_string(path, f"{LURA_CORE}.GoVersion") or info.go
     libc = read_go_string(path, f"{LURA_CORE}.GlibcVersion")
@@ -81,15 +79,19 @@ def parse_version_output(text: str) -> dict[str, str]:
 
 
 def _libc_from_version_command(path: str | Path) -> str | None:
+    from krakend_tasks.engines import process
+
     try:
         done = process.run([str(path), "version"], timeout=20)
-    except (OSError, ProcessTimedOut):
+    except (OSError, process.ProcessTimedOut):
         return None
     return parse_version_output(done.output).get("libc")
 
 
 def from_proxy(release: Release, libc: str) -> Descriptor:
     """The release's go.mod requirements through the module proxy protocol ($GOPROXY)."""
+    import tempfile
+
     text, url = fetch_go_mod(release.module, release.tag)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "go.mod"
@@ -133,14 +135,18 @@ def fetch_go_mod(module: str, version: str) -> tuple[str, str]:
 
 
 def _go_env(name: str) -> str | None:
+    from krakend_tasks.engines import process
+
     try:
         return process.run(["go", "env", name], timeout=20).output.strip() or None
-    except (OSError, ProcessTimedOut):
+    except (OSError, process.ProcessTimedOut):
         return None
 
 
 def from_image(image: str, binary: str = "/usr/bin/krakend", pull: str = "never") -> Descriptor:
     """Copy the KrakenD binary out of an image (Docker SDK, never run) and read it."""
+    import tempfile
+
     from krakend_tasks.engines.containers import copy_from_image
 
     with tempfile.TemporaryDirectory() as tmp:

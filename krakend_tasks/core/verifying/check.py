@@ -12,7 +12,6 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import NamedTuple
 
-import krakend_tasks.engines.process as process
 from krakend_tasks.core.findings import Finding
 from krakend_tasks.core.golang import semver
 from krakend_tasks.core.golang.gomod import GoMod, Replace, go_line_problem, krakend_go_sum, read_go_mod, read_go_sum
@@ -288,6 +287,8 @@ def _run_all(commands: list[list[str]], project: Path, env: Mapping[str, str],
              log: Callable[[str], None]) -> str | None:
     """Run each command in turn; None when all succeeded, else the failed one and go's words. A
     transient fault of the module proxy (the one error a retry cures) is retried once."""
+    from krakend_tasks.engines import process
+
     for command in commands:
         done = process.run(command, cwd=project, env=env)
         if done.status != 0 and (fault := next((w for w in TRANSIENT if w in done.output), None)):
